@@ -1,0 +1,90 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors, for callers to test with [errors.Is].
+var (
+	// ErrNotFound is returned when a webhook or delivery does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrClosed is returned by a Dispatcher after Shutdown has begun.
+	ErrClosed = errors.New("dispatcher closed")
+	// ErrInvalid is wrapped by every validation error of a [Webhook],
+	// [Config] or event body.
+	ErrInvalid = errors.New("invalid")
+	// ErrUnknownEvent is returned for an event name that is not one of
+	// Misskey's.
+	ErrUnknownEvent = errors.New("unknown event")
+	// ErrTooManyWebhooks is returned when creating a webhook would exceed
+	// the per-user limit (Misskey's TOO_MANY_WEBHOOKS).
+	ErrTooManyWebhooks = errors.New("too many webhooks")
+	// ErrConflict is returned when creating a webhook whose ID exists.
+	ErrConflict = errors.New("conflict")
+	// ErrBlockedAddress is returned when the private-network guard refuses
+	// to connect to an address. Such a delivery is not retried.
+	ErrBlockedAddress = errors.New("address blocked by private-network guard")
+	// ErrLeaseLost is returned by a Store when a result is settled for a
+	// delivery whose lease has expired and been claimed again.
+	ErrLeaseLost = errors.New("lease lost")
+	// ErrPayloadTooLarge is returned by Emit when the encoded body is
+	// larger than Config.MaxBodyBytes.
+	ErrPayloadTooLarge = errors.New("payload too large")
+)
+
+// Permanent wraps err so that the Dispatcher does not retry the delivery
+// that failed with it. A Transport may return it for failures that cannot
+// change on retry. Permanent(nil) returns nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// A PermanentError marks a delivery failure as final. See [Permanent].
+type PermanentError struct {
+	Err error
+}
+
+// Error returns the wrapped error's message.
+func (e *PermanentError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// A DeliveryError describes a failed delivery attempt: the HTTP status when
+// the receiver answered (0 when it did not) and the attempt's number,
+// counting from 1.
+type DeliveryError struct {
+	HookID  string
+	Attempt int
+	Status  int
+	Err     error
+}
+
+// Error describes the failure without the webhook's secret or URL.
+func (e *DeliveryError) Error() string {
+	if e.Err != nil && e.Status != 0 {
+		return fmt.Sprintf("webhook: delivery to hook %s, attempt %d: status %d: %v", e.HookID, e.Attempt, e.Status, e.Err)
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("webhook: delivery to hook %s, attempt %d: %v", e.HookID, e.Attempt, e.Err)
+	}
+	return fmt.Sprintf("webhook: delivery to hook %s, attempt %d: status %d", e.HookID, e.Attempt, e.Status)
+}
+
+// Unwrap returns the underlying error, if any.
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// invalidf returns a validation error that matches ErrInvalid, with a
+// message such as "webhook: Webhook.Name must be 1-100 characters, got 0".
+func invalidf(format string, args ...any) error {
+	return &validationError{msg: fmt.Sprintf(format, args...)}
+}
+
+type validationError struct{ msg string }
+
+func (e *validationError) Error() string        { return "webhook: " + e.msg }
+func (e *validationError) Is(target error) bool { return target == ErrInvalid }

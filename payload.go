@@ -1,0 +1,161 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// A Payload is the JSON object POSTed to a webhook. Marshalled, its keys
+// come in Misskey's order: server, hookId, userId, eventId, createdAt,
+// type, body. UserID is omitted for system webhooks.
+//
+// Receivers decode requests into it; the Dispatcher writes the same bytes
+// without building one (see [AppendPayload]).
+type Payload struct {
+	// Server is the emitting server's origin, such as "https://example.tld".
+	Server string `json:"server"`
+	// HookID is the webhook's ID.
+	HookID string `json:"hookId"`
+	// UserID is the ID of the webhook's owner, empty for system webhooks.
+	UserID string `json:"userId,omitempty"`
+	// EventID is a random UUID fixed when the delivery was created.
+	EventID string `json:"eventId"`
+	// CreatedAt is the delivery's creation time in UNIX milliseconds.
+	CreatedAt int64 `json:"createdAt"`
+	// Type is the event type.
+	Type Event `json:"type"`
+	// Body is the event's body, a JSON object.
+	Body json.RawMessage `json:"body"`
+}
+
+// Time returns CreatedAt as a time.Time.
+func (p *Payload) Time() time.Time { return time.UnixMilli(p.CreatedAt) }
+
+// DecodeBody unmarshals the payload's body into v, such as a *[NoteBody].
+func (p *Payload) DecodeBody(v any) error {
+	if err := json.Unmarshal(p.Body, v); err != nil {
+		return fmt.Errorf("webhook: decoding %s body: %w", truncate(string(p.Type), 64), err)
+	}
+	return nil
+}
+
+// EncodeBody encodes an event body the way the Dispatcher does: as JSON,
+// without escaping <, > and & (as JavaScript's JSON.stringify, which
+// Misskey uses), with no trailing newline. A []byte or [json.RawMessage]
+// is taken as already-encoded JSON and checked. The result must be a JSON
+// object; anything else yields an error matching [ErrInvalid].
+func EncodeBody(body any) ([]byte, error) {
+	var b []byte
+	switch v := body.(type) {
+	case nil:
+		return nil, invalidf("event body must be a JSON object, got nil")
+	case json.RawMessage:
+		b = bytes.TrimSpace(v)
+		if !json.Valid(b) {
+			return nil, invalidf("event body is not valid JSON")
+		}
+	case []byte:
+		b = bytes.TrimSpace(v)
+		if !json.Valid(b) {
+			return nil, invalidf("event body is not valid JSON")
+		}
+	default:
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(body); err != nil {
+			return nil, fmt.Errorf("webhook: encoding event body: %w", err)
+		}
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return nil, invalidf("event body must be a JSON object")
+	}
+	return b, nil
+}
+
+// AppendPayload appends the JSON payload of d, as sent to the webhook, to
+// dst. The bytes are a function of d alone, so every retry of a delivery
+// sends the same bytes.
+func AppendPayload(dst []byte, d *Delivery) []byte {
+	dst = append(dst, `{"server":`...)
+	dst = appendString(dst, d.Server)
+	dst = append(dst, `,"hookId":`...)
+	dst = appendString(dst, d.HookID)
+	if d.UserID != "" {
+		dst = append(dst, `,"userId":`...)
+		dst = appendString(dst, d.UserID)
+	}
+	dst = append(dst, `,"eventId":"`...)
+	dst = appendUUID(dst, d.ID)
+	dst = append(dst, `","createdAt":`...)
+	dst = strconv.AppendInt(dst, d.CreatedAt.UnixMilli(), 10)
+	dst = append(dst, `,"type":`...)
+	dst = appendString(dst, string(d.Type))
+	dst = append(dst, `,"body":`...)
+	dst = append(dst, d.Body...)
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendUUID appends u in its canonical 36-character form.
+func appendUUID(dst []byte, u uuid.UUID) []byte {
+	for i, b := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, hexDigits[b>>4], hexDigits[b&0xf])
+	}
+	return dst
+}
+
+// appendString appends s as a JSON string, escaping as JSON.stringify
+// does (quotes, backslashes and control characters; invalid UTF-8 becomes
+// U+FFFD).
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= ' ' && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

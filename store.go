@@ -1,0 +1,184 @@
+package webhook
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// A State is where a delivery stands in its life.
+type State uint8
+
+// Delivery states.
+const (
+	// StatePending: waiting for its next attempt, or in flight under a
+	// lease.
+	StatePending State = iota + 1
+	// StateDelivered: an attempt got a 2xx answer.
+	StateDelivered
+	// StateFailed: the Dispatcher gave up (a final answer, a blocked
+	// address, or no attempt left). Kept so an operator can see it.
+	StateFailed
+)
+
+// String returns "pending", "delivered" or "failed".
+func (s State) String() string {
+	switch s {
+	case StatePending:
+		return "pending"
+	case StateDelivered:
+		return "delivered"
+	case StateFailed:
+		return "failed"
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// A Delivery is one webhook's copy of an emitted event: what is POSTed,
+// and where it stands. Deliveries made by one Emit share their Body bytes;
+// nobody may modify them.
+type Delivery struct {
+	// ID is the payload's eventId, a random (version 4) UUID.
+	ID uuid.UUID
+	// HookID is the webhook's ID.
+	HookID string
+	// UserID is the webhook owner's ID, empty for system webhooks.
+	UserID string
+	// Type is the event type.
+	Type Event
+	// Server is the emitting server's origin, as in the payload.
+	Server string
+	// CreatedAt is the payload's createdAt, at millisecond precision.
+	CreatedAt time.Time
+	// Body is the encoded event body, a JSON object.
+	Body []byte
+
+	// The fields below belong to the Store: Enqueue takes State
+	// StatePending, Attempts 0 and NextAttemptAt as given, and Settle
+	// updates them.
+
+	// State is the delivery's state.
+	State State
+	// Attempts is the number of attempts made so far.
+	Attempts int
+	// NextAttemptAt is when the next attempt is due (pending deliveries).
+	NextAttemptAt time.Time
+	// LastStatus is the HTTP status of the latest attempt, 0 if it got none.
+	LastStatus int
+	// LastError describes the latest failed attempt, empty after success.
+	LastError string
+}
+
+// A Claim is a delivery handed to one worker under a lease: until the
+// lease expires no other Claim returns the same delivery.
+type Claim struct {
+	// Delivery is a copy of the delivery as claimed.
+	Delivery Delivery
+	// Hook is the webhook's current record. It is read-only.
+	Hook *Webhook
+	// Lease identifies this claim; Settle accepts a result only with the
+	// lease of the delivery's latest claim.
+	Lease int64
+}
+
+// An Attempt records one delivery attempt.
+type Attempt struct {
+	// At is when the attempt started.
+	At time.Time
+	// Duration is how long it took.
+	Duration time.Duration
+	// Status is the HTTP status, 0 when there was none.
+	Status int
+	// Error describes the failure, empty on success. It never holds the
+	// secret.
+	Error string
+}
+
+// A Result settles a claimed delivery after an attempt.
+type Result struct {
+	// ID is the delivery's ID.
+	ID uuid.UUID
+	// HookID is the delivery's webhook, whose LatestSentAt and
+	// LatestStatus the Store sets from Attempt.
+	HookID string
+	// Lease is the Claim's lease.
+	Lease int64
+	// State is the delivery's new state: StateDelivered, StateFailed, or
+	// StatePending to retry at NextAttemptAt.
+	State State
+	// NextAttemptAt is when a pending delivery is due again.
+	NextAttemptAt time.Time
+	// Attempt is the attempt made.
+	Attempt Attempt
+}
+
+// A HookStore is the webhook registry. Methods return [ErrNotFound] (or
+// an error wrapping it) for a missing webhook.
+type HookStore interface {
+	// CreateHook adds w, whose ID is set and which has been validated.
+	// When limit > 0 and w's user already has limit webhooks, it returns
+	// ErrTooManyWebhooks; the check and the insert are atomic. An existing
+	// ID yields ErrConflict.
+	CreateHook(ctx context.Context, w *Webhook, limit int) error
+	// GetHook returns a copy of the webhook with the given ID.
+	GetHook(ctx context.Context, id string) (*Webhook, error)
+	// ListHooks returns copies of the webhooks of userID ("" lists the
+	// system webhooks), in ascending order of ID.
+	ListHooks(ctx context.Context, userID string) ([]*Webhook, error)
+	// UpdateHook replaces Name, On, URL, Secret and Active of the webhook
+	// with w's ID; other fields are left as stored.
+	UpdateHook(ctx context.Context, w *Webhook) error
+	// DeleteHook removes the webhook and every delivery of it.
+	DeleteHook(ctx context.Context, id string) error
+}
+
+// An Outbox is what Emit writes through: it finds the webhooks an event
+// goes to and enqueues their deliveries. A Store is one; a store bound to
+// the caller's database transaction is another (see [Dispatcher.EmitVia]).
+type Outbox interface {
+	// MatchHooks returns the active webhooks of userID ("" for system
+	// webhooks) whose On holds e. The caller must not modify them.
+	MatchHooks(ctx context.Context, userID string, e Event) ([]*Webhook, error)
+	// Enqueue adds deliveries, atomically: all or none. Each has State
+	// StatePending and Attempts 0. Deliveries of one Emit share Body.
+	Enqueue(ctx context.Context, ds []*Delivery) error
+}
+
+// A Queue hands due deliveries to workers and takes back their results.
+type Queue interface {
+	// Claim leases up to max pending deliveries due at now (NextAttemptAt
+	// <= now) whose lease is free or expired, earliest due first, for the
+	// duration lease. Deliveries of deleted webhooks are never returned.
+	Claim(ctx context.Context, now time.Time, max int, lease time.Duration) ([]Claim, error)
+	// Settle applies results: the delivery's state, attempt count, next
+	// attempt time, last status and error, and the webhook's LatestSentAt
+	// and LatestStatus (Attempt.Status, or 1 when it is 0). A result whose
+	// lease is no longer the delivery's is skipped, and reported by an
+	// error wrapping ErrLeaseLost after the others are applied; one for a
+	// delivery that no longer exists is skipped silently.
+	Settle(ctx context.Context, rs []Result) error
+	// GetDelivery returns a copy of the delivery with the given ID, or
+	// ErrNotFound.
+	GetDelivery(ctx context.Context, id uuid.UUID) (*Delivery, error)
+}
+
+// A Store keeps webhooks and their deliveries. Its methods are safe for
+// concurrent use. [NewMemoryStore] is the default; sqlitestore and pgstore
+// are durable ones. Every Store passes the storetest conformance suite.
+type Store interface {
+	HookStore
+	Outbox
+	Queue
+}
+
+// A Notifier is a Store that can tell a Dispatcher when deliveries were
+// enqueued by another process, so idle workers start without waiting for
+// the next poll. The Dispatcher runs Listen in a goroutine it owns.
+type Notifier interface {
+	// Listen calls wake whenever deliveries may have become due, until ctx
+	// is done; it then returns nil. It returns early only on an error it
+	// cannot recover from, after which the Dispatcher polls.
+	Listen(ctx context.Context, wake func()) error
+}

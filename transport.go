@@ -1,0 +1,44 @@
+package webhook
+
+import (
+	"context"
+	"net/http"
+)
+
+// A Request is one delivery attempt as the Transport sends it: a POST of
+// Body to URL with Header.
+type Request struct {
+	// URL is the webhook's URL.
+	URL string
+	// Header holds the request headers; it includes the webhook's secret.
+	Header http.Header
+	// Body is the payload; the Transport must not modify or keep it.
+	Body []byte
+}
+
+// A Response is what the receiver answered.
+type Response struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Header holds the response headers (Retry-After is read from it).
+	Header http.Header
+	// Body holds the first bytes of the response body, up to the
+	// Transport's cap.
+	Body []byte
+}
+
+// A Transport sends one delivery attempt. It is shaped like
+// [http.RoundTripper]: a non-2xx status is a Response, not an error; an
+// error means no response (DNS, connect, TLS, reset, timeout, or an
+// address refused by the private-network guard). A Transport never
+// retries: the Dispatcher alone decides. Implementations must be safe for
+// concurrent use. [HTTPTransport] is the default.
+type Transport interface {
+	Send(ctx context.Context, req *Request) (*Response, error)
+}
+
+// TransportFunc adapts a function to a [Transport].
+type TransportFunc func(ctx context.Context, req *Request) (*Response, error)
+
+// Send calls f(ctx, req).
+func (f TransportFunc) Send(ctx context.Context, req *Request) (*Response, error) { return f(ctx, req) }
