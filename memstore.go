@@ -1,0 +1,422 @@
+package webhook
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DefaultMemoryHistory is how many finished (delivered or failed)
+// deliveries a MemoryStore keeps for GetDelivery by default.
+const DefaultMemoryHistory = 10000
+
+// MemoryStoreConfig configures a MemoryStore. The zero value gives the
+// documented defaults.
+type MemoryStoreConfig struct {
+	// History is how many finished deliveries are kept, newest first;
+	// older ones are forgotten. Defaults to DefaultMemoryHistory; -1
+	// keeps none.
+	History int
+}
+
+// A MemoryStore is a [Store] held in memory: fast, and lost when the
+// process exits. It is the Dispatcher's default. Pending deliveries are
+// kept until settled; of the finished ones, only the most recent
+// (MemoryStoreConfig.History) are kept. Its zero value is not usable; call
+// [NewMemoryStore].
+type MemoryStore struct {
+	history int
+
+	mu       sync.Mutex
+	hooks    map[string]*memHook
+	users    map[string]*memUser
+	items    map[uuid.UUID]*memItem
+	ready    itemHeap // pending, unleased, by due time
+	leased   itemHeap // pending, leased, by lease expiry
+	finished []*memItem
+	seq      uint64
+	leaseSeq int64
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+type memHook struct {
+	w         *Webhook // immutable snapshot, without status
+	sentAt    time.Time
+	status    int // 0: no attempt yet
+	deleted   bool
+	createSeq uint64
+}
+
+// memUser indexes one user's webhooks for MatchHooks; rebuilt whenever
+// they change, read without copying.
+type memUser struct {
+	hooks   []*memHook
+	byEvent map[Event][]*Webhook
+}
+
+type memItem struct {
+	d          Delivery
+	hook       *memHook
+	seq        uint64
+	lease      int64
+	leaseUntil time.Time
+	index      int // in ready or leased, -1 in neither
+}
+
+// NewMemoryStore returns an empty MemoryStore. A nil cfg means defaults.
+func NewMemoryStore(cfg *MemoryStoreConfig) (*MemoryStore, error) {
+	c := MemoryStoreConfig{}
+	if cfg != nil {
+		c = *cfg
+	}
+	switch {
+	case c.History == 0:
+		c.History = DefaultMemoryHistory
+	case c.History == -1:
+		c.History = 0
+	case c.History < 0:
+		return nil, invalidf("MemoryStoreConfig.History must be >= -1, got %d", c.History)
+	}
+	return &MemoryStore{
+		history: c.History,
+		hooks:   make(map[string]*memHook),
+		users:   make(map[string]*memUser),
+		items:   make(map[uuid.UUID]*memItem),
+		ready:   itemHeap{less: readyLess},
+		leased:  itemHeap{less: leaseLess},
+	}, nil
+}
+
+func notFound(kind, id string) error {
+	return fmt.Errorf("webhook: %s %q: %w", kind, truncate(id, MaxIDLength), ErrNotFound)
+}
+
+func (h *memHook) snapshot() *Webhook {
+	w := h.w.Clone()
+	if h.status != 0 {
+		t, s := h.sentAt, h.status
+		w.LatestSentAt, w.LatestStatus = &t, &s
+	}
+	return w
+}
+
+// CreateHook implements [HookStore].
+func (s *MemoryStore) CreateHook(ctx context.Context, w *Webhook, limit int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.hooks[w.ID]; ok {
+		return fmt.Errorf("webhook: webhook %q exists: %w", truncate(w.ID, MaxIDLength), ErrConflict)
+	}
+	u := s.users[w.UserID]
+	if limit > 0 && u != nil && len(u.hooks) >= limit {
+		return fmt.Errorf("webhook: user %q has %d webhooks: %w", truncate(w.UserID, MaxIDLength), len(u.hooks), ErrTooManyWebhooks)
+	}
+	c := w.Clone()
+	c.LatestSentAt, c.LatestStatus = nil, nil
+	s.seq++
+	h := &memHook{w: c, createSeq: s.seq}
+	if w.LatestStatus != nil && w.LatestSentAt != nil {
+		h.sentAt, h.status = *w.LatestSentAt, *w.LatestStatus
+	}
+	s.hooks[w.ID] = h
+	if u == nil {
+		u = &memUser{}
+		s.users[w.UserID] = u
+	}
+	u.hooks = append(u.hooks, h)
+	u.reindex()
+	return nil
+}
+
+func (u *memUser) reindex() {
+	slices.SortFunc(u.hooks, func(a, b *memHook) int { return cmp.Compare(a.w.ID, b.w.ID) })
+	u.byEvent = make(map[Event][]*Webhook)
+	for _, h := range u.hooks {
+		if !h.w.Active {
+			continue
+		}
+		for _, e := range h.w.On {
+			u.byEvent[e] = append(u.byEvent[e], h.w)
+		}
+	}
+}
+
+// GetHook implements [HookStore].
+func (s *MemoryStore) GetHook(ctx context.Context, id string) (*Webhook, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hooks[id]
+	if !ok {
+		return nil, notFound("webhook", id)
+	}
+	return h.snapshot(), nil
+}
+
+// ListHooks implements [HookStore].
+func (s *MemoryStore) ListHooks(ctx context.Context, userID string) ([]*Webhook, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[userID]
+	if u == nil {
+		return []*Webhook{}, nil
+	}
+	out := make([]*Webhook, len(u.hooks))
+	for i, h := range u.hooks {
+		out[i] = h.snapshot()
+	}
+	return out, nil
+}
+
+// UpdateHook implements [HookStore].
+func (s *MemoryStore) UpdateHook(ctx context.Context, w *Webhook) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hooks[w.ID]
+	if !ok {
+		return notFound("webhook", w.ID)
+	}
+	c := h.w.Clone()
+	c.Name, c.On, c.URL, c.Secret, c.Active = w.Name, slices.Clone(w.On), w.URL, w.Secret, w.Active
+	h.w = c
+	s.users[c.UserID].reindex()
+	return nil
+}
+
+// DeleteHook implements [HookStore]. The webhook's deliveries are dropped.
+func (s *MemoryStore) DeleteHook(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hooks[id]
+	if !ok {
+		return notFound("webhook", id)
+	}
+	h.deleted = true
+	delete(s.hooks, id)
+	u := s.users[h.w.UserID]
+	u.hooks = slices.DeleteFunc(u.hooks, func(x *memHook) bool { return x == h })
+	if len(u.hooks) == 0 {
+		delete(s.users, h.w.UserID)
+	} else {
+		u.reindex()
+	}
+	// Queued deliveries of h are dropped lazily, when they reach the
+	// head of a heap; the finished ones now.
+	s.finished = slices.DeleteFunc(s.finished, func(it *memItem) bool {
+		if it.hook == h {
+			delete(s.items, it.d.ID)
+			return true
+		}
+		return false
+	})
+	return nil
+}
+
+// MatchHooks implements [Outbox]. The slice returned is shared: neither it
+// nor its webhooks may be modified.
+func (s *MemoryStore) MatchHooks(ctx context.Context, userID string, e Event) ([]*Webhook, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[userID]
+	if u == nil {
+		return nil, nil
+	}
+	return u.byEvent[e], nil
+}
+
+// Enqueue implements [Outbox]. Deliveries of webhooks that do not exist
+// are refused with ErrNotFound, and then none is enqueued.
+func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	items := make([]memItem, len(ds))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, d := range ds {
+		h, ok := s.hooks[d.HookID]
+		if !ok {
+			return notFound("webhook", d.HookID)
+		}
+		if _, dup := s.items[d.ID]; dup {
+			return fmt.Errorf("webhook: delivery %s exists: %w", d.ID, ErrConflict)
+		}
+		items[i] = memItem{d: *d, hook: h, index: -1}
+	}
+	for i := range items {
+		it := &items[i]
+		s.seq++
+		it.seq = s.seq
+		it.d.State, it.d.Attempts = StatePending, 0
+		s.items[it.d.ID] = it
+		heap.Push(&s.ready, it)
+	}
+	return nil
+}
+
+// Claim implements [Queue].
+func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease time.Duration) ([]Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Expired leases go back to the ready heap first.
+	for s.leased.Len() > 0 && !s.leased.items[0].leaseUntil.After(now) {
+		it := heap.Pop(&s.leased).(*memItem)
+		it.lease = 0
+		heap.Push(&s.ready, it)
+	}
+	var out []Claim
+	for len(out) < max && s.ready.Len() > 0 {
+		it := s.ready.items[0]
+		if it.hook.deleted {
+			heap.Pop(&s.ready)
+			delete(s.items, it.d.ID)
+			continue
+		}
+		if it.d.NextAttemptAt.After(now) {
+			break
+		}
+		heap.Pop(&s.ready)
+		s.leaseSeq++
+		it.lease, it.leaseUntil = s.leaseSeq, now.Add(lease)
+		heap.Push(&s.leased, it)
+		if out == nil {
+			out = make([]Claim, 0, min(max, s.ready.Len()+1))
+		}
+		out = append(out, Claim{Delivery: it.d, Hook: it.hook.w, Lease: it.lease})
+	}
+	return out, nil
+}
+
+// Settle implements [Queue].
+func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var lost []error
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range rs {
+		r := &rs[i]
+		it, ok := s.items[r.ID]
+		if !ok || it.hook.deleted {
+			continue
+		}
+		if it.lease == 0 || it.lease != r.Lease {
+			lost = append(lost, fmt.Errorf("webhook: delivery %s: %w", r.ID, ErrLeaseLost))
+			continue
+		}
+		heap.Remove(&s.leased, it.index)
+		it.lease = 0
+		d := &it.d
+		d.Attempts++
+		d.State = r.State
+		d.LastStatus = r.Attempt.Status
+		d.LastError = r.Attempt.Error
+		it.hook.sentAt = r.Attempt.At
+		it.hook.status = cmp.Or(r.Attempt.Status, 1)
+		if r.State == StatePending {
+			d.NextAttemptAt = r.NextAttemptAt
+			s.seq++
+			it.seq = s.seq
+			heap.Push(&s.ready, it)
+			continue
+		}
+		s.finish(it)
+	}
+	return errors.Join(lost...)
+}
+
+// finish keeps it among the finished deliveries, forgetting the oldest
+// beyond the history size.
+func (s *MemoryStore) finish(it *memItem) {
+	if s.history == 0 {
+		delete(s.items, it.d.ID)
+		return
+	}
+	s.finished = append(s.finished, it)
+	if over := len(s.finished) - s.history; over > 0 {
+		for _, old := range s.finished[:over] {
+			delete(s.items, old.d.ID)
+		}
+		s.finished = slices.Delete(s.finished, 0, over)
+	}
+}
+
+// GetDelivery implements [Queue].
+func (s *MemoryStore) GetDelivery(ctx context.Context, id uuid.UUID) (*Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[id]
+	if !ok || it.hook.deleted {
+		return nil, notFound("delivery", id.String())
+	}
+	d := it.d
+	return &d, nil
+}
+
+// itemHeap is a min-heap of items; each item is in at most one heap at a
+// time and records its index there.
+type itemHeap struct {
+	items []*memItem
+	less  func(a, b *memItem) bool
+}
+
+func readyLess(a, b *memItem) bool {
+	if c := a.d.NextAttemptAt.Compare(b.d.NextAttemptAt); c != 0 {
+		return c < 0
+	}
+	return a.seq < b.seq
+}
+
+func leaseLess(a, b *memItem) bool { return a.leaseUntil.Before(b.leaseUntil) }
+
+func (h *itemHeap) Len() int           { return len(h.items) }
+func (h *itemHeap) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
+func (h *itemHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.items[i].index, h.items[j].index = i, j
+}
+func (h *itemHeap) Push(x any) {
+	it := x.(*memItem)
+	it.index = len(h.items)
+	h.items = append(h.items, it)
+}
+func (h *itemHeap) Pop() any {
+	n := len(h.items) - 1
+	it := h.items[n]
+	h.items[n] = nil
+	h.items = h.items[:n]
+	it.index = -1
+	return it
+}
