@@ -158,10 +158,10 @@ func TestGuardCheckAllowList(t *testing.T) {
 	require.ErrorIs(t, zeroGuard.Check(netip.MustParseAddrPort("10.0.0.1:80")), webhook.ErrBlockedAddress)
 
 	g := webhook.NewGuard(
-		mustAllowRule(t, "10.0.0.0/8"),
-		mustAllowRule(t, "192.168.1.10:8080"),
-		mustAllowRule(t, "[::1]:9000"),
-		mustAllowRule(t, "fe80::/10"),
+		guardRule(t, "10.0.0.0/8"),
+		guardRule(t, "192.168.1.10:8080"),
+		guardRule(t, "[::1]:9000"),
+		guardRule(t, "fe80::/10"),
 	)
 	tests := []struct {
 		addr string
@@ -193,14 +193,14 @@ func TestGuardCheckAllowList(t *testing.T) {
 
 func TestNewGuardCopiesRules(t *testing.T) {
 	t.Parallel()
-	rules := []webhook.AllowRule{mustAllowRule(t, "10.0.0.0/8")}
+	rules := []webhook.AllowRule{guardRule(t, "10.0.0.0/8")}
 	g := webhook.NewGuard(rules...)
-	rules[0] = mustAllowRule(t, "192.168.0.0/16")
+	rules[0] = guardRule(t, "192.168.0.0/16")
 	require.NoError(t, g.Check(netip.MustParseAddrPort("10.0.0.1:80")))
 	require.Error(t, g.Check(netip.MustParseAddrPort("192.168.0.1:80")))
 }
 
-func mustAllowRule(t testing.TB, s string) webhook.AllowRule {
+func guardRule(t testing.TB, s string) webhook.AllowRule {
 	t.Helper()
 	r, err := webhook.ParseAllowRule(s)
 	require.NoError(t, err)
@@ -325,7 +325,7 @@ func TestAllowRuleAllows(t *testing.T) {
 		{"0.0.0.0/0", "10.0.0.1:80", true},
 	}
 	for _, tt := range tests {
-		r := mustAllowRule(t, tt.rule)
+		r := guardRule(t, tt.rule)
 		require.Equal(t, tt.want, r.Allows(netip.MustParseAddrPort(tt.addr)), "%s allows %s", tt.rule, tt.addr)
 	}
 	require.False(t, webhook.AllowRule{}.Allows(netip.MustParseAddrPort("10.0.0.1:80")))
@@ -338,7 +338,7 @@ func TestAllowRuleText(t *testing.T) {
 		Allow []webhook.AllowRule `json:"allow"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(`{"allow": ["10.0.0.0/8", "[::1]:8080"]}`), &cfg))
-	require.Equal(t, []webhook.AllowRule{mustAllowRule(t, "10.0.0.0/8"), mustAllowRule(t, "[::1/128]:8080")}, cfg.Allow)
+	require.Equal(t, []webhook.AllowRule{guardRule(t, "10.0.0.0/8"), guardRule(t, "[::1/128]:8080")}, cfg.Allow)
 
 	out, err := json.Marshal(cfg)
 	require.NoError(t, err)
