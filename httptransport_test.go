@@ -240,9 +240,13 @@ func TestHTTPTransportHonoursContext(t *testing.T) {
 	tr := httptLoopbackTransport(t, webhook.HTTPTransportConfig{})
 
 	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 	go func() {
-		<-arrived
-		cancel()
+		select {
+		case <-arrived:
+			cancel()
+		case <-ctx.Done():
+		}
 	}()
 	_, err := tr.Send(ctx, httptRequest(srv.URL))
 	require.ErrorIs(t, err, context.Canceled)
