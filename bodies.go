@@ -139,11 +139,13 @@ type InactiveModeratorsWarning struct {
 type InvitationOnlyChanged struct{}
 
 // MarshalJSON encodes b; it fails when Note is nil.
-func (b NoteBody) MarshalJSON() ([]byte, error) {
+func (b NoteBody) MarshalJSON() ([]byte, error) { return b.appendJSON(make([]byte, 0, 1024)) }
+
+func (b NoteBody) appendJSON(dst []byte) ([]byte, error) {
 	if b.Note == nil {
 		return nil, invalidf("NoteBody.Note must not be nil")
 	}
-	p := packer{b: make([]byte, 0, 1024)}
+	p := packer{b: dst}
 	p.raw(`{"note":`)
 	p.note(b.Note)
 	p.raw("}")
@@ -151,8 +153,10 @@ func (b NoteBody) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON encodes b; it fails when User is nil.
-func (b UserBody) MarshalJSON() ([]byte, error) {
-	p := packer{b: make([]byte, 0, 1024)}
+func (b UserBody) MarshalJSON() ([]byte, error) { return b.appendJSON(make([]byte, 0, 1024)) }
+
+func (b UserBody) appendJSON(dst []byte) ([]byte, error) {
+	p := packer{b: dst}
 	p.raw(`{"user":`)
 	switch u := b.User.(type) {
 	case *UserDetailed:
@@ -171,6 +175,9 @@ func (b UserBody) MarshalJSON() ([]byte, error) {
 		j, err := u.MarshalJSON()
 		if err != nil {
 			return nil, err
+		}
+		if !json.Valid(j) {
+			return nil, invalidf("UserBody.User: %T.MarshalJSON returned invalid JSON", u)
 		}
 		p.b = append(p.b, j...)
 	}
@@ -215,11 +222,13 @@ func (b *UserBody) UnmarshalJSON(data []byte) error {
 }
 
 // MarshalJSON encodes b; it fails when Note or User is nil.
-func (b ReactionBody) MarshalJSON() ([]byte, error) {
+func (b ReactionBody) MarshalJSON() ([]byte, error) { return b.appendJSON(make([]byte, 0, 1536)) }
+
+func (b ReactionBody) appendJSON(dst []byte) ([]byte, error) {
 	if b.Note == nil || b.User == nil {
 		return nil, invalidf("ReactionBody.Note and ReactionBody.User must not be nil")
 	}
-	p := packer{b: make([]byte, 0, 1536)}
+	p := packer{b: dst}
 	p.raw(`{"note":`)
 	p.note(b.Note)
 	p.raw(`,"reaction":`)
@@ -231,8 +240,10 @@ func (b ReactionBody) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON encodes r; it fails when ResolvedAs holds an unknown value.
-func (r AbuseReport) MarshalJSON() ([]byte, error) {
-	p := packer{b: make([]byte, 0, 1280)}
+func (r AbuseReport) MarshalJSON() ([]byte, error) { return r.appendJSON(make([]byte, 0, 1280)) }
+
+func (r AbuseReport) appendJSON(dst []byte) ([]byte, error) {
+	p := packer{b: dst}
 	p.raw(`{"id":`)
 	p.str(r.ID)
 	p.raw(`,"targetUserId":`)

@@ -467,34 +467,61 @@ func appendDigits(dst []byte, n, width int) []byte {
 
 // MarshalJSON encodes u as Misskey's UserLite. It fails when OnlineStatus
 // is not one of the OnlineStatus constants (or empty).
-func (u User) MarshalJSON() ([]byte, error) {
-	p := packer{b: make([]byte, 0, 384)}
+func (u User) MarshalJSON() ([]byte, error) { return u.appendJSON(make([]byte, 0, 384)) }
+
+func (u User) appendJSON(dst []byte) ([]byte, error) {
+	p := packer{b: dst}
 	p.user(&u)
 	return p.result()
 }
 
 // MarshalJSON encodes u as Misskey's UserDetailedNotMe. It fails when an
 // enumerated field holds a value not among its constants.
-func (u UserDetailed) MarshalJSON() ([]byte, error) {
-	p := packer{b: make([]byte, 0, 1024)}
+func (u UserDetailed) MarshalJSON() ([]byte, error) { return u.appendJSON(make([]byte, 0, 1024)) }
+
+func (u UserDetailed) appendJSON(dst []byte) ([]byte, error) {
+	p := packer{b: dst}
 	p.userDetailed(&u)
 	return p.result()
 }
 
 // MarshalJSON encodes n as Misskey's Note. It fails when Visibility, or
 // the one of a nested note, is not one of the Visibility constants.
-func (n Note) MarshalJSON() ([]byte, error) {
-	p := packer{b: make([]byte, 0, 1024)}
+func (n Note) MarshalJSON() ([]byte, error) { return n.appendJSON(make([]byte, 0, 1024)) }
+
+func (n Note) appendJSON(dst []byte) ([]byte, error) {
+	p := packer{b: dst}
 	p.note(&n)
 	return p.result()
 }
 
 // MarshalJSON encodes p with Choices sent as [] when nil.
-func (p Poll) MarshalJSON() ([]byte, error) {
-	pk := packer{b: make([]byte, 0, 128)}
+func (p Poll) MarshalJSON() ([]byte, error) { return p.appendJSON(make([]byte, 0, 128)) }
+
+func (p Poll) appendJSON(dst []byte) ([]byte, error) {
+	pk := packer{b: dst}
 	pk.poll(&p)
 	return pk.result()
 }
+
+// A jsonAppender appends its JSON encoding to dst, as MarshalJSON returns
+// it. The packed types and bodies implement it; their output is valid JSON
+// by construction, so an encoder may use it to skip encoding/json's second
+// pass over MarshalJSON's output, which costs more than the encoding.
+type jsonAppender interface {
+	appendJSON(dst []byte) ([]byte, error)
+}
+
+var (
+	_ jsonAppender = User{}
+	_ jsonAppender = UserDetailed{}
+	_ jsonAppender = Note{}
+	_ jsonAppender = Poll{}
+	_ jsonAppender = NoteBody{}
+	_ jsonAppender = UserBody{}
+	_ jsonAppender = ReactionBody{}
+	_ jsonAppender = AbuseReport{}
+)
 
 // A packer appends Misskey's packed JSON to b by hand, without reflection,
 // keeping the first error. Strings are escaped as JSON.stringify does;
