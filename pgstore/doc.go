@@ -1,0 +1,57 @@
+// Package pgstore is a durable [webhook.Store] on PostgreSQL, through
+// [github.com/jackc/pgx/v5]. Several Dispatchers, in one process or many,
+// can share one database: they split the deliveries between them, and no
+// attempt is made twice while its lease holds.
+//
+//	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+//	...
+//	store, err := pgstore.New(pool, nil)
+//	...
+//	if err := store.Migrate(ctx); err != nil { ... }
+//	d, err := webhook.New(store, &webhook.Config{Host: "example.tld"})
+//
+// # Schema and migrations
+//
+// The store keeps its data in tables whose names start with "fedihook_",
+// in [Config.Schema] or, by default, in the first schema of the
+// connection's search_path. [Store.Migrate] creates and upgrades them with
+// the versioned migrations shipped in this module; it is idempotent, and
+// safe when several processes run it at once (they serialise on a
+// transaction-level advisory lock). Call it at start-up, before the
+// Dispatcher starts.
+//
+// # Sharing the work
+//
+// [Store.Claim] leases due deliveries in one statement, using
+// FOR UPDATE SKIP LOCKED so that concurrent claimers never wait for each
+// other nor take the same row. A lease expires: deliveries claimed by a
+// process that died are claimed again once it has. [Store.Settle] applies
+// a whole batch of results in one statement; a result whose lease has been
+// taken over by another claim is refused with [webhook.ErrLeaseLost].
+//
+// # Push
+//
+// [Store] is a [webhook.Notifier]: Enqueue sends a NOTIFY on the store's
+// channel in the same transaction as its insert, and [Store.Listen] waits
+// for it on one connection of the pool, so that an idle Dispatcher in
+// another process starts a delivery within milliseconds of the Emit. A
+// rolled-back transaction notifies nobody.
+//
+// # Transactional outbox
+//
+// [Store.InTx] binds the store to the caller's pgx transaction: emitting
+// through it (with [webhook.Dispatcher.EmitVia]) enqueues the deliveries
+// in that transaction, so they exist if and only if it commits.
+//
+// # Retention
+//
+// Delivered and failed deliveries stay in the table, with their last
+// status and error, so an operator can inspect them; [Store.Prune] removes
+// the ones finished more than [Config.Retention] ago. Call it now and then,
+// for instance hourly.
+//
+// # Pools
+//
+// The store never closes the pool it was given. [Store.Listen] holds one
+// of the pool's connections while it runs, so size the pool for it.
+package pgstore

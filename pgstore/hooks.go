@@ -1,0 +1,185 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fedihook/webhook"
+)
+
+const hookColumns = `id, user_id, name, events, url, secret, active, latest_sent_at, latest_status`
+
+// The per-user limit is checked under a transaction-level advisory lock
+// on the user, so that two concurrent creations cannot both see room for
+// one more. The count and the insert then run in one statement, whose
+// snapshot is taken after the lock.
+const sqlLockUser = `SELECT pg_advisory_xact_lock(hashtextextended('fedihook.hooks:' || $1 || ':' || $2, 0))`
+
+const sqlCreateHook = `
+WITH c AS (
+	SELECT count(*) AS n FROM ${s}fedihook_hooks WHERE user_id = $2
+), ins AS (
+	INSERT INTO ${s}fedihook_hooks (` + hookColumns + `)
+	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM c WHERE $10::int <= 0 OR c.n < $10::int
+	ON CONFLICT (id) DO NOTHING
+	RETURNING 1
+)
+SELECT (SELECT n FROM c), EXISTS (SELECT FROM ins), EXISTS (SELECT FROM ${s}fedihook_hooks WHERE id = $1)`
+
+const sqlGetHook = `SELECT ` + hookColumns + ` FROM ${s}fedihook_hooks WHERE id = $1`
+
+const sqlListHooks = `SELECT ` + hookColumns + ` FROM ${s}fedihook_hooks WHERE user_id = $1 ORDER BY id`
+
+const sqlUpdateHook = `
+UPDATE ${s}fedihook_hooks SET name = $2, events = $3, url = $4, secret = $5, active = $6
+WHERE id = $1`
+
+const sqlDeleteHook = `DELETE FROM ${s}fedihook_hooks WHERE id = $1`
+
+const sqlMatchHooks = `
+SELECT ` + hookColumns + ` FROM ${s}fedihook_hooks
+WHERE user_id = $1 AND active AND $2 = ANY (events)
+ORDER BY id`
+
+// CreateHook implements [webhook.HookStore].
+func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) error {
+	var sentAt *time.Time
+	var status *int
+	if w.LatestSentAt != nil && w.LatestStatus != nil {
+		sentAt, status = w.LatestSentAt, w.LatestStatus
+	}
+	var n int64
+	var inserted, exists bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if limit > 0 {
+			if _, err := tx.Exec(ctx, sqlLockUser, s.schema, w.UserID); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRow(ctx, s.sql.createHook,
+			w.ID, w.UserID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active, sentAt, status, limit,
+		).Scan(&n, &inserted, &exists)
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("pgstore: creating webhook: %w", err)
+	case inserted:
+		return nil
+	case limit > 0 && n >= int64(limit) && !exists:
+		return fmt.Errorf("webhook: user %q has %d webhooks: %w", truncate(w.UserID, webhook.MaxIDLength), n, webhook.ErrTooManyWebhooks)
+	default:
+		return fmt.Errorf("webhook: webhook %q exists: %w", truncate(w.ID, webhook.MaxIDLength), webhook.ErrConflict)
+	}
+}
+
+// GetHook implements [webhook.HookStore].
+func (s *Store) GetHook(ctx context.Context, id string) (*webhook.Webhook, error) {
+	w, err := scanHook(s.pool.QueryRow(ctx, s.sql.getHook, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("webhook", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading webhook: %w", err)
+	}
+	return w, nil
+}
+
+// ListHooks implements [webhook.HookStore].
+func (s *Store) ListHooks(ctx context.Context, userID string) ([]*webhook.Webhook, error) {
+	hooks, err := queryHooks(ctx, s.pool, s.sql.listHooks, userID)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: listing webhooks: %w", err)
+	}
+	return hooks, nil
+}
+
+// UpdateHook implements [webhook.HookStore].
+func (s *Store) UpdateHook(ctx context.Context, w *webhook.Webhook) error {
+	tag, err := s.pool.Exec(ctx, s.sql.updateHook, w.ID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active)
+	if err != nil {
+		return fmt.Errorf("pgstore: updating webhook: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("webhook", w.ID)
+	}
+	return nil
+}
+
+// DeleteHook implements [webhook.HookStore]. The webhook's deliveries,
+// pending and finished, are deleted with it.
+func (s *Store) DeleteHook(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, s.sql.deleteHook, id)
+	if err != nil {
+		return fmt.Errorf("pgstore: deleting webhook: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("webhook", id)
+	}
+	return nil
+}
+
+// MatchHooks implements [webhook.Outbox].
+func (s *Store) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
+	return matchHooks(ctx, s.pool, &s.sql, userID, e)
+}
+
+func matchHooks(ctx context.Context, q querier, sql *statements, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
+	hooks, err := queryHooks(ctx, q, sql.matchHooks, userID, string(e))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: matching webhooks: %w", err)
+	}
+	return hooks, nil
+}
+
+func queryHooks(ctx context.Context, q querier, sql string, args ...any) ([]*webhook.Webhook, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	hooks := []*webhook.Webhook{}
+	for rows.Next() {
+		w, err := scanHook(rows)
+		if err != nil {
+			return nil, err
+		}
+		hooks = append(hooks, w)
+	}
+	return hooks, rows.Err()
+}
+
+func scanHook(row pgx.Row) (*webhook.Webhook, error) {
+	var w webhook.Webhook
+	var events []string
+	var sentAt *time.Time
+	var status *int32
+	if err := row.Scan(&w.ID, &w.UserID, &w.Name, &events, &w.URL, &w.Secret, &w.Active, &sentAt, &status); err != nil {
+		return nil, err
+	}
+	w.On = toEvents(events)
+	if sentAt != nil && status != nil {
+		t, st := sentAt.UTC(), int(*status)
+		w.LatestSentAt, w.LatestStatus = &t, &st
+	}
+	return &w, nil
+}
+
+func eventStrings(on []webhook.Event) []string {
+	out := make([]string, len(on))
+	for i, e := range on {
+		out[i] = string(e)
+	}
+	return out
+}
+
+func toEvents(ss []string) []webhook.Event {
+	out := make([]webhook.Event, len(ss))
+	for i, e := range ss {
+		out[i] = webhook.Event(e)
+	}
+	return out
+}

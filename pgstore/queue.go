@@ -1,0 +1,320 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fedihook/webhook"
+)
+
+// Delivery states as stored: webhook.State's values.
+const (
+	statePending   = int16(webhook.StatePending)
+	stateDelivered = int16(webhook.StateDelivered)
+	stateFailed    = int16(webhook.StateFailed)
+)
+
+// sqlEnqueue inserts a batch from parallel arrays and, in the same
+// statement and so the same transaction, notifies the channel once. The
+// notification is only delivered if the transaction commits.
+const sqlEnqueue = `
+WITH ins AS (
+	INSERT INTO ${s}fedihook_deliveries
+		(id, hook_id, user_id, type, server, created_at, body, state, next_attempt_at, available_at)
+	SELECT t.id, t.hook_id, t.user_id, t.type, t.server, t.created_at, t.body, 1, t.due, t.due
+	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bytea[], $8::timestamptz[])
+		AS t (id, hook_id, user_id, type, server, created_at, body, due)
+	RETURNING 1
+)
+SELECT pg_notify($9, '') FROM (SELECT FROM ins LIMIT 1) AS any_row`
+
+// sqlClaim locks up to $2 due rows, skipping the ones other claimers
+// hold, leases them until $3 and returns them with their webhooks,
+// earliest due first.
+const sqlClaim = `
+WITH c AS (
+	SELECT id, available_at FROM ${s}fedihook_deliveries
+	WHERE state = 1 AND available_at <= $1
+	ORDER BY available_at
+	LIMIT $2
+	FOR UPDATE SKIP LOCKED
+), u AS (
+	UPDATE ${s}fedihook_deliveries d
+	SET lease = d.lease + 1, leased = true, available_at = $3
+	FROM c
+	WHERE d.id = c.id
+	RETURNING d.id, d.hook_id, d.user_id, d.type, d.server, d.created_at, d.body,
+		d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.lease, c.available_at AS due
+)
+SELECT u.id, u.user_id, u.type, u.server, u.created_at, u.body,
+	u.attempts, u.next_attempt_at, u.last_status, u.last_error, u.lease,
+	h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active, h.latest_sent_at, h.latest_status
+FROM u JOIN ${s}fedihook_hooks h ON h.id = u.hook_id
+ORDER BY u.due, u.id`
+
+// sqlSettle applies a batch of results given as parallel arrays, each
+// only if its lease is still the delivery's, then moves each webhook's
+// latest attempt forward. It returns the IDs of the results refused for a
+// lost lease (deliveries that no longer exist are skipped silently).
+//
+// A webhook row another transaction is updating at that moment is
+// skipped rather than waited for: concurrent settles never block one
+// another on a busy webhook, nor deadlock; that webhook's latest attempt
+// is then the other transaction's.
+const sqlSettle = `
+WITH r AS (
+	SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::timestamptz[], $5::int[], $6::text[], $7::timestamptz[])
+		WITH ORDINALITY AS r (id, lease, state, next_at, status, error, at, ord)
+), u AS (
+	UPDATE ${s}fedihook_deliveries d SET
+		state = r.state,
+		attempts = d.attempts + 1,
+		next_attempt_at = CASE WHEN r.state = 1 THEN r.next_at ELSE d.next_attempt_at END,
+		available_at = CASE WHEN r.state = 1 THEN r.next_at ELSE d.available_at END,
+		leased = false,
+		last_status = r.status,
+		last_error = r.error,
+		finished_at = CASE WHEN r.state = 1 THEN NULL ELSE r.at END
+	FROM r
+	WHERE d.id = r.id AND d.lease = r.lease AND d.leased AND d.state = 1
+	RETURNING d.hook_id, r.ord
+), latest AS (
+	SELECT DISTINCT ON (u.hook_id) u.hook_id, r.at, r.status
+	FROM u JOIN r ON r.ord = u.ord
+	ORDER BY u.hook_id, r.at DESC, r.ord DESC
+), free AS (
+	SELECT h.id FROM ${s}fedihook_hooks h
+	WHERE h.id IN (SELECT hook_id FROM latest)
+	FOR NO KEY UPDATE SKIP LOCKED
+), hooks AS (
+	UPDATE ${s}fedihook_hooks h
+	SET latest_sent_at = l.at, latest_status = CASE WHEN l.status = 0 THEN 1 ELSE l.status END
+	FROM latest l JOIN free f ON f.id = l.hook_id
+	WHERE h.id = l.hook_id AND (h.latest_sent_at IS NULL OR h.latest_sent_at <= l.at)
+)
+SELECT r.id FROM r
+WHERE NOT EXISTS (SELECT FROM u WHERE u.ord = r.ord)
+	AND EXISTS (SELECT FROM ${s}fedihook_deliveries d WHERE d.id = r.id)
+ORDER BY r.ord`
+
+const sqlGetDelivery = `
+SELECT id, hook_id, user_id, type, server, created_at, body,
+	state, attempts, next_attempt_at, last_status, last_error
+FROM ${s}fedihook_deliveries WHERE id = $1`
+
+// sqlPrune deletes one batch of deliveries that finished before $1.
+const sqlPrune = `
+DELETE FROM ${s}fedihook_deliveries d
+USING (
+	SELECT id FROM ${s}fedihook_deliveries
+	WHERE state <> 1 AND finished_at < $1
+	ORDER BY finished_at
+	LIMIT $2
+) AS old
+WHERE d.id = old.id`
+
+// pruneBatch is how many rows one statement of Prune deletes, to keep
+// its transactions short.
+const pruneBatch = 5000
+
+// Enqueue implements [webhook.Outbox]: it inserts all of ds in one
+// statement, all or none, and notifies Listen-ers once. A delivery of a
+// webhook that does not exist fails the whole batch with an error
+// wrapping webhook.ErrNotFound; an existing delivery ID with
+// webhook.ErrConflict.
+func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
+	return enqueue(ctx, s.pool, s, ds)
+}
+
+func enqueue(ctx context.Context, q querier, s *Store, ds []*webhook.Delivery) error {
+	if len(ds) == 0 {
+		return ctx.Err()
+	}
+	var (
+		ids     = make([][16]byte, len(ds))
+		hooks   = make([]string, len(ds))
+		users   = make([]string, len(ds))
+		types   = make([]string, len(ds))
+		servers = make([]string, len(ds))
+		created = make([]time.Time, len(ds))
+		bodies  = make([][]byte, len(ds))
+		due     = make([]time.Time, len(ds))
+	)
+	for i, d := range ds {
+		ids[i], hooks[i], users[i], types[i], servers[i] = d.ID, d.HookID, d.UserID, string(d.Type), d.Server
+		created[i], due[i] = d.CreatedAt, d.NextAttemptAt
+		bodies[i] = d.Body
+		if bodies[i] == nil {
+			bodies[i] = []byte{} // the column is NOT NULL
+		}
+	}
+	_, err := q.Exec(ctx, s.sql.enqueue, ids, hooks, users, types, servers, created, bodies, due, s.channel)
+	switch pgCode(err) {
+	case "":
+		if err != nil {
+			return fmt.Errorf("pgstore: enqueueing %d deliveries: %w", len(ds), err)
+		}
+		return nil
+	case codeForeignKeyViolation:
+		return fmt.Errorf("webhook: enqueueing %d deliveries: a webhook does not exist: %w", len(ds), webhook.ErrNotFound)
+	case codeUniqueViolation:
+		return fmt.Errorf("webhook: enqueueing %d deliveries: a delivery ID exists: %w", len(ds), webhook.ErrConflict)
+	default:
+		return fmt.Errorf("pgstore: enqueueing %d deliveries: %w", len(ds), err)
+	}
+}
+
+// Claim implements [webhook.Queue] in one statement. Concurrent claims,
+// from this process or others, skip each other's rows instead of waiting.
+func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
+	if max <= 0 {
+		return nil, ctx.Err()
+	}
+	rows, err := s.pool.Query(ctx, s.sql.claim, now, max, now.Add(lease))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: claiming deliveries: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out   []webhook.Claim
+		hooks = map[string]*webhook.Webhook{}
+	)
+	for rows.Next() {
+		var (
+			c       webhook.Claim
+			d       = &c.Delivery
+			id      [16]byte
+			typ     string
+			attempt int32
+			status  int32
+			h       webhook.Webhook
+			events  []string
+			sentAt  *time.Time
+			hstatus *int32
+		)
+		if err := rows.Scan(&id, &d.UserID, &typ, &d.Server, &d.CreatedAt, &d.Body,
+			&attempt, &d.NextAttemptAt, &status, &d.LastError, &c.Lease,
+			&h.ID, &h.UserID, &h.Name, &events, &h.URL, &h.Secret, &h.Active, &sentAt, &hstatus); err != nil {
+			return nil, fmt.Errorf("pgstore: claiming deliveries: %w", err)
+		}
+		d.ID, d.HookID, d.Type = uuid.UUID(id), h.ID, webhook.Event(typ)
+		d.State, d.Attempts, d.LastStatus = webhook.StatePending, int(attempt), int(status)
+		d.CreatedAt, d.NextAttemptAt = d.CreatedAt.UTC(), d.NextAttemptAt.UTC()
+		hook, ok := hooks[h.ID]
+		if !ok {
+			h.On = toEvents(events)
+			if sentAt != nil && hstatus != nil {
+				t, st := sentAt.UTC(), int(*hstatus)
+				h.LatestSentAt, h.LatestStatus = &t, &st
+			}
+			hook = &h
+			hooks[h.ID] = hook
+		}
+		c.Hook = hook
+		if out == nil {
+			out = make([]webhook.Claim, 0, max)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: claiming deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// Settle implements [webhook.Queue] in one statement, whatever the number
+// of results. A webhook's LatestSentAt only moves forward in time.
+func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
+	if len(rs) == 0 {
+		return ctx.Err()
+	}
+	var (
+		ids     = make([][16]byte, len(rs))
+		leases  = make([]int64, len(rs))
+		states  = make([]int16, len(rs))
+		next    = make([]time.Time, len(rs))
+		status  = make([]int32, len(rs))
+		errs    = make([]string, len(rs))
+		at      = make([]time.Time, len(rs))
+		invalid []error
+	)
+	for i := range rs {
+		r := &rs[i]
+		switch st := int16(r.State); st {
+		case statePending, stateDelivered, stateFailed:
+			states[i] = st
+		default:
+			invalid = append(invalid, fmt.Errorf("webhook: settling delivery %s: state %v: %w", r.ID, r.State, webhook.ErrInvalid))
+			continue
+		}
+		ids[i], leases[i] = r.ID, r.Lease
+		next[i], at[i] = r.NextAttemptAt, r.Attempt.At
+		status[i], errs[i] = int32(r.Attempt.Status), r.Attempt.Error
+	}
+	if invalid != nil {
+		return errors.Join(invalid...)
+	}
+	rows, err := s.pool.Query(ctx, s.sql.settle, ids, leases, states, next, status, errs, at)
+	if err != nil {
+		return fmt.Errorf("pgstore: settling %d results: %w", len(rs), err)
+	}
+	lostIDs, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
+	if err != nil {
+		return fmt.Errorf("pgstore: settling %d results: %w", len(rs), err)
+	}
+	var lost []error
+	for _, id := range lostIDs {
+		lost = append(lost, fmt.Errorf("webhook: delivery %s: %w", uuid.UUID(id), webhook.ErrLeaseLost))
+	}
+	return errors.Join(lost...)
+}
+
+// GetDelivery implements [webhook.Queue].
+func (s *Store) GetDelivery(ctx context.Context, id uuid.UUID) (*webhook.Delivery, error) {
+	var (
+		d       webhook.Delivery
+		did     [16]byte
+		typ     string
+		state   int16
+		attempt int32
+		status  int32
+	)
+	err := s.pool.QueryRow(ctx, s.sql.getDelivery, [16]byte(id)).Scan(&did, &d.HookID, &d.UserID, &typ, &d.Server,
+		&d.CreatedAt, &d.Body, &state, &attempt, &d.NextAttemptAt, &status, &d.LastError)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("delivery", id.String())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading delivery: %w", err)
+	}
+	d.ID, d.Type = uuid.UUID(did), webhook.Event(typ)
+	d.State, d.Attempts, d.LastStatus = webhook.State(state), int(attempt), int(status)
+	d.CreatedAt, d.NextAttemptAt = d.CreatedAt.UTC(), d.NextAttemptAt.UTC()
+	return &d, nil
+}
+
+// Prune deletes the deliveries that were delivered or failed more than
+// [Config.Retention] before now, and returns how many it deleted. Pending
+// deliveries are never pruned. It deletes in batches of a few thousand
+// rows, each its own transaction, so it never holds many locks for long;
+// when ctx ends it stops between batches and returns what it deleted so
+// far with ctx's error.
+func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
+	before := now.Add(-s.retention)
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, s.sql.prune, before, pruneBatch)
+		if err != nil {
+			return total, fmt.Errorf("pgstore: pruning deliveries: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < pruneBatch {
+			return total, nil
+		}
+	}
+}
