@@ -1,0 +1,108 @@
+// Package sqlitestore is a durable [webhook.Store] in a SQLite database:
+// webhooks and their queued deliveries survive a restart, and several
+// Dispatchers (in one process or several on one machine) can share the
+// database file without delivering an attempt twice.
+//
+// It works over any database/sql SQLite driver and imports none: the
+// application chooses cgo (github.com/mattn/go-sqlite3) or pure Go
+// (modernc.org/sqlite), opens the *sql.DB, and hands it to [New]. The
+// Store never closes it. SQLite 3.35 or newer is required (RETURNING).
+//
+//	db, err := sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+//	...
+//	store, err := sqlitestore.New(db, nil)
+//	...
+//	if err := store.Migrate(ctx); err != nil { ... }
+//	d, err := webhook.New(store, &webhook.Config{Host: "example.tld"})
+//
+// # Opening the database
+//
+// Open the database with these settings; the Store does not change them,
+// as they belong to the application's connections:
+//
+//   - journal_mode=WAL: readers never wait for the writer, and a commit
+//     is one append to the log. (It is stored in the file: setting it
+//     once is enough, but it does no harm on every connection.)
+//   - synchronous=FULL for durable commits: each commit is on disk when
+//     it returns, so not even a power cut loses an enqueued delivery or
+//     repeats a settled one. synchronous=NORMAL is faster and still safe
+//     against a crash of the process (the data is in the OS's cache) and
+//     never corrupts the database, but a power cut or OS crash can lose
+//     the last commits before a checkpoint.
+//   - busy_timeout, say 10000 (ms): how long a connection waits for the
+//     write lock held by another connection or process. Without it,
+//     concurrent writers fail at once with SQLITE_BUSY.
+//   - _txlock=immediate: transactions begun with db.BeginTx take the
+//     write lock at BEGIN (waiting up to busy_timeout), so that a
+//     transaction that reads and then writes, such as an Emit through
+//     [Store.InTx], cannot fail with SQLITE_BUSY part-way. The Store's
+//     own transactions begin with BEGIN IMMEDIATE whatever the DSN says.
+//   - foreign_keys is not needed: the schema declares no foreign keys.
+//
+// For modernc.org/sqlite (driver name "sqlite"):
+//
+//	file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate
+//
+// For github.com/mattn/go-sqlite3 (driver name "sqlite3"; recent
+// modernc.org/sqlite versions accept this form too):
+//
+//	file:app.db?_busy_timeout=10000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate
+//
+// The Store serialises its own writes in the process, so a pool of a few
+// connections is plenty; db.SetMaxOpenConns(1) also works. Do not use
+// ":memory:" databases with a pool (each connection gets its own
+// database); use a file.
+//
+// # Schema and migrations
+//
+// [Store.Migrate] creates the tables, or upgrades them, from versioned
+// migrations shipped inside the package, and records each version applied
+// in webhook_migrations; running it again is a no-op. Every table's name
+// starts with webhook_, so the store can live in the application's own
+// database, which the transactional outbox requires. Times are stored as
+// INTEGER unix nanoseconds.
+//
+//   - webhook_hooks: one row per webhook, On as a comma-separated list.
+//   - webhook_hook_events: (user_id, event, hook_pk) for every active
+//     webhook and each event it subscribes to, the primary key of a
+//     WITHOUT ROWID table: [Store.MatchHooks] reads one short range of it,
+//     whatever the number of webhooks.
+//   - webhook_payloads: bodies, stored once per Emit however many
+//     webhooks it fans out to (deliveries sharing their Body bytes share a
+//     row), and kept apart so that claiming and settling rewrite small
+//     rows only.
+//   - webhook_deliveries: one row per delivery, with a partial index on
+//     (run_at) of the pending ones, from which Claim takes the head.
+//
+// # Claiming and leases
+//
+// [Store.Claim] is one UPDATE ... RETURNING statement, which SQLite runs
+// under the database's write lock, so two claims never take the same
+// delivery, from any connection or process. A claimed delivery's run_at
+// becomes its lease's expiry: if the worker dies, the delivery is
+// claimable again from then on, with a new lease. Settling with the old
+// lease then fails with an error wrapping [webhook.ErrLeaseLost].
+//
+// SQLite has no way to tell another process that rows were inserted, so
+// Dispatchers in other processes find new deliveries when they poll.
+//
+// # Transactional outbox
+//
+// [Store.InTx] binds an Outbox to the caller's *sql.Tx: the deliveries of
+// an Emit made through it exist if and only if that transaction commits.
+//
+//	tx, err := db.BeginTx(ctx, nil)
+//	...
+//	_, err = tx.ExecContext(ctx, `INSERT INTO notes ...`)
+//	...
+//	err = dispatcher.EmitVia(ctx, store.InTx(tx), note.UserID, webhook.EventNote, body)
+//	...
+//	err = tx.Commit()
+//
+// # Retention
+//
+// Delivered and failed deliveries are kept, a failed one with its last
+// error, until [Store.Prune] deletes those whose last attempt is older
+// than Config.Retention ([DefaultRetention], 7 days). Pending deliveries
+// are never pruned. Call Prune periodically from one process.
+package sqlitestore

@@ -1,0 +1,237 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fedihook/webhook"
+)
+
+const hookColumns = `pk, id, user_id, name, events, url, secret, active, latest_sent_at, latest_status`
+
+// scanHook reads a row of hookColumns.
+func scanHook(sc interface{ Scan(...any) error }) (int64, *webhook.Webhook, error) {
+	var (
+		pk     int64
+		w      webhook.Webhook
+		events string
+		sentAt sql.NullInt64
+		status sql.NullInt64
+	)
+	if err := sc.Scan(&pk, &w.ID, &w.UserID, &w.Name, &events, &w.URL, &w.Secret, &w.Active, &sentAt, &status); err != nil {
+		return 0, nil, err
+	}
+	w.On = parseEvents(events)
+	if sentAt.Valid && status.Valid {
+		t, st := fromNanos(sentAt.Int64), int(status.Int64)
+		w.LatestSentAt, w.LatestStatus = &t, &st
+	}
+	return pk, &w, nil
+}
+
+func formatEvents(on []webhook.Event) string {
+	var b strings.Builder
+	for i, e := range on {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(string(e))
+	}
+	return b.String()
+}
+
+func parseEvents(s string) []webhook.Event {
+	if s == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	on := make([]webhook.Event, len(parts))
+	for i, p := range parts {
+		on[i] = webhook.Event(p)
+	}
+	return on
+}
+
+// CreateHook implements [webhook.HookStore].
+func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) error {
+	if hasComma(w.On) {
+		return fmt.Errorf("webhook: Webhook.On holds an event name with a comma: %w", webhook.ErrUnknownEvent)
+	}
+	return s.write(ctx, "create webhook", func(q querier) error {
+		var exists bool
+		if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_hooks WHERE id = ?)`, w.ID).Scan(&exists); err != nil {
+			return fmt.Errorf("sqlitestore: create webhook: %w", err)
+		}
+		if exists {
+			return fmt.Errorf("webhook: webhook %q exists: %w", truncate(w.ID, webhook.MaxIDLength), webhook.ErrConflict)
+		}
+		if limit > 0 {
+			var n int
+			if err := q.QueryRowContext(ctx, `SELECT count(*) FROM webhook_hooks WHERE user_id = ?`, w.UserID).Scan(&n); err != nil {
+				return fmt.Errorf("sqlitestore: create webhook: %w", err)
+			}
+			if n >= limit {
+				return fmt.Errorf("webhook: user %q has %d webhooks: %w", truncate(w.UserID, webhook.MaxIDLength), n, webhook.ErrTooManyWebhooks)
+			}
+		}
+		var sentAt, status sql.NullInt64
+		if w.LatestSentAt != nil && w.LatestStatus != nil {
+			sentAt = sql.NullInt64{Int64: nanos(*w.LatestSentAt), Valid: true}
+			status = sql.NullInt64{Int64: int64(*w.LatestStatus), Valid: true}
+		}
+		res, err := q.ExecContext(ctx, `INSERT INTO webhook_hooks (id, user_id, name, events, url, secret, active, latest_sent_at, latest_status)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			w.ID, w.UserID, w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, sentAt, status)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: create webhook: %w", err)
+		}
+		pk, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("sqlitestore: create webhook: %w", err)
+		}
+		return insertEvents(ctx, q, pk, w)
+	})
+}
+
+func hasComma(on []webhook.Event) bool {
+	for _, e := range on {
+		if strings.ContainsRune(string(e), ',') {
+			return true
+		}
+	}
+	return false
+}
+
+// insertEvents indexes an active webhook's events for MatchHooks.
+func insertEvents(ctx context.Context, q querier, pk int64, w *webhook.Webhook) error {
+	if !w.Active || len(w.On) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 3*len(w.On))
+	for _, e := range w.On {
+		args = append(args, w.UserID, string(e), pk)
+	}
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(w.On)), ",")
+	if _, err := q.ExecContext(ctx, `INSERT OR IGNORE INTO webhook_hook_events (user_id, event, hook_pk) VALUES `+values, args...); err != nil {
+		return fmt.Errorf("sqlitestore: index webhook events: %w", err)
+	}
+	return nil
+}
+
+// GetHook implements [webhook.HookStore].
+func (s *Store) GetHook(ctx context.Context, id string) (*webhook.Webhook, error) {
+	_, w, err := scanHook(s.db.QueryRowContext(ctx, `SELECT `+hookColumns+` FROM webhook_hooks WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("webhook", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: get webhook: %w", err)
+	}
+	return w, nil
+}
+
+// ListHooks implements [webhook.HookStore].
+func (s *Store) ListHooks(ctx context.Context, userID string) ([]*webhook.Webhook, error) {
+	hooks, err := queryHooks(ctx, s.db, `SELECT `+hookColumns+` FROM webhook_hooks WHERE user_id = ? ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list webhooks: %w", err)
+	}
+	if hooks == nil {
+		hooks = []*webhook.Webhook{}
+	}
+	return hooks, nil
+}
+
+func queryHooks(ctx context.Context, q querier, query string, args ...any) ([]*webhook.Webhook, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*webhook.Webhook
+	for rows.Next() {
+		_, w, err := scanHook(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// UpdateHook implements [webhook.HookStore].
+func (s *Store) UpdateHook(ctx context.Context, w *webhook.Webhook) error {
+	if hasComma(w.On) {
+		return fmt.Errorf("webhook: Webhook.On holds an event name with a comma: %w", webhook.ErrUnknownEvent)
+	}
+	return s.write(ctx, "update webhook", func(q querier) error {
+		var (
+			pk     int64
+			userID string
+		)
+		err := q.QueryRowContext(ctx, `SELECT pk, user_id FROM webhook_hooks WHERE id = ?`, w.ID).Scan(&pk, &userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("webhook", w.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlitestore: update webhook: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE webhook_hooks SET name = ?, events = ?, url = ?, secret = ?, active = ? WHERE pk = ?`,
+			w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, pk); err != nil {
+			return fmt.Errorf("sqlitestore: update webhook: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM webhook_hook_events WHERE user_id = ? AND hook_pk = ?`, userID, pk); err != nil {
+			return fmt.Errorf("sqlitestore: update webhook: %w", err)
+		}
+		c := *w
+		c.UserID = userID // the owner never changes
+		return insertEvents(ctx, q, pk, &c)
+	})
+}
+
+// DeleteHook implements [webhook.HookStore]. The webhook's deliveries,
+// pending or finished, are deleted with it.
+func (s *Store) DeleteHook(ctx context.Context, id string) error {
+	return s.write(ctx, "delete webhook", func(q querier) error {
+		var (
+			pk     int64
+			userID string
+		)
+		err := q.QueryRowContext(ctx, `SELECT pk, user_id FROM webhook_hooks WHERE id = ?`, id).Scan(&pk, &userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("webhook", id)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
+		}
+		if _, err := deleteDeliveries(ctx, q, `DELETE FROM webhook_deliveries WHERE hook_pk = ? RETURNING payload_pk`, pk); err != nil {
+			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM webhook_hook_events WHERE user_id = ? AND hook_pk = ?`, userID, pk); err != nil {
+			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM webhook_hooks WHERE pk = ?`, pk); err != nil {
+			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
+		}
+		return nil
+	})
+}
+
+// MatchHooks implements [webhook.Outbox].
+func (s *Store) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
+	return matchHooks(ctx, s.db, userID, e)
+}
+
+func matchHooks(ctx context.Context, q querier, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
+	hooks, err := queryHooks(ctx, q, `SELECT h.pk, h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active, h.latest_sent_at, h.latest_status
+		FROM webhook_hook_events e JOIN webhook_hooks h ON h.pk = e.hook_pk
+		WHERE e.user_id = ? AND e.event = ? AND h.active
+		ORDER BY e.hook_pk`, userID, string(e))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: match webhooks: %w", err)
+	}
+	return hooks, nil
+}

@@ -1,0 +1,50 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	_ "modernc.org/sqlite"
+
+	"github.com/fedihook/webhook/sqlitestore"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// dsn is the recommended DSN for modernc.org/sqlite: WAL, durable commits,
+// a generous busy timeout, and immediate transactions.
+func dsn(path string) string {
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+}
+
+// openDB opens the database file at path; the test closes it.
+func openDB(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("sqlite", dsn(path))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { require.NoError(tb, db.Close()) })
+	return db
+}
+
+// newStore returns a migrated store over a fresh database file, and the
+// file's path.
+func newStore(tb testing.TB, cfg *sqlitestore.Config) (*sqlitestore.Store, string) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "webhooks.db")
+	return openStore(tb, path, cfg), path
+}
+
+// openStore opens a migrated store over the database file at path.
+func openStore(tb testing.TB, path string, cfg *sqlitestore.Config) *sqlitestore.Store {
+	tb.Helper()
+	s, err := sqlitestore.New(openDB(tb, path), cfg)
+	require.NoError(tb, err)
+	require.NoError(tb, s.Migrate(context.Background()))
+	return s
+}

@@ -1,0 +1,117 @@
+package sqlitestore
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// migrationFiles holds the schema's versions, migrations/NNNN_name.sql,
+// numbered from 1 without gaps. Statements in a file end with a semicolon
+// at the end of a line; "--" starts a comment.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+// loadMigrations parses the embedded migrations, in version order.
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	ms := make([]migration, 0, len(names))
+	for i, name := range names {
+		base := strings.TrimSuffix(path.Base(name), ".sql")
+		num, label, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v != i+1 {
+			return nil, fmt.Errorf("sqlitestore: migration %s: want name %04d_label.sql", name, i+1)
+		}
+		src, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: label, stmts: splitStatements(string(src))})
+	}
+	return ms, nil
+}
+
+// splitStatements splits a migration into statements, dropping comments.
+func splitStatements(src string) []string {
+	var (
+		stmts []string
+		cur   strings.Builder
+	)
+	for line := range strings.Lines(src) {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(line, ";") {
+			stmts = append(stmts, strings.TrimSpace(cur.String()))
+			cur.Reset()
+		}
+	}
+	if rest := strings.TrimSpace(cur.String()); rest != "" {
+		stmts = append(stmts, rest)
+	}
+	return stmts
+}
+
+// Migrate creates the store's tables, or brings them up to this version of
+// the package, in one transaction. Versions applied are recorded in the
+// table webhook_migrations, so running Migrate again, or from several
+// processes at once, is harmless. It fails, changing nothing, if the
+// database has a newer schema than this package knows.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, "migrate", func(q querier) error {
+		if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS webhook_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT    NOT NULL,
+			applied_at INTEGER NOT NULL
+		)`); err != nil {
+			return fmt.Errorf("sqlitestore: migrate: %w", err)
+		}
+		var current int
+		if err := q.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM webhook_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("sqlitestore: migrate: %w", err)
+		}
+		if current > len(ms) {
+			return fmt.Errorf("sqlitestore: migrate: the database's schema version %d is newer than this package's %d", current, len(ms))
+		}
+		for _, m := range ms[current:] {
+			for _, stmt := range m.stmts {
+				if _, err := q.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("sqlitestore: migrate to version %d (%s): %w", m.version, m.name, err)
+				}
+			}
+			if _, err := q.ExecContext(ctx, `INSERT INTO webhook_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, time.Now().UnixNano()); err != nil {
+				return fmt.Errorf("sqlitestore: migrate to version %d (%s): %w", m.version, m.name, err)
+			}
+		}
+		return nil
+	})
+}

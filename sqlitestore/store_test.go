@@ -1,0 +1,498 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/sqlitestore"
+	"github.com/fedihook/webhook/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) webhook.Store {
+		s, _ := newStore(t, nil)
+		return s
+	})
+}
+
+var t0 = time.Date(2025, 3, 4, 5, 6, 7, 891_000_000, time.UTC)
+
+var hookSeq struct {
+	sync.Mutex
+	n int
+}
+
+func createHook(t testing.TB, s webhook.HookStore, userID string, on ...webhook.Event) *webhook.Webhook {
+	t.Helper()
+	hookSeq.Lock()
+	hookSeq.n++
+	n := hookSeq.n
+	hookSeq.Unlock()
+	if len(on) == 0 {
+		on = []webhook.Event{webhook.EventNote}
+	}
+	w := &webhook.Webhook{
+		ID: fmt.Sprintf("h%07d", n), UserID: userID, Name: "hook", On: on,
+		URL: "https://receiver.example/" + userID, Secret: "s3cret", Active: true,
+	}
+	require.NoError(t, s.CreateHook(context.Background(), w, 0))
+	return w
+}
+
+func delivery(w *webhook.Webhook, due time.Time, body []byte) *webhook.Delivery {
+	return &webhook.Delivery{
+		ID: uuid.New(), HookID: w.ID, UserID: w.UserID, Type: w.On[0], Server: "https://example.tld",
+		CreatedAt: t0, Body: body, State: webhook.StatePending, NextAttemptAt: due,
+	}
+}
+
+func claimAll(t testing.TB, s webhook.Queue, now time.Time) []webhook.Claim {
+	t.Helper()
+	cs, err := s.Claim(context.Background(), now, 1000, time.Minute)
+	require.NoError(t, err)
+	return cs
+}
+
+func settleAll(t testing.TB, s webhook.Queue, cs []webhook.Claim, st webhook.State, at time.Time) {
+	t.Helper()
+	rs := make([]webhook.Result, len(cs))
+	for i, c := range cs {
+		rs[i] = webhook.Result{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease, State: st,
+			Attempt: webhook.Attempt{At: at, Status: 200}}
+	}
+	require.NoError(t, s.Settle(context.Background(), rs))
+}
+
+func TestNewConfig(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, filepath.Join(t.TempDir(), "x.db"))
+	for _, tc := range []struct {
+		cfg  *sqlitestore.Config
+		want string
+	}{
+		{nil, ""},
+		{&sqlitestore.Config{}, ""},
+		{&sqlitestore.Config{Retention: time.Hour, PruneBatch: 10}, ""},
+		{&sqlitestore.Config{Retention: -time.Second}, "sqlitestore: Config.Retention must be > 0, got -1s"},
+		{&sqlitestore.Config{PruneBatch: -1}, "sqlitestore: Config.PruneBatch must be >= 1, got -1"},
+	} {
+		s, err := sqlitestore.New(db, tc.cfg)
+		if tc.want == "" {
+			require.NoError(t, err)
+			require.NotNil(t, s)
+			continue
+		}
+		require.EqualError(t, err, tc.want)
+		require.ErrorIs(t, err, webhook.ErrInvalid)
+	}
+	_, err := sqlitestore.New(nil, nil)
+	require.Error(t, err)
+}
+
+func TestMigrateTwice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	db := openDB(t, path)
+	s, err := sqlitestore.New(db, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	w := createHook(t, s, "u")
+	require.NoError(t, s.Enqueue(ctx, []*webhook.Delivery{delivery(w, t0, []byte(`{}`))}))
+
+	versions := func() []int {
+		rows, err := db.QueryContext(ctx, `SELECT version FROM webhook_migrations ORDER BY version`)
+		require.NoError(t, err)
+		defer rows.Close()
+		var vs []int
+		for rows.Next() {
+			var v int
+			require.NoError(t, rows.Scan(&v))
+			vs = append(vs, v)
+		}
+		require.NoError(t, rows.Err())
+		return vs
+	}
+	first := versions()
+	require.NotEmpty(t, first)
+	require.Equal(t, 1, first[0])
+
+	// Again, and from a second Store on another handle, concurrently.
+	other, err := sqlitestore.New(openDB(t, path), nil)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Go(func() { errs[0] = s.Migrate(ctx) })
+	wg.Go(func() { errs[1] = other.Migrate(ctx) })
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	require.Equal(t, first, versions(), "no version applied twice")
+
+	// The data survived.
+	got, err := other.GetHook(ctx, w.ID)
+	require.NoError(t, err)
+	require.Equal(t, w.URL, got.URL)
+	require.Len(t, claimAll(t, other, t0), 1)
+
+	// A database from the future is refused.
+	_, err = db.ExecContext(ctx, `INSERT INTO webhook_migrations (version, name, applied_at) VALUES (999, 'future', 0)`)
+	require.NoError(t, err)
+	require.ErrorContains(t, s.Migrate(ctx), "newer")
+}
+
+func TestOutboxCommitRollback(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "o.db")
+	db := openDB(t, path)
+	s, err := sqlitestore.New(db, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	_, err = db.ExecContext(ctx, `CREATE TABLE notes (id TEXT PRIMARY KEY, text TEXT)`)
+	require.NoError(t, err)
+	a := createHook(t, s, "alice", webhook.EventNote)
+	b := createHook(t, s, "alice", webhook.EventNote, webhook.EventReply)
+	createHook(t, s, "bob", webhook.EventNote)
+
+	// emit writes a note and its deliveries in one transaction.
+	emit := func(noteID string, commit bool) []uuid.UUID {
+		tx, err := db.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, `INSERT INTO notes VALUES (?, 'hi')`, noteID)
+		require.NoError(t, err)
+		var out webhook.Outbox = s.InTx(tx)
+		hooks, err := out.MatchHooks(ctx, "alice", webhook.EventNote)
+		require.NoError(t, err)
+		require.Len(t, hooks, 2)
+		body := []byte(`{"note":{"id":"` + noteID + `"}}`)
+		var ds []*webhook.Delivery
+		var ids []uuid.UUID
+		for _, h := range hooks {
+			d := delivery(h, t0, body)
+			ds = append(ds, d)
+			ids = append(ids, d.ID)
+		}
+		require.NoError(t, out.Enqueue(ctx, ds))
+		if commit {
+			require.NoError(t, tx.Commit())
+		} else {
+			require.NoError(t, tx.Rollback())
+		}
+		return ids
+	}
+
+	rolledBack := emit("n1", false)
+	require.Empty(t, claimAll(t, s, t0.Add(time.Hour)), "a rolled-back emit enqueues nothing")
+	for _, id := range rolledBack {
+		_, err := s.GetDelivery(ctx, id)
+		require.ErrorIs(t, err, webhook.ErrNotFound)
+	}
+
+	committed := emit("n2", true)
+	cs := claimAll(t, s, t0.Add(time.Hour))
+	require.Len(t, cs, 2)
+	got := []uuid.UUID{cs[0].Delivery.ID, cs[1].Delivery.ID}
+	require.ElementsMatch(t, committed, got)
+	require.ElementsMatch(t, []string{a.ID, b.ID}, []string{cs[0].Hook.ID, cs[1].Hook.ID})
+	require.Equal(t, `{"note":{"id":"n2"}}`, string(cs[0].Delivery.Body))
+	var notes int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM notes`).Scan(&notes))
+	require.Equal(t, 1, notes)
+}
+
+func TestOutboxEnqueueAllOrNone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "o.db")
+	db := openDB(t, path)
+	s, err := sqlitestore.New(db, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	w := createHook(t, s, "u")
+
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	out := s.InTx(tx)
+	kept := delivery(w, t0, []byte(`{"kept":1}`))
+	require.NoError(t, out.Enqueue(ctx, []*webhook.Delivery{kept}))
+	good := delivery(w, t0, []byte(`{}`))
+	bad := delivery(&webhook.Webhook{ID: "missing", On: w.On}, t0, []byte(`{}`))
+	require.ErrorIs(t, out.Enqueue(ctx, []*webhook.Delivery{good, bad}), webhook.ErrNotFound)
+	require.ErrorIs(t, out.Enqueue(ctx, []*webhook.Delivery{delivery(w, t0, nil), kept}), webhook.ErrConflict)
+	// The failed calls left nothing behind; the caller's transaction
+	// carries on and commits what succeeded.
+	require.NoError(t, tx.Commit())
+	cs := claimAll(t, s, t0)
+	require.Len(t, cs, 1)
+	require.Equal(t, kept.ID, cs[0].Delivery.ID)
+	var payloads int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_payloads`).Scan(&payloads))
+	require.Equal(t, 1, payloads)
+}
+
+func TestEnqueueConflict(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t, nil)
+	w := createHook(t, s, "u")
+	d := delivery(w, t0, []byte(`{}`))
+	require.NoError(t, s.Enqueue(ctx, []*webhook.Delivery{d}))
+	fresh := delivery(w, t0, []byte(`{}`))
+	require.ErrorIs(t, s.Enqueue(ctx, []*webhook.Delivery{fresh, d}), webhook.ErrConflict)
+	_, err := s.GetDelivery(ctx, fresh.ID)
+	require.ErrorIs(t, err, webhook.ErrNotFound, "all or none")
+}
+
+func TestBodyStoredOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "b.db")
+	db := openDB(t, path)
+	s, err := sqlitestore.New(db, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	w1, w2, w3 := createHook(t, s, "u"), createHook(t, s, "u"), createHook(t, s, "u")
+	shared := []byte(`{"note":{"id":"1"}}`)
+	other := []byte(`{"note":{"id":"1"}}`) // equal, but not shared
+	require.NoError(t, s.Enqueue(ctx, []*webhook.Delivery{
+		delivery(w1, t0, shared), delivery(w2, t0, shared), delivery(w3, t0, other),
+		delivery(w1, t0, shared[:5]), // same start, other length
+		delivery(w2, t0, nil), delivery(w3, t0, []byte{}),
+	}))
+	count := func() int {
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_payloads`).Scan(&n))
+		return n
+	}
+	require.Equal(t, 5, count())
+	bodies := map[string]int{}
+	for _, c := range claimAll(t, s, t0) {
+		bodies[string(c.Delivery.Body)]++
+	}
+	require.Equal(t, map[string]int{string(shared): 3, `{"not`: 1, "": 2}, bodies)
+
+	// Deleting a webhook frees only the payloads nobody else uses.
+	require.NoError(t, s.DeleteHook(ctx, w1.ID))
+	require.Equal(t, 4, count())
+	require.NoError(t, s.DeleteHook(ctx, w2.ID))
+	require.Equal(t, 2, count())
+}
+
+func TestPrune(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	db := openDB(t, path)
+	s, err := sqlitestore.New(db, &sqlitestore.Config{Retention: time.Hour, PruneBatch: 3})
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	w := createHook(t, s, "u")
+
+	body := []byte(`{}`)
+	var delivered, failed, pending []*webhook.Delivery
+	for range 5 {
+		delivered = append(delivered, delivery(w, t0, body))
+		failed = append(failed, delivery(w, t0, body))
+		pending = append(pending, delivery(w, t0.Add(24*time.Hour), body))
+	}
+	recent := delivery(w, t0, []byte(`{"recent":1}`))
+	enq := append(append(append([]*webhook.Delivery{}, delivered...), failed...), pending...)
+	require.NoError(t, s.Enqueue(ctx, enq))
+	cs := claimAll(t, s, t0)
+	require.Len(t, cs, 10)
+	rs := make([]webhook.Result, len(cs))
+	isFailed := map[uuid.UUID]bool{}
+	for _, d := range failed {
+		isFailed[d.ID] = true
+	}
+	for i, c := range cs {
+		rs[i] = webhook.Result{ID: c.Delivery.ID, HookID: w.ID, Lease: c.Lease, State: webhook.StateDelivered,
+			Attempt: webhook.Attempt{At: t0, Status: 200}}
+		if isFailed[c.Delivery.ID] {
+			rs[i].State, rs[i].Attempt.Status, rs[i].Attempt.Error = webhook.StateFailed, 410, "status 410"
+		}
+	}
+	require.NoError(t, s.Settle(ctx, rs))
+	require.NoError(t, s.Enqueue(ctx, []*webhook.Delivery{recent}))
+	settleAll(t, s, claimAll(t, s, t0.Add(30*time.Minute)), webhook.StateDelivered, t0.Add(30*time.Minute))
+
+	// Within the retention nothing goes; a failed delivery keeps its error.
+	n, err := s.Prune(ctx, t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n)
+	got, err := s.GetDelivery(ctx, failed[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, webhook.StateFailed, got.State)
+	require.Equal(t, "status 410", got.LastError)
+
+	// Past it, delivered and failed go (in batches of 3), pending stay.
+	n, err = s.Prune(ctx, t0.Add(time.Hour+time.Millisecond))
+	require.NoError(t, err)
+	require.EqualValues(t, 10, n)
+	for _, d := range append(delivered, failed...) {
+		_, err := s.GetDelivery(ctx, d.ID)
+		require.ErrorIs(t, err, webhook.ErrNotFound)
+	}
+	for _, d := range append(pending, recent) {
+		_, err := s.GetDelivery(ctx, d.ID)
+		require.NoError(t, err)
+	}
+	// The shared payload is still used by the pending deliveries.
+	var payloads int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_payloads`).Scan(&payloads))
+	require.Equal(t, 2, payloads)
+
+	n, err = s.Prune(ctx, t0.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_payloads`).Scan(&payloads))
+	require.Equal(t, 1, payloads)
+}
+
+// TestClaimRace claims from two Stores on two *sql.DB handles to one file,
+// as two processes would: no delivery is claimed twice.
+func TestClaimRace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, path := newStore(t, nil)
+	b := openStore(t, path, nil)
+	const n = 2000
+	hooks := []*webhook.Webhook{createHook(t, a, "u"), createHook(t, a, "v"), createHook(t, a, "")}
+	var ds []*webhook.Delivery
+	for i := range n {
+		ds = append(ds, delivery(hooks[i%3], t0.Add(time.Duration(i%50)*time.Millisecond), []byte(`{}`)))
+	}
+	require.NoError(t, a.Enqueue(ctx, ds))
+
+	var mu sync.Mutex
+	counts := map[uuid.UUID]int{}
+	byStore := [2]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		s := []*sqlitestore.Store{a, b}[i%2]
+		wg.Go(func() {
+			for {
+				cs, err := s.Claim(ctx, t0.Add(time.Second), 25, time.Hour)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(cs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, c := range cs {
+					counts[c.Delivery.ID]++
+				}
+				byStore[i%2] += len(cs)
+				mu.Unlock()
+				rs := make([]webhook.Result, len(cs))
+				for j, c := range cs {
+					rs[j] = webhook.Result{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease,
+						State: webhook.StateDelivered, Attempt: webhook.Attempt{At: t0, Status: 204}}
+				}
+				if err := s.Settle(ctx, rs); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Len(t, counts, n)
+	for id, c := range counts {
+		require.Equal(t, 1, c, "delivery %s claimed %d times", id, c)
+	}
+	t.Logf("claimed by store a: %d, by store b: %d", byStore[0], byStore[1])
+	require.Positive(t, byStore[0])
+	require.Positive(t, byStore[1])
+}
+
+// TestLeaseExpiryAfterCrash claims, drops the database handle as a
+// crashed process would, and reopens: the delivery is claimable again once
+// its lease has expired, and the dead claim's result is refused.
+func TestLeaseExpiryAfterCrash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crash.db")
+	db1, err := sql.Open("sqlite", dsn(path))
+	require.NoError(t, err)
+	s1, err := sqlitestore.New(db1, nil)
+	require.NoError(t, err)
+	require.NoError(t, s1.Migrate(ctx))
+	w := createHook(t, s1, "u")
+	d := delivery(w, t0, []byte(`{"crash":true}`))
+	require.NoError(t, s1.Enqueue(ctx, []*webhook.Delivery{d}))
+	first, err := s1.Claim(ctx, t0, 10, 30*time.Second)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	require.NoError(t, db1.Close()) // the "crash": the claim is never settled
+
+	s2 := openStore(t, path, nil)
+	cs, err := s2.Claim(ctx, t0.Add(30*time.Second-time.Millisecond), 10, 30*time.Second)
+	require.NoError(t, err)
+	require.Empty(t, cs, "the dead claim's lease still holds")
+	second, err := s2.Claim(ctx, t0.Add(30*time.Second), 10, 30*time.Second)
+	require.NoError(t, err)
+	require.Len(t, second, 1)
+	require.Equal(t, d.ID, second[0].Delivery.ID)
+	require.Equal(t, `{"crash":true}`, string(second[0].Delivery.Body))
+	require.NotEqual(t, first[0].Lease, second[0].Lease)
+
+	err = s2.Settle(ctx, []webhook.Result{{ID: d.ID, HookID: w.ID, Lease: first[0].Lease, State: webhook.StateDelivered}})
+	require.ErrorIs(t, err, webhook.ErrLeaseLost)
+	settleAll(t, s2, second, webhook.StateDelivered, t0.Add(31*time.Second))
+	got, err := s2.GetDelivery(ctx, d.ID)
+	require.NoError(t, err)
+	require.Equal(t, webhook.StateDelivered, got.State)
+	require.Equal(t, 1, got.Attempts)
+	// Settling the same claim twice is refused too.
+	err = s2.Settle(ctx, []webhook.Result{{ID: d.ID, HookID: w.ID, Lease: second[0].Lease, State: webhook.StateDelivered}})
+	require.ErrorIs(t, err, webhook.ErrLeaseLost)
+}
+
+// TestStoreNeverClosesDB checks that the handle stays usable.
+func TestStoreNeverClosesDB(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t, filepath.Join(t.TempDir(), "c.db"))
+	s, err := sqlitestore.New(db, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	createHook(t, s, "u")
+	_, err = s.Prune(ctx, t0)
+	require.NoError(t, err)
+	require.NoError(t, db.PingContext(ctx))
+}
+
+// TestContextCanceled checks that a canceled write leaves no transaction
+// open on a pooled connection.
+func TestContextCanceled(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, nil)
+	w := createHook(t, s, "u")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, s.Enqueue(ctx, []*webhook.Delivery{delivery(w, t0, []byte(`{}`))}), context.Canceled)
+	_, err := s.Claim(ctx, t0, 1, time.Minute)
+	require.ErrorIs(t, err, context.Canceled)
+	// The store still works.
+	require.NoError(t, s.Enqueue(context.Background(), []*webhook.Delivery{delivery(w, t0, []byte(`{}`))}))
+	require.Len(t, claimAll(t, s, t0), 1)
+}
