@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors, for callers to test with [errors.Is].
@@ -64,15 +65,16 @@ type DeliveryError struct {
 	Err     error
 }
 
-// Error describes the failure without the webhook's secret or URL.
+// Error describes the failure without the webhook's secret.
 func (e *DeliveryError) Error() string {
-	if e.Err != nil && e.Status != 0 {
-		return fmt.Sprintf("webhook: delivery to hook %s, attempt %d: status %d: %v", e.HookID, e.Attempt, e.Status, e.Err)
+	msg := fmt.Sprintf("webhook: delivery to hook %s, attempt %d", e.HookID, e.Attempt)
+	if e.Status != 0 {
+		msg += fmt.Sprintf(": status %d", e.Status)
 	}
 	if e.Err != nil {
-		return fmt.Sprintf("webhook: delivery to hook %s, attempt %d: %v", e.HookID, e.Attempt, e.Err)
+		msg += ": " + strings.TrimPrefix(e.Err.Error(), "webhook: ")
 	}
-	return fmt.Sprintf("webhook: delivery to hook %s, attempt %d: status %d", e.HookID, e.Attempt, e.Status)
+	return msg
 }
 
 // Unwrap returns the underlying error, if any.

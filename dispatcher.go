@@ -1,0 +1,662 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Defaults of [Config].
+const (
+	// DefaultUserAgent is the User-Agent Misskey sends.
+	DefaultUserAgent = "Misskey-Hooks"
+	// DefaultWorkers is how many deliveries are in flight at once.
+	DefaultWorkers = 32
+	// DefaultLease is how long a claimed delivery is reserved for its
+	// worker before another may take it.
+	DefaultLease = time.Minute
+	// DefaultPollInterval is how often the store is asked for due
+	// deliveries when nothing woke the Dispatcher.
+	DefaultPollInterval = time.Second
+	// DefaultMaxBodyBytes is the largest encoded event body Emit accepts.
+	DefaultMaxBodyBytes = 1 << 20
+)
+
+// Config configures a [Dispatcher]. Host is required; every other field's
+// zero value means its documented default.
+type Config struct {
+	// Host is the emitting server's host, with port if any and no scheme
+	// ("example.tld", "example.tld:8443"), sent as X-Misskey-Host.
+	// Required.
+	Host string
+	// Origin is the payload's "server" value. Defaults to "https://" +
+	// Host.
+	Origin string
+	// UserAgent is the User-Agent header. Defaults to DefaultUserAgent.
+	UserAgent string
+	// Workers is how many deliveries may be in flight at once. Defaults
+	// to DefaultWorkers.
+	Workers int
+	// Transport sends the requests. Defaults to an [HTTPTransport] with
+	// its defaults (5 s timeout, no redirects, private-network guard on).
+	Transport Transport
+	// RetryPolicy spaces the attempts of failed deliveries. Defaults to
+	// [DefaultRetryPolicy], Misskey's.
+	RetryPolicy RetryPolicy
+	// MaxRetryAfter caps the wait a receiver may ask for with
+	// Retry-After. Defaults to DefaultMaxBackoff (8 h).
+	MaxRetryAfter time.Duration
+	// Clock tells the time. Defaults to [SystemClock].
+	Clock Clock
+	// Logger receives the Dispatcher's logs. Defaults to discarding them.
+	Logger *slog.Logger
+	// MaxWebhooksPerUser limits CreateHook, as Misskey's role limit does
+	// (Misskey's default is 3). Defaults to 0, no limit.
+	MaxWebhooksPerUser int
+	// Lease is how long a claimed delivery stays reserved for its worker;
+	// it must be longer than the Transport's timeout. Defaults to
+	// DefaultLease.
+	Lease time.Duration
+	// PollInterval is how often the store is asked for due deliveries
+	// when nothing woke the Dispatcher. Defaults to DefaultPollInterval.
+	PollInterval time.Duration
+	// MaxBodyBytes is the largest encoded event body Emit accepts; a
+	// larger one is refused with ErrPayloadTooLarge, never truncated.
+	// Defaults to DefaultMaxBodyBytes.
+	MaxBodyBytes int
+	// OnAttempt, if set, is called after every attempt has been settled
+	// in the store, from the goroutine that made it. It must not block.
+	OnAttempt func(AttemptReport)
+}
+
+// An AttemptReport describes one finished attempt, for Config.OnAttempt.
+type AttemptReport struct {
+	// Delivery is the delivery as claimed, before the attempt.
+	Delivery *Delivery
+	// Attempt is the attempt's number, counting from 1.
+	Attempt int
+	// Status is the HTTP status, 0 when there was none.
+	Status int
+	// Duration is how long the attempt took.
+	Duration time.Duration
+	// Err is why the attempt failed, nil when it was delivered.
+	Err error
+	// State is the delivery's state after the attempt: StatePending
+	// means it will be retried at NextAttemptAt.
+	State State
+	// NextAttemptAt is when a retry is due.
+	NextAttemptAt time.Time
+}
+
+// A Dispatcher emits webhooks: Emit finds the webhooks an event goes to
+// and enqueues one delivery each in the Store; workers started by Start
+// POST them through the Transport and retry failures by the RetryPolicy.
+// Its methods are safe for concurrent use.
+type Dispatcher struct {
+	store     Store
+	transport Transport
+	policy    RetryPolicy
+	clock     Clock
+	log       *slog.Logger
+	cfg       Config
+	ownsHTTP  *HTTPTransport
+
+	wake chan struct{}
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	stop     chan struct{} // closed when Shutdown begins
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	finished chan struct{} // closed when every goroutine has returned
+}
+
+// New returns a Dispatcher over store; a nil store means a new
+// [MemoryStore]. A nil cfg is an error, since Host is required. New
+// starts nothing: call Start to deliver in the background, or Drain.
+func New(store Store, cfg *Config) (*Dispatcher, error) {
+	if cfg == nil {
+		return nil, invalidf("Config is required (Config.Host must be set)")
+	}
+	c := *cfg
+	if err := validateHost(c.Host); err != nil {
+		return nil, err
+	}
+	if c.Origin == "" {
+		c.Origin = "https://" + c.Host
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = DefaultUserAgent
+	}
+	for _, f := range []struct {
+		name string
+		v    string
+	}{{"Origin", c.Origin}, {"UserAgent", c.UserAgent}} {
+		if strings.ContainsAny(f.v, "\r\n\x00") {
+			return nil, invalidf("Config.%s must not hold control characters", f.name)
+		}
+	}
+	ints := []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"Workers", &c.Workers, DefaultWorkers},
+		{"MaxBodyBytes", &c.MaxBodyBytes, DefaultMaxBodyBytes},
+	}
+	for _, f := range ints {
+		if *f.v == 0 {
+			*f.v = f.def
+		} else if *f.v < 0 {
+			return nil, invalidf("Config.%s must be >= 1, got %d", f.name, *f.v)
+		}
+	}
+	if c.MaxWebhooksPerUser < 0 {
+		return nil, invalidf("Config.MaxWebhooksPerUser must be >= 0, got %d", c.MaxWebhooksPerUser)
+	}
+	durs := []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"MaxRetryAfter", &c.MaxRetryAfter, DefaultMaxBackoff},
+		{"Lease", &c.Lease, DefaultLease},
+		{"PollInterval", &c.PollInterval, DefaultPollInterval},
+	}
+	for _, f := range durs {
+		if *f.v == 0 {
+			*f.v = f.def
+		} else if *f.v < 0 {
+			return nil, invalidf("Config.%s must be > 0, got %v", f.name, *f.v)
+		}
+	}
+	d := &Dispatcher{
+		store:     store,
+		transport: c.Transport,
+		policy:    c.RetryPolicy,
+		clock:     c.Clock,
+		log:       c.Logger,
+		wake:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		finished:  make(chan struct{}),
+	}
+	if d.store == nil {
+		d.store, _ = NewMemoryStore(nil)
+	}
+	if d.transport == nil {
+		t, err := NewHTTPTransport(nil)
+		if err != nil {
+			return nil, err
+		}
+		d.transport, d.ownsHTTP = t, t
+	}
+	if d.policy == nil {
+		d.policy = DefaultRetryPolicy()
+	}
+	if d.clock == nil {
+		d.clock = SystemClock{}
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	d.cfg = c
+	return d, nil
+}
+
+// validateHost checks Config.Host: a host name or address with an
+// optional port, nothing else.
+func validateHost(h string) error {
+	if h == "" {
+		return invalidf("Config.Host must be set (the server's host, such as \"example.tld\")")
+	}
+	if len(h) > 255 || strings.ContainsAny(h, "/?#@ \t\r\n\x00") || strings.Contains(h, "://") {
+		return invalidf("Config.Host must be a host with optional port and no scheme or path, got %q", truncate(h, 64))
+	}
+	host := h
+	if strings.Contains(h, ":") {
+		hh, port, err := net.SplitHostPort(h)
+		if err != nil || port == "" {
+			return invalidf("Config.Host %q: bad port", truncate(h, 64))
+		}
+		host = hh
+	}
+	if host == "" {
+		return invalidf("Config.Host %q has no host name", truncate(h, 64))
+	}
+	return nil
+}
+
+// Store returns the Dispatcher's store.
+func (d *Dispatcher) Store() Store { return d.store }
+
+// Host returns the configured Host.
+func (d *Dispatcher) Host() string { return d.cfg.Host }
+
+// CreateHook validates w, gives it an ID if it has none, and adds it,
+// enforcing Config.MaxWebhooksPerUser for user webhooks. Active is taken
+// as given: set it to true for a webhook that should receive deliveries
+// (Misskey's default). It returns the stored webhook.
+func (d *Dispatcher) CreateHook(ctx context.Context, w *Webhook) (*Webhook, error) {
+	c := w.Clone()
+	if c.ID == "" {
+		c.ID = NewID(d.clock.Now())
+	}
+	c.LatestSentAt, c.LatestStatus = nil, nil
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	limit := d.cfg.MaxWebhooksPerUser
+	if c.IsSystem() {
+		limit = 0
+	}
+	if err := d.store.CreateHook(ctx, c, limit); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// UpdateHook validates w and replaces the Name, On, URL, Secret and
+// Active of the webhook with w's ID. Its owner cannot change.
+func (d *Dispatcher) UpdateHook(ctx context.Context, w *Webhook) error {
+	if err := validateID("Webhook.ID", w.ID, false); err != nil {
+		return err
+	}
+	old, err := d.store.GetHook(ctx, w.ID)
+	if err != nil {
+		return err
+	}
+	c := w.Clone()
+	c.UserID = old.UserID
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return d.store.UpdateHook(ctx, c)
+}
+
+// GetHook returns the webhook with the given ID, or an error matching
+// ErrNotFound.
+func (d *Dispatcher) GetHook(ctx context.Context, id string) (*Webhook, error) {
+	return d.store.GetHook(ctx, id)
+}
+
+// ListHooks returns userID's webhooks ("" for the system webhooks).
+func (d *Dispatcher) ListHooks(ctx context.Context, userID string) ([]*Webhook, error) {
+	return d.store.ListHooks(ctx, userID)
+}
+
+// DeleteHook removes a webhook and its pending deliveries.
+func (d *Dispatcher) DeleteHook(ctx context.Context, id string) error {
+	return d.store.DeleteHook(ctx, id)
+}
+
+// Emit enqueues one delivery of a user event to every active webhook of
+// userID subscribed to e, each with its own eventId, all with the same
+// createdAt and body. body is any JSON-marshalable value encoding to an
+// object (such as a [NoteBody]), or already-encoded JSON as []byte or
+// [json.RawMessage]; it is encoded once, and only when some webhook
+// matches. Emit does no network I/O and does not wait for delivery. After
+// Shutdown it returns ErrClosed.
+func (d *Dispatcher) Emit(ctx context.Context, userID string, e Event, body any) error {
+	if userID == "" {
+		return invalidf("Emit needs a user ID; use EmitSystem for system events")
+	}
+	if !e.IsUser() {
+		return invalidf("Emit takes user events, got %q", truncate(string(e), 64))
+	}
+	return d.emit(ctx, d.store, userID, e, body)
+}
+
+// EmitSystem is Emit for system events, which go to the system webhooks.
+func (d *Dispatcher) EmitSystem(ctx context.Context, e Event, body any) error {
+	if !e.IsSystem() {
+		return invalidf("EmitSystem takes system events, got %q", truncate(string(e), 64))
+	}
+	return d.emit(ctx, d.store, "", e, body)
+}
+
+// EmitVia is Emit through o instead of the Dispatcher's store: pass an
+// Outbox bound to the caller's database transaction (see the durable
+// stores' InTx) and the deliveries exist if and only if that transaction
+// commits. userID "" emits a system event.
+func (d *Dispatcher) EmitVia(ctx context.Context, o Outbox, userID string, e Event, body any) error {
+	if (userID == "" && !e.IsSystem()) || (userID != "" && !e.IsUser()) {
+		return invalidf("EmitVia: event %q does not go with user ID %q", truncate(string(e), 64), truncate(userID, 64))
+	}
+	return d.emit(ctx, o, userID, e, body)
+}
+
+func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event, body any) error {
+	if d.isClosed() {
+		return fmt.Errorf("webhook: emit: %w", ErrClosed)
+	}
+	hooks, err := o.MatchHooks(ctx, userID, e)
+	if err != nil || len(hooks) == 0 {
+		return err
+	}
+	b, err := EncodeBody(body)
+	if err != nil {
+		return err
+	}
+	if len(b) > d.cfg.MaxBodyBytes {
+		return fmt.Errorf("webhook: %s body of %d bytes is over Config.MaxBodyBytes (%d): %w", e, len(b), d.cfg.MaxBodyBytes, ErrPayloadTooLarge)
+	}
+	now := d.clock.Now()
+	created := time.UnixMilli(now.UnixMilli())
+	ids := newEventIDs(len(hooks))
+	ds := make([]Delivery, len(hooks))
+	ptrs := make([]*Delivery, len(hooks))
+	for i, h := range hooks {
+		ds[i] = Delivery{
+			ID: ids[i], HookID: h.ID, UserID: h.UserID, Type: e, Server: d.cfg.Origin,
+			CreatedAt: created, Body: b, State: StatePending, NextAttemptAt: now,
+		}
+		ptrs[i] = &ds[i]
+	}
+	if err := o.Enqueue(ctx, ptrs); err != nil {
+		return err
+	}
+	d.Notify()
+	return nil
+}
+
+// newEventIDs returns n random (version 4) UUIDs from one read of the
+// system's random source.
+func newEventIDs(n int) []uuid.UUID {
+	ids := make([]uuid.UUID, n)
+	buf := make([]byte, 16*n)
+	_, _ = rand.Read(buf) // crypto/rand.Read never fails
+	for i := range ids {
+		copy(ids[i][:], buf[16*i:])
+		ids[i][6] = ids[i][6]&0x0f | 0x40
+		ids[i][8] = ids[i][8]&0x3f | 0x80
+	}
+	return ids
+}
+
+// Notify wakes the Dispatcher's workers to look for due deliveries now.
+// Emit calls it; call it after committing a transaction in which EmitVia
+// enqueued, when the store has no push of its own.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Dispatcher) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// Start starts delivering in the background and returns at once. Calling
+// it again does nothing. Cancelling ctx stops the workers and interrupts
+// deliveries in flight, as an expired Shutdown does; call Shutdown in
+// any case to wait for them. After Shutdown, Start returns ErrClosed.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("webhook: start: %w", ErrClosed)
+	}
+	if d.started {
+		return nil
+	}
+	d.started = true
+	workCtx, cancel := context.WithCancel(ctx)
+	d.cancel = cancel
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.run(workCtx)
+	}()
+	if n, ok := d.store.(Notifier); ok {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			if err := n.Listen(workCtx, d.Notify); err != nil && workCtx.Err() == nil {
+				d.log.Warn("webhook: store notifications stopped; polling instead", "err", err)
+			}
+		}()
+	}
+	go func() {
+		d.wg.Wait()
+		close(d.finished)
+	}()
+	return nil
+}
+
+// Shutdown stops claiming deliveries and waits for those in flight. If
+// ctx ends first, it interrupts them (their leases lapse, and they are
+// tried again later, by this store's next Dispatcher), waits for the
+// workers to return, and returns ctx.Err(). Emit and Start return
+// ErrClosed once Shutdown has begun. Shutdown closes the HTTPTransport
+// the Dispatcher made itself, not one given in Config.
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	d.mu.Lock()
+	first := !d.closed
+	if first {
+		d.closed = true
+		close(d.stop)
+	}
+	started := d.started
+	d.mu.Unlock()
+	if !started {
+		return nil
+	}
+	var err error
+	select {
+	case <-d.finished:
+	case <-ctx.Done():
+		err = ctx.Err()
+		d.cancel()
+		<-d.finished
+	}
+	d.cancel()
+	if first && d.ownsHTTP != nil {
+		d.ownsHTTP.CloseIdleConnections()
+	}
+	return err
+}
+
+// run claims due deliveries while workers are free and hands each to a
+// goroutine of its own, at most Config.Workers at once.
+func (d *Dispatcher) run(ctx context.Context) {
+	slots := make(chan struct{}, d.cfg.Workers)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	for {
+		// Wait for a free worker.
+		select {
+		case slots <- struct{}{}:
+		case <-d.stop:
+			return
+		case <-ctx.Done():
+			return
+		}
+		free := 1
+		for free < d.cfg.Workers {
+			select {
+			case slots <- struct{}{}:
+				free++
+				continue
+			default:
+			}
+			break
+		}
+		claims, err := d.store.Claim(ctx, d.clock.Now(), free, d.cfg.Lease)
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("webhook: claiming deliveries", "err", err)
+		}
+		for i := len(claims); i < free; i++ {
+			<-slots
+		}
+		for _, c := range claims {
+			inflight.Add(1)
+			go func() {
+				defer func() { <-slots; inflight.Done() }()
+				d.attempt(ctx, c)
+			}()
+		}
+		if len(claims) == free {
+			continue // there may be more due now
+		}
+		if !d.idle(ctx) {
+			return
+		}
+	}
+}
+
+// idle waits for a wake-up or the poll interval; false means stop.
+func (d *Dispatcher) idle(ctx context.Context) bool {
+	t := d.clock.NewTimer(d.cfg.PollInterval)
+	defer t.Stop()
+	select {
+	case <-d.wake:
+	case <-t.C():
+	case <-d.stop:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}
+
+// Drain delivers, in the caller's goroutine, every delivery due now, and
+// the retries that fall due meanwhile, until none is left; it returns
+// how many attempts it made. With a fake Clock it makes tests
+// deterministic: emit, Drain, check; advance the clock, Drain again for
+// the retries. It may run beside Start's workers. After Shutdown it
+// returns ErrClosed.
+func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		if d.isClosed() {
+			return n, fmt.Errorf("webhook: drain: %w", ErrClosed)
+		}
+		claims, err := d.store.Claim(ctx, d.clock.Now(), d.cfg.Workers, d.cfg.Lease)
+		if err != nil {
+			return n, err
+		}
+		if len(claims) == 0 {
+			return n, nil
+		}
+		var wg sync.WaitGroup
+		for _, c := range claims {
+			wg.Go(func() { d.attempt(ctx, c) })
+		}
+		wg.Wait()
+		n += len(claims)
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+	}
+}
+
+// request builds the request of one attempt.
+func (d *Dispatcher) request(del *Delivery, url, secret string, buf []byte) *Request {
+	return &Request{
+		URL: url,
+		Header: http.Header{
+			"Content-Type":          {"application/json"},
+			"User-Agent":            {d.cfg.UserAgent},
+			"X-Misskey-Host":        {d.cfg.Host},
+			"X-Misskey-Hook-Id":     {del.HookID},
+			"X-Misskey-Hook-Secret": {secret},
+		},
+		Body: AppendPayload(buf, del),
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// send makes one attempt and classifies it.
+func (d *Dispatcher) send(ctx context.Context, del *Delivery, url, secret string) (status int, retryAfter string, dur time.Duration, verdict Verdict, err error) {
+	bp := bufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 1<<16 {
+			bufPool.Put(bp)
+		}
+	}()
+	req := d.request(del, url, secret, (*bp)[:0])
+	*bp = req.Body
+	start := d.clock.Now()
+	resp, err := d.transport.Send(ctx, req)
+	dur = d.clock.Now().Sub(start)
+	if err == nil && resp == nil {
+		err = errors.New("webhook: Transport returned neither a response nor an error")
+	}
+	if err != nil {
+		return 0, "", dur, Classify(0, err), err
+	}
+	status = resp.StatusCode
+	return status, resp.Header.Get("Retry-After"), dur, Classify(status, nil), nil
+}
+
+// attempt makes one attempt of a claimed delivery and settles it.
+func (d *Dispatcher) attempt(ctx context.Context, c Claim) {
+	del := &c.Delivery
+	n := del.Attempts + 1
+	at := d.clock.Now()
+	status, retryAfter, dur, verdict, err := d.send(ctx, del, c.Hook.URL, c.Hook.Secret)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted by Shutdown, not failed: the lease lapses and the
+		// attempt is made again later.
+		d.log.Debug("webhook: attempt interrupted", "hook", del.HookID, "event", del.ID)
+		return
+	}
+	r := Result{
+		ID: del.ID, HookID: del.HookID, Lease: c.Lease,
+		Attempt: Attempt{At: at, Duration: dur, Status: status},
+	}
+	switch verdict {
+	case Delivered:
+		r.State = StateDelivered
+	case GiveUp:
+		r.State = StateFailed
+	case Retry:
+		wait, ok := d.policy.Backoff(n)
+		if ok && retryAfter != "" {
+			if ra, valid := ParseRetryAfter(retryAfter, at); valid {
+				wait = min(ra, d.cfg.MaxRetryAfter)
+			}
+		}
+		if ok {
+			r.State, r.NextAttemptAt = StatePending, d.clock.Now().Add(wait)
+		} else {
+			r.State = StateFailed
+		}
+	}
+	if err != nil {
+		r.Attempt.Error = err.Error()
+	} else if verdict != Delivered {
+		r.Attempt.Error = fmt.Sprintf("status %d %s", status, http.StatusText(status))
+	}
+	if serr := d.store.Settle(context.WithoutCancel(ctx), []Result{r}); serr != nil {
+		d.log.Error("webhook: settling delivery", "hook", del.HookID, "event", del.ID, "err", serr)
+	}
+	lvl := slog.LevelDebug
+	if r.State == StateFailed {
+		lvl = slog.LevelWarn
+	}
+	d.log.Log(ctx, lvl, "webhook: attempt", "hook", del.HookID, "event", del.ID, "type", del.Type,
+		"attempt", n, "status", status, "duration", dur, "state", r.State, "err", err)
+	if d.cfg.OnAttempt != nil {
+		var derr error
+		if verdict != Delivered {
+			derr = &DeliveryError{HookID: del.HookID, Attempt: n, Status: status, Err: err}
+		}
+		d.cfg.OnAttempt(AttemptReport{Delivery: del, Attempt: n, Status: status, Duration: dur,
+			Err: derr, State: r.State, NextAttemptAt: r.NextAttemptAt})
+	}
+}
