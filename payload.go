@@ -118,7 +118,8 @@ func appendUUID(dst []byte, u uuid.UUID) []byte {
 
 // appendString appends s as a JSON string, escaping as JSON.stringify
 // does (quotes, backslashes and control characters; invalid UTF-8 becomes
-// U+FFFD).
+// U+FFFD). Unlike encoding/json, and like JSON.stringify, it leaves
+// U+2028 and U+2029 unescaped.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
-	"sync/atomic"
+		"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -181,11 +180,15 @@ func ValidateURL(raw string) error {
 }
 
 // ValidateSecret checks a webhook secret: at most [MaxSecretLength] bytes,
-// and no control characters other than tab, since it is sent in a header.
-// The empty secret is valid. The error never quotes the secret.
+// no control characters, and no leading or trailing space or tab, since
+// it is sent in a header, where those would be lost. The empty secret is
+// valid. The error never quotes the secret.
 func ValidateSecret(s string) error {
 	if len(s) > MaxSecretLength {
 		return invalidf("Webhook.Secret must be at most %d bytes, got %d", MaxSecretLength, len(s))
+	}
+	if s != "" && (s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		return invalidf("Webhook.Secret must not start or end with a space or tab (HTTP would drop it)")
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
@@ -222,13 +225,4 @@ func NewID(now time.Time) string {
 		n /= 36
 	}
 	return string(b[:])
-}
-
-// hostOf returns the host part of a URL for logs, never its query.
-func hostOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Host)
 }

@@ -1,0 +1,93 @@
+package webhook_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fedihook/webhook"
+)
+
+// marshalPayload is the reference encoding: encoding/json without HTML
+// escaping, as JSON.stringify.
+func marshalPayload(t testing.TB, p *webhook.Payload) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(p))
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+func TestAppendPayloadMatchesReference(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ server, hook, user string }{
+		{"https://example.tld", "9abc", "9user"},
+		{"https://example.tld:8443", "hook", ""},
+		{"https://ex\"ample", "h\\k", "u\n\t\r\x01\x1f"},
+		{"https://例え.jp", "<&>", "\xff"},
+	} {
+		d := &webhook.Delivery{ID: uuid.New(), HookID: tc.hook, UserID: tc.user, Type: webhook.EventNote,
+			Server: tc.server, CreatedAt: time.UnixMilli(1700000000123), Body: []byte(`{"note":{"text":"<b>"}}`)}
+		got := webhook.AppendPayload(nil, d)
+		want := marshalPayload(t, &webhook.Payload{Server: tc.server, HookID: tc.hook, UserID: tc.user,
+			EventID: d.ID.String(), CreatedAt: 1700000000123, Type: webhook.EventNote, Body: d.Body})
+		require.Equal(t, string(want), string(got))
+	}
+}
+
+func FuzzAppendPayload(f *testing.F) {
+	f.Add("https://example.tld", "9abc", "9user", `{"a":1}`)
+	f.Add("", "", "", `{}`)
+	f.Add("\xff\xfe", "\"", "\x00", `{"x":"\u0000"}`)
+	f.Fuzz(func(t *testing.T, server, hook, user, body string) {
+		if !json.Valid([]byte(body)) || len(body) == 0 || body[0] != '{' {
+			return
+		}
+		d := &webhook.Delivery{ID: uuid.New(), HookID: hook, UserID: user, Type: webhook.EventMention,
+			Server: server, CreatedAt: time.UnixMilli(42), Body: []byte(body)}
+		got := webhook.AppendPayload(nil, d)
+		require.True(t, json.Valid(got), "%q", got)
+		var p webhook.Payload
+		require.NoError(t, json.Unmarshal(got, &p))
+		require.Equal(t, d.ID.String(), p.EventID)
+		require.Equal(t, int64(42), p.CreatedAt)
+		require.Equal(t, webhook.EventMention, p.Type)
+		require.Equal(t, body, string(p.Body))
+		// The same bytes as encoding/json, but for U+2028 and U+2029,
+		// which JSON.stringify leaves alone and encoding/json escapes.
+		if all := server + hook + user; utf8.ValidString(all) && !strings.ContainsAny(all, "\u2028\u2029") {
+			require.Equal(t, string(marshalPayload(t, &p)), string(got))
+		}
+	})
+}
+
+func TestEncodeBody(t *testing.T) {
+	t.Parallel()
+	b, err := webhook.EncodeBody(map[string]string{"html": "<a href=\"x\">&</a>"})
+	require.NoError(t, err)
+	require.Equal(t, `{"html":"<a href=\"x\">&</a>"}`, string(b))
+	b, err = webhook.EncodeBody([]byte("  {\"a\":1}\n"))
+	require.NoError(t, err)
+	require.Equal(t, `{"a":1}`, string(b))
+	for _, bad := range []any{nil, 3, "str", []int{}, json.RawMessage(`[1]`), []byte(`{`), make(chan int)} {
+		_, err := webhook.EncodeBody(bad)
+		require.Error(t, err, "%T", bad)
+	}
+}
+
+func BenchmarkAppendPayload(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), 1000)
+	d := &webhook.Delivery{ID: uuid.New(), HookID: "9abcdefghijklmno", UserID: "9userabcdefghijk", Type: webhook.EventNote,
+		Server: "https://example.tld", CreatedAt: time.Now(), Body: append(append([]byte(`{"t":"`), body...), `"}`...)}
+	buf := make([]byte, 0, 2048)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = webhook.AppendPayload(buf[:0], d)
+	}
+}

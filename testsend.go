@@ -1,0 +1,77 @@
+package webhook
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// A TestOverride sends a test delivery to another URL and secret than the
+// webhook's, as the override of Misskey's i/webhooks/test.
+type TestOverride struct {
+	URL    string
+	Secret string
+}
+
+// A TestResult is the outcome of [Dispatcher.TestHook].
+type TestResult struct {
+	// EventID is the test delivery's eventId.
+	EventID uuid.UUID
+	// Status is the HTTP status, 0 when there was none.
+	Status int
+	// Duration is how long the attempt took.
+	Duration time.Duration
+	// Err is nil when the receiver answered 2xx; otherwise a
+	// *[DeliveryError] saying why.
+	Err error
+}
+
+// TestHook sends one delivery of event e with Misskey's dummy body (see
+// [DummyBody]) to the webhook hookID, as Misskey's i/webhooks/test does:
+// one attempt, whatever the webhook's Active and On, to override's URL and
+// secret when override is not nil. Unlike Misskey, it waits for the
+// attempt and returns its outcome; it does not change the webhook's
+// latest status. The returned error is for bad input (an unknown webhook,
+// an event that is not of the webhook's kind, a bad override); a failed
+// delivery is reported in TestResult.Err.
+func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, override *TestOverride) (*TestResult, error) {
+	if d.isClosed() {
+		return nil, ErrClosed
+	}
+	w, err := d.store.GetHook(ctx, hookID)
+	if err != nil {
+		return nil, err
+	}
+	if w.IsSystem() != e.IsSystem() || !e.Valid() {
+		return nil, invalidf("TestHook: event %q is not one a %s webhook takes", truncate(string(e), 64), map[bool]string{true: "system", false: "user"}[w.IsSystem()])
+	}
+	url, secret := w.URL, w.Secret
+	if override != nil {
+		if err := ValidateURL(override.URL); err != nil {
+			return nil, err
+		}
+		if err := ValidateSecret(override.Secret); err != nil {
+			return nil, err
+		}
+		url, secret = override.URL, override.Secret
+	}
+	body, err := DummyBody(e)
+	if err != nil {
+		return nil, err
+	}
+	b, err := EncodeBody(body)
+	if err != nil {
+		return nil, err
+	}
+	del := &Delivery{
+		ID: newEventIDs(1)[0], HookID: w.ID, UserID: w.UserID, Type: e, Server: d.cfg.Origin,
+		CreatedAt: time.UnixMilli(d.clock.Now().UnixMilli()), Body: b,
+	}
+	status, _, dur, verdict, err := d.send(ctx, del, url, secret)
+	res := &TestResult{EventID: del.ID, Status: status, Duration: dur}
+	if verdict != Delivered {
+		res.Err = &DeliveryError{HookID: w.ID, Attempt: 1, Status: status, Err: err}
+	}
+	return res, nil
+}
