@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-		"sync/atomic"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
