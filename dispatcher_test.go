@@ -662,3 +662,60 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.b.Write(p)
 }
+
+// TestOutcomesOverHTTP repeats the outcome table against real receivers.
+func TestOutcomesOverHTTP(t *testing.T) {
+	t.Parallel()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close() // connection refused from now on
+
+	hang := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-hang:
+		}
+	}))
+	t.Cleanup(func() { close(hang); hanging.Close() })
+
+	rule, err := webhook.ParseAllowRule("127.0.0.0/8")
+	require.NoError(t, err)
+	tr, err := webhook.NewHTTPTransport(&webhook.HTTPTransportConfig{AllowNetworks: []webhook.AllowRule{rule}, Timeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(tr.CloseIdleConnections)
+
+	for _, tc := range []struct {
+		name   string
+		url    func(t *testing.T) string
+		want   webhook.State
+		status int
+	}{
+		{"200", func(t *testing.T) string { return newReceiver(t, 200).URL }, webhook.StateDelivered, 200},
+		{"404", func(t *testing.T) string { return newReceiver(t, 404).URL }, webhook.StateFailed, 404},
+		{"429", func(t *testing.T) string { return newReceiver(t, 429).URL }, webhook.StatePending, 429},
+		{"503", func(t *testing.T) string { return newReceiver(t, 503).URL }, webhook.StatePending, 503},
+		{"refused", func(*testing.T) string { return closedURL }, webhook.StatePending, 1},
+		{"timeout", func(*testing.T) string { return hanging.URL }, webhook.StatePending, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d, _ := realDispatcher(t, tr, nil)
+			h, err := d.CreateHook(ctx, &webhook.Webhook{UserID: "u", Name: "n", On: []webhook.Event{webhook.EventNote}, URL: tc.url(t), Active: true})
+			require.NoError(t, err)
+			require.NoError(t, d.Emit(ctx, "u", webhook.EventNote, noteBody("x")))
+			require.Equal(t, 1, webhooktest.Flush(t, d))
+			got, err := d.GetHook(ctx, h.ID)
+			require.NoError(t, err)
+			require.Equal(t, tc.status, *got.LatestStatus)
+			ds, err := d.Store().Claim(ctx, webhooktest.Epoch.Add(24*time.Hour), 10, time.Minute)
+			require.NoError(t, err)
+			if tc.want == webhook.StatePending {
+				require.Len(t, ds, 1, "the delivery waits for a retry")
+				require.Equal(t, 1, ds[0].Delivery.Attempts)
+			} else {
+				require.Empty(t, ds)
+			}
+		})
+	}
+}
