@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +74,10 @@ type Config struct {
 	// larger one is refused with ErrPayloadTooLarge, never truncated.
 	// Defaults to DefaultMaxBodyBytes.
 	MaxBodyBytes int
+	// SigningSecret, if set, signs the requests of webhooks that have no
+	// SigningSecret of their own (see [Webhook.SigningSecret]). Defaults
+	// to none: only webhooks with their own secret are signed.
+	SigningSecret string
 	// OnAttempt, if set, is called after every attempt has been settled
 	// in the store, from the goroutine that made it. It must not block.
 	OnAttempt func(AttemptReport)
@@ -159,6 +164,11 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 			*f.v = f.def
 		} else if *f.v < 0 {
 			return nil, invalidf("Config.%s must be >= 1, got %d", f.name, *f.v)
+		}
+	}
+	if c.SigningSecret != "" {
+		if _, err := ParseSigningSecret(c.SigningSecret); err != nil {
+			return nil, fmt.Errorf("webhook: Config.SigningSecret: %w", err)
 		}
 	}
 	if c.MaxWebhooksPerUser < 0 {
@@ -563,34 +573,55 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-// request builds the request of one attempt.
-func (d *Dispatcher) request(del *Delivery, url, secret string, buf []byte) *Request {
-	return &Request{
-		URL: url,
+// request builds the request of one attempt to w (whose URL and secrets
+// are used, not its ID), signed when w or the Config has a signing
+// secret.
+func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time, buf []byte) (*Request, error) {
+	req := &Request{
+		URL: w.URL,
 		Header: http.Header{
 			"Content-Type":          {"application/json"},
 			"User-Agent":            {d.cfg.UserAgent},
 			"X-Misskey-Host":        {d.cfg.Host},
 			"X-Misskey-Hook-Id":     {del.HookID},
-			"X-Misskey-Hook-Secret": {secret},
+			"X-Misskey-Hook-Secret": {w.Secret},
 		},
 		Body: AppendPayload(buf, del),
 	}
+	signing, previous := w.SigningSecret, w.PreviousSigningSecrets
+	if signing == "" {
+		signing, previous = d.cfg.SigningSecret, nil
+	}
+	if signing != "" {
+		id := del.ID.String()
+		ts := now.Unix()
+		sig, err := signatureHeader(signing, previous, now, id, ts, req.Body)
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("webhook: signing for hook %s: %w", del.HookID, err))
+		}
+		req.Header[HeaderWebhookID] = []string{id}
+		req.Header[HeaderWebhookTimestamp] = []string{strconv.FormatInt(ts, 10)}
+		req.Header[HeaderWebhookSignature] = []string{sig}
+	}
+	return req, nil
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // send makes one attempt and classifies it.
-func (d *Dispatcher) send(ctx context.Context, del *Delivery, url, secret string) (status int, retryAfter string, dur time.Duration, verdict Verdict, err error) {
+func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook) (status int, retryAfter string, dur time.Duration, verdict Verdict, err error) {
 	bp := bufPool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= 1<<16 {
 			bufPool.Put(bp)
 		}
 	}()
-	req := d.request(del, url, secret, (*bp)[:0])
-	*bp = req.Body
 	start := d.clock.Now()
+	req, err := d.request(del, w, start, (*bp)[:0])
+	if err != nil {
+		return 0, "", 0, GiveUp, err
+	}
+	*bp = req.Body
 	resp, err := d.transport.Send(ctx, req)
 	dur = d.clock.Now().Sub(start)
 	if err == nil && resp == nil {
@@ -608,7 +639,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c Claim) {
 	del := &c.Delivery
 	n := del.Attempts + 1
 	at := d.clock.Now()
-	status, retryAfter, dur, verdict, err := d.send(ctx, del, c.Hook.URL, c.Hook.Secret)
+	status, retryAfter, dur, verdict, err := d.send(ctx, del, c.Hook)
 	if err != nil && ctx.Err() != nil {
 		// Interrupted by Shutdown, not failed: the lease lapses and the
 		// attempt is made again later.

@@ -197,6 +197,7 @@ func (s *MemoryStore) UpdateHook(ctx context.Context, w *Webhook) error {
 	}
 	c := h.w.Clone()
 	c.Name, c.On, c.URL, c.Secret, c.Active = w.Name, slices.Clone(w.On), w.URL, w.Secret, w.Active
+	c.SigningSecret, c.PreviousSigningSecrets = w.SigningSecret, slices.Clone(w.PreviousSigningSecrets)
 	h.w = c
 	s.users[c.UserID].reindex()
 	return nil

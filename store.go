@@ -127,8 +127,9 @@ type HookStore interface {
 	// ListHooks returns copies of the webhooks of userID ("" lists the
 	// system webhooks), in ascending order of ID.
 	ListHooks(ctx context.Context, userID string) ([]*Webhook, error)
-	// UpdateHook replaces Name, On, URL, Secret and Active of the webhook
-	// with w's ID; other fields are left as stored.
+	// UpdateHook replaces Name, On, URL, Secret, Active, SigningSecret and
+	// PreviousSigningSecrets of the webhook with w's ID; other fields are
+	// left as stored.
 	UpdateHook(ctx context.Context, w *Webhook) error
 	// DeleteHook removes the webhook and every delivery of it.
 	DeleteHook(ctx context.Context, id string) error

@@ -46,7 +46,6 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 	if w.IsSystem() != e.IsSystem() || !e.Valid() {
 		return nil, invalidf("TestHook: event %q is not one a %s webhook takes", truncate(string(e), 64), map[bool]string{true: "system", false: "user"}[w.IsSystem()])
 	}
-	url, secret := w.URL, w.Secret
 	if override != nil {
 		if err := ValidateURL(override.URL); err != nil {
 			return nil, err
@@ -54,7 +53,7 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 		if err := ValidateSecret(override.Secret); err != nil {
 			return nil, err
 		}
-		url, secret = override.URL, override.Secret
+		w.URL, w.Secret = override.URL, override.Secret
 	}
 	body, err := DummyBody(e)
 	if err != nil {
@@ -68,7 +67,7 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 		ID: newEventIDs(1)[0], HookID: w.ID, UserID: w.UserID, Type: e, Server: d.cfg.Origin,
 		CreatedAt: time.UnixMilli(d.clock.Now().UnixMilli()), Body: b,
 	}
-	status, _, dur, verdict, err := d.send(ctx, del, url, secret)
+	status, _, dur, verdict, err := d.send(ctx, del, w)
 	res := &TestResult{EventID: del.ID, Status: status, Duration: dur}
 	if verdict != Delivered {
 		res.Err = &DeliveryError{HookID: w.ID, Attempt: 1, Status: status, Err: err}

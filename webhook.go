@@ -34,6 +34,14 @@ type Webhook struct {
 	URL    string  `json:"url"`
 	Secret string  `json:"secret"`
 	Active bool    `json:"active"`
+	// SigningSecret, when set, makes every request also carry a Standard
+	// Webhooks signature (webhook-id, webhook-timestamp and
+	// webhook-signature headers) by this "whsec_..." secret; see
+	// [NewSigningSecret]. Empty means Config.SigningSecret, if any.
+	SigningSecret string `json:"signingSecret,omitempty"`
+	// PreviousSigningSecrets are secrets being rotated out: until each
+	// expires, requests carry a signature by it too.
+	PreviousSigningSecrets []PreviousSecret `json:"previousSigningSecrets,omitempty"`
 	// LatestSentAt is the time of the latest delivery attempt, nil until
 	// the first.
 	LatestSentAt *time.Time `json:"latestSentAt"`
@@ -59,6 +67,7 @@ func (w *Webhook) Subscribes(e Event) bool {
 func (w *Webhook) Clone() *Webhook {
 	c := *w
 	c.On = append([]Event(nil), w.On...)
+	c.PreviousSigningSecrets = append([]PreviousSecret(nil), w.PreviousSigningSecrets...)
 	if w.LatestSentAt != nil {
 		t := *w.LatestSentAt
 		c.LatestSentAt = &t
@@ -70,7 +79,7 @@ func (w *Webhook) Clone() *Webhook {
 	return &c
 }
 
-// String describes w without its secret.
+// String describes w without its secrets.
 func (w *Webhook) String() string {
 	return fmt.Sprintf("Webhook{ID: %q, UserID: %q, Name: %q, On: %v, URL: %q, Secret: REDACTED, Active: %t}",
 		w.ID, w.UserID, w.Name, w.On, w.URL, w.Active)
@@ -84,6 +93,7 @@ func (w *Webhook) LogValue() slog.Value {
 		slog.String("name", w.Name),
 		slog.String("url", w.URL),
 		slog.String("secret", "REDACTED"),
+		slog.Bool("signed", w.SigningSecret != ""),
 		slog.Bool("active", w.Active),
 	)
 }
@@ -108,7 +118,10 @@ func (w *Webhook) Validate() error {
 	if err := ValidateSecret(w.Secret); err != nil {
 		return err
 	}
-	return validateOn(w.On, w.IsSystem())
+	if err := validateOn(w.On, w.IsSystem()); err != nil {
+		return err
+	}
+	return validateSigning(w)
 }
 
 func validateOn(on []Event, system bool) error {
