@@ -45,6 +45,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -128,4 +129,21 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprint(w, "\nRun 'fedihook help <command>' for a command's flags.\n")
 	fmt.Fprint(w, "Exit status: 0 done, 1 failed or interrupted, 2 bad usage.\n")
+}
+
+// printFlags prints the flags of fs to w in the --name PLACEHOLDER form
+// the docs use, each with its usage and its default when it has one.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, help := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  --%s", f.Name)
+		if arg != "" {
+			fmt.Fprintf(w, " %s", arg)
+		}
+		fmt.Fprintf(w, "\n    \t%s", help)
+		if d := f.DefValue; d != "" && d != "0" && d != "false" && d != "[]" {
+			fmt.Fprintf(w, " (default %s)", d)
+		}
+		fmt.Fprintln(w)
+	})
 }

@@ -79,16 +79,16 @@ func parseSend(args []string, stdin io.Reader, stdout io.Writer) (*sendOptions, 
 	fs.Usage = func() {}
 	o := &sendOptions{}
 	var event, bodyFile string
-	fs.StringVar(&o.url, "url", "", "receiver `URL`, http or https (required)")
-	fs.StringVar(&event, "event", "", "event `type` (required): "+eventList())
-	fs.StringVar(&o.secret, "secret", "", "webhook `secret`, sent as X-Misskey-Hook-Secret")
-	fs.StringVar(&o.host, "host", defaultSendHost, "emitting server's `host`[:port], sent as X-Misskey-Host; the body's server is https://HOST")
-	fs.StringVar(&o.userID, "user-id", defaultSendUserID, "`id` of the webhook's owner, the body's userId (user events only)")
-	fs.StringVar(&o.hookID, "hook-id", "", "webhook `id`, sent as X-Misskey-Hook-Id (default a new Misskey-style id)")
-	fs.StringVar(&bodyFile, "body", "", "`file` holding the event body, a JSON object; - reads stdin (default Misskey's dummy body for the event)")
-	fs.IntVar(&o.attempts, "attempts", webhook.DefaultAttempts, "attempts in all, the first included")
-	fs.DurationVar(&o.backoffBase, "backoff-base", webhook.DefaultBackoffBase, "unit of the retry schedule: the wait before retry n is (2^n-1)*`duration` plus up to 20% jitter")
-	fs.Func("allow-network", "let the private-network guard connect to `cidr`[:port], e.g. 127.0.0.0/8 or 10.0.0.5/32:8080 (repeatable)", func(s string) error {
+	fs.StringVar(&o.url, "url", "", "receiver's `URL`, http or https (required)")
+	fs.StringVar(&event, "event", "", "the `EVENT` type to send (required): "+eventList())
+	fs.StringVar(&o.secret, "secret", "", "webhook `SECRET`, sent as X-Misskey-Hook-Secret (default empty)")
+	fs.StringVar(&o.host, "host", defaultSendHost, "emitting server's `HOST`[:PORT], sent as X-Misskey-Host; the body's server is https://HOST")
+	fs.StringVar(&o.userID, "user-id", defaultSendUserID, "webhook owner's `ID`, the body's userId (user events only)")
+	fs.StringVar(&o.hookID, "hook-id", "", "webhook `ID`, sent as X-Misskey-Hook-Id and hookId (default a new Misskey-style id)")
+	fs.StringVar(&bodyFile, "body", "", "read the event body, a JSON object, from `FILE`; - reads standard input (default Misskey's dummy body for the event)")
+	fs.IntVar(&o.attempts, "attempts", webhook.DefaultAttempts, "make at most `N` attempts in all, the first included")
+	fs.DurationVar(&o.backoffBase, "backoff-base", webhook.DefaultBackoffBase, "wait (2^n-1)*`DURATION`, plus up to 20% jitter, before retry n")
+	fs.Func("allow-network", "let the private-network guard connect to `CIDR`[:PORT], e.g. 127.0.0.0/8 or 10.0.0.5/32:8080 (repeatable)", func(s string) error {
 		r, err := webhook.ParseAllowRule(s)
 		if err != nil {
 			return err
@@ -99,8 +99,7 @@ func parseSend(args []string, stdin io.Reader, stdout io.Writer) (*sendOptions, 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, sendUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
+			printFlags(stdout, fs)
 		}
 		return nil, err
 	}
