@@ -34,7 +34,8 @@
 //	attempt 2: 204 No Content in 1.4ms
 //	delivered (eventId 0b6f2a5e-...)
 //
-// and ends with "delivered" or "gave up: REASON". Ctrl-C stops waiting.
+// and ends with "delivered" or "gave up: REASON". A receiver's Retry-After
+// is honoured, as by the library (up to 8 hours). Ctrl-C stops waiting.
 //
 // # Exit status
 //

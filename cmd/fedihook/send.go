@@ -100,8 +100,10 @@ func parseSend(args []string, stdin io.Reader, stdout io.Writer) (*sendOptions, 
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, sendUsage)
 			printFlags(stdout, fs)
+			return nil, err
 		}
-		return nil, err
+		// The flag package writes "for flag -name"; the docs say --name.
+		return nil, errors.New(strings.Replace(err.Error(), " for flag -", " for --", 1))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

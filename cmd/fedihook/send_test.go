@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/fedihook/webhook"
 )
@@ -406,16 +407,16 @@ func TestSendUsageErrors(t *testing.T) {
 		{name: "url relative", args: []string{"--url", "/hooks", "--event", "note"}, want: "bad --url"},
 		{name: "attempts zero", args: with("--attempts", "0"), want: "bad --attempts: must be >= 1, got 0"},
 		{name: "attempts negative", args: with("--attempts", "-3"), want: "bad --attempts"},
-		{name: "attempts not a number", args: with("--attempts", "many"), want: "-attempts"},
-		{name: "backoff not a duration", args: with("--backoff-base", "soon"), want: "-backoff-base"},
-		{name: "backoff without unit", args: with("--backoff-base", "10"), want: "-backoff-base"},
+		{name: "attempts not a number", args: with("--attempts", "many"), want: "for --attempts: "},
+		{name: "backoff not a duration", args: with("--backoff-base", "soon"), want: "for --backoff-base: "},
+		{name: "backoff without unit", args: with("--backoff-base", "10"), want: "for --backoff-base: "},
 		{name: "backoff zero", args: with("--backoff-base", "0s"), want: "bad --backoff-base"},
 		{name: "backoff negative", args: with("--backoff-base", "-1s"), want: "bad --backoff-base"},
-		{name: "cidr garbage", args: with("--allow-network", "localhost"), want: "-allow-network"},
-		{name: "cidr bits", args: with("--allow-network", "10.0.0.0/33"), want: "-allow-network"},
-		{name: "cidr host bits", args: with("--allow-network", "10.1.0.0/8"), want: "-allow-network"},
-		{name: "cidr port", args: with("--allow-network", "127.0.0.1/32:70000"), want: "-allow-network"},
-		{name: "cidr empty", args: with("--allow-network", ""), want: "-allow-network"},
+		{name: "cidr garbage", args: with("--allow-network", "localhost"), want: "for --allow-network: "},
+		{name: "cidr bits", args: with("--allow-network", "10.0.0.0/33"), want: "for --allow-network: "},
+		{name: "cidr host bits", args: with("--allow-network", "10.1.0.0/8"), want: "for --allow-network: "},
+		{name: "cidr port", args: with("--allow-network", "127.0.0.1/32:70000"), want: "for --allow-network: "},
+		{name: "cidr empty", args: with("--allow-network", ""), want: "for --allow-network: "},
 		{name: "body missing file", args: with("--body", filepath.Join(dir, "nope.json")), want: "bad --body"},
 		{name: "body invalid", args: with("--body", badJSON), want: "bad --body"},
 		{name: "body array", args: with("--body", array), want: "bad --body"},
@@ -433,7 +434,7 @@ func TestSendUsageErrors(t *testing.T) {
 		{name: "hook id too long", args: with("--hook-id", strings.Repeat("h", 129)), want: "bad --hook-id"},
 		{name: "secret with newline", args: with("--secret", "a\nb"), want: "bad --secret"},
 		{name: "secret with edge space", args: with("--secret", " s"), want: "bad --secret"},
-		{name: "unknown flag", args: with("--retries", "3"), want: "-retries"},
+		{name: "unknown flag", args: with("--retries", "3"), want: "flag provided but not defined: -retries"},
 		{name: "unexpected argument", args: with("extra"), want: `unexpected argument "extra"`},
 		{name: "flag after argument", args: []string{"extra", "--url", rcv.srv.URL}, want: `unexpected argument "extra"`},
 	}
@@ -475,4 +476,16 @@ func TestAttemptLine(t *testing.T) {
 	r := webhook.AttemptReport{Delivery: del, Attempt: 1, State: webhook.StateFailed,
 		Err: &webhook.DeliveryError{HookID: "h", Attempt: 1, Err: webhook.Permanent(io.ErrUnexpectedEOF)}}
 	require.Equal(t, "unexpected EOF is final, not retried", giveUpReason(&r))
+}
+
+// TestSendLeavesNoGoroutine checks that send closes its keep-alive
+// connections itself, while the receiver still holds its end open. It is
+// not parallel: it counts goroutines, which other tests would start.
+func TestSendLeavesNoGoroutine(t *testing.T) {
+	rcv := newReceiver(t, http.StatusServiceUnavailable, http.StatusNoContent)
+	before := goleak.IgnoreCurrent()
+	code, out, errOut := sendCmd(t, "", "--url", rcv.srv.URL, "--event", "note",
+		"--backoff-base", "1ms", "--allow-network", "127.0.0.0/8")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	goleak.VerifyNone(t, before)
 }
