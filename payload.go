@@ -65,6 +65,13 @@ func EncodeBody(body any) ([]byte, error) {
 		if !json.Valid(b) {
 			return nil, invalidf("event body is not valid JSON")
 		}
+	case jsonAppender:
+		// This package's body types write valid JSON by construction;
+		// encoding/json would check it once more.
+		var err error
+		if b, err = v.appendJSON(make([]byte, 0, 1024)); err != nil {
+			return nil, fmt.Errorf("webhook: encoding event body: %w", err)
+		}
 	default:
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
