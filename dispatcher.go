@@ -461,18 +461,18 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	}
 	started := d.started
 	d.mu.Unlock()
-	if !started {
-		return nil
-	}
 	var err error
-	select {
-	case <-d.finished:
-	case <-ctx.Done():
-		err = ctx.Err()
+	if started {
+		select {
+		case <-d.finished:
+		case <-ctx.Done():
+			err = ctx.Err()
+			d.cancel()
+			<-d.finished
+		}
 		d.cancel()
-		<-d.finished
 	}
-	d.cancel()
+	// Drain may have used the transport without Start.
 	if first && d.ownsHTTP != nil {
 		d.ownsHTTP.CloseIdleConnections()
 	}
