@@ -141,6 +141,26 @@ func testHookRoundTrip(t *testing.T, s webhook.Store) {
 	require.Nil(t, got.LatestSentAt)
 	require.Nil(t, got.LatestStatus)
 
+	signed := newHook("user1", webhook.EventNote)
+	signed.SigningSecret = webhook.NewSigningSecret()
+	signed.PreviousSigningSecrets = []webhook.PreviousSecret{
+		{Secret: webhook.NewSigningSecret(), Expires: t0.Add(time.Hour)},
+		{Secret: webhook.NewSigningSecret(), Expires: t0.Add(2 * time.Hour)},
+	}
+	mustCreate(t, s, signed)
+	got, err = s.GetHook(ctx, signed.ID)
+	require.NoError(t, err)
+	require.Equal(t, signed.SigningSecret, got.SigningSecret)
+	require.Len(t, got.PreviousSigningSecrets, 2)
+	for i, p := range signed.PreviousSigningSecrets {
+		require.Equal(t, p.Secret, got.PreviousSigningSecrets[i].Secret)
+		require.True(t, p.Expires.Equal(got.PreviousSigningSecrets[i].Expires), "Expires kept to the millisecond")
+	}
+	m, err := s.MatchHooks(ctx, "user1", webhook.EventNote)
+	require.NoError(t, err)
+	require.Len(t, m, 1)
+	require.Equal(t, signed.SigningSecret, m[0].SigningSecret, "MatchHooks returns the signing secrets too")
+
 	sys := newHook("", webhook.EventAbuseReport, webhook.EventUserCreated)
 	sys.Active = false
 	mustCreate(t, s, sys)
@@ -254,7 +274,8 @@ func testUpdateHook(t *testing.T, s webhook.Store) {
 
 	up := &webhook.Webhook{ID: w.ID, UserID: "someone-else", Name: "renamed",
 		On: []webhook.Event{webhook.EventFollow, webhook.EventReply}, URL: "http://new.example/x",
-		Secret: "new", Active: false}
+		Secret: "new", Active: false, SigningSecret: webhook.NewSigningSecret(),
+		PreviousSigningSecrets: []webhook.PreviousSecret{{Secret: webhook.NewSigningSecret(), Expires: t0}}}
 	require.NoError(t, s.UpdateHook(ctx, up))
 	got, err := s.GetHook(ctx, w.ID)
 	require.NoError(t, err)
@@ -263,6 +284,9 @@ func testUpdateHook(t *testing.T, s webhook.Store) {
 	require.Equal(t, up.URL, got.URL)
 	require.Equal(t, "new", got.Secret)
 	require.False(t, got.Active)
+	require.Equal(t, up.SigningSecret, got.SigningSecret)
+	require.Len(t, got.PreviousSigningSecrets, 1)
+	require.Equal(t, up.PreviousSigningSecrets[0].Secret, got.PreviousSigningSecrets[0].Secret)
 	require.Equal(t, "u", got.UserID, "UpdateHook keeps the owner")
 	require.NotNil(t, got.LatestStatus, "UpdateHook keeps the latest status")
 	require.Equal(t, 204, *got.LatestStatus)
