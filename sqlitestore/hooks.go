@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,7 +11,23 @@ import (
 	"github.com/fedihook/webhook"
 )
 
-const hookColumns = `pk, id, user_id, name, events, url, secret, active, latest_sent_at, latest_status`
+const hookColumns = `pk, id, user_id, name, events, url, secret, active, latest_sent_at, latest_status,
+	signing_secret, previous_signing_secrets`
+
+const (
+	getHookSQL   = `SELECT ` + hookColumns + ` FROM webhook_hooks WHERE id = ?`
+	listHooksSQL = `SELECT ` + hookColumns + ` FROM webhook_hooks WHERE user_id = ? ORDER BY id`
+	// matchHooksSQL reads one range of webhook_hook_events' primary key.
+	matchHooksSQL = `SELECT h.pk, h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active, h.latest_sent_at, h.latest_status,
+			h.signing_secret, h.previous_signing_secrets
+		FROM webhook_hook_events e JOIN webhook_hooks h ON h.pk = e.hook_pk
+		WHERE e.user_id = ? AND e.event = ? AND h.active
+		ORDER BY e.hook_pk`
+)
+
+func hooksByPKSQL(n int) string {
+	return `SELECT ` + hookColumns + ` FROM webhook_hooks WHERE pk IN (` + inArgs(n) + `)`
+}
 
 // scanHook reads a row of hookColumns.
 func scanHook(sc interface{ Scan(...any) error }) (int64, *webhook.Webhook, error) {
@@ -20,11 +37,19 @@ func scanHook(sc interface{ Scan(...any) error }) (int64, *webhook.Webhook, erro
 		events string
 		sentAt sql.NullInt64
 		status sql.NullInt64
+		prev   string
 	)
-	if err := sc.Scan(&pk, &w.ID, &w.UserID, &w.Name, &events, &w.URL, &w.Secret, &w.Active, &sentAt, &status); err != nil {
+	if err := sc.Scan(&pk, &w.ID, &w.UserID, &w.Name, &events, &w.URL, &w.Secret, &w.Active, &sentAt, &status,
+		&w.SigningSecret, &prev); err != nil {
 		return 0, nil, err
 	}
 	w.On = parseEvents(events)
+	if prev != "" {
+		// The error is left out: it might quote a secret.
+		if json.Unmarshal([]byte(prev), &w.PreviousSigningSecrets) != nil {
+			return 0, nil, fmt.Errorf("sqlitestore: webhook %q: previous_signing_secrets is not a JSON array of secrets", truncate(w.ID, webhook.MaxIDLength))
+		}
+	}
 	if sentAt.Valid && status.Valid {
 		t, st := fromNanos(sentAt.Int64), int(status.Int64)
 		w.LatestSentAt, w.LatestStatus = &t, &st
@@ -55,14 +80,41 @@ func parseEvents(s string) []webhook.Event {
 	return on
 }
 
+// formatPrevious encodes Webhook.PreviousSigningSecrets for its column.
+func formatPrevious(ps []webhook.PreviousSecret) (string, error) {
+	if len(ps) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(ps)
+	if err != nil {
+		return "", errors.New("sqlitestore: Webhook.PreviousSigningSecrets do not encode as JSON")
+	}
+	return string(b), nil
+}
+
+// checkEvents refuses event names that the comma-separated events column
+// could not hold. Validated webhooks never have them.
+func checkEvents(on []webhook.Event) error {
+	for i, e := range on {
+		if e == "" || strings.ContainsRune(string(e), ',') {
+			return fmt.Errorf("webhook: Webhook.On[%d]: %w", i, webhook.ErrUnknownEvent)
+		}
+	}
+	return nil
+}
+
 // CreateHook implements [webhook.HookStore].
 func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) error {
-	if hasComma(w.On) {
-		return fmt.Errorf("webhook: Webhook.On holds an event name with a comma: %w", webhook.ErrUnknownEvent)
+	if err := checkEvents(w.On); err != nil {
+		return err
 	}
-	return s.write(ctx, "create webhook", func(q querier) error {
+	prev, err := formatPrevious(w.PreviousSigningSecrets)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, "create webhook", func(r runner) error {
 		var exists bool
-		if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_hooks WHERE id = ?)`, w.ID).Scan(&exists); err != nil {
+		if err := r.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_hooks WHERE id = ?)`, w.ID).Scan(&exists); err != nil {
 			return fmt.Errorf("sqlitestore: create webhook: %w", err)
 		}
 		if exists {
@@ -70,7 +122,7 @@ func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) e
 		}
 		if limit > 0 {
 			var n int
-			if err := q.QueryRowContext(ctx, `SELECT count(*) FROM webhook_hooks WHERE user_id = ?`, w.UserID).Scan(&n); err != nil {
+			if err := r.queryRow(ctx, `SELECT count(*) FROM webhook_hooks WHERE user_id = ?`, w.UserID).Scan(&n); err != nil {
 				return fmt.Errorf("sqlitestore: create webhook: %w", err)
 			}
 			if n >= limit {
@@ -82,9 +134,10 @@ func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) e
 			sentAt = sql.NullInt64{Int64: nanos(*w.LatestSentAt), Valid: true}
 			status = sql.NullInt64{Int64: int64(*w.LatestStatus), Valid: true}
 		}
-		res, err := q.ExecContext(ctx, `INSERT INTO webhook_hooks (id, user_id, name, events, url, secret, active, latest_sent_at, latest_status)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			w.ID, w.UserID, w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, sentAt, status)
+		res, err := r.exec(ctx, `INSERT INTO webhook_hooks (id, user_id, name, events, url, secret, active, latest_sent_at, latest_status,
+				signing_secret, previous_signing_secrets)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			w.ID, w.UserID, w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, sentAt, status, w.SigningSecret, prev)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: create webhook: %w", err)
 		}
@@ -92,21 +145,12 @@ func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) e
 		if err != nil {
 			return fmt.Errorf("sqlitestore: create webhook: %w", err)
 		}
-		return insertEvents(ctx, q, pk, w)
+		return insertEvents(ctx, r, pk, w)
 	})
 }
 
-func hasComma(on []webhook.Event) bool {
-	for _, e := range on {
-		if strings.ContainsRune(string(e), ',') {
-			return true
-		}
-	}
-	return false
-}
-
 // insertEvents indexes an active webhook's events for MatchHooks.
-func insertEvents(ctx context.Context, q querier, pk int64, w *webhook.Webhook) error {
+func insertEvents(ctx context.Context, r runner, pk int64, w *webhook.Webhook) error {
 	if !w.Active || len(w.On) == 0 {
 		return nil
 	}
@@ -114,8 +158,7 @@ func insertEvents(ctx context.Context, q querier, pk int64, w *webhook.Webhook) 
 	for _, e := range w.On {
 		args = append(args, w.UserID, string(e), pk)
 	}
-	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(w.On)), ",")
-	if _, err := q.ExecContext(ctx, `INSERT OR IGNORE INTO webhook_hook_events (user_id, event, hook_pk) VALUES `+values, args...); err != nil {
+	if _, err := r.exec(ctx, `INSERT OR IGNORE INTO webhook_hook_events (user_id, event, hook_pk) VALUES `+values(len(w.On), 3), args...); err != nil {
 		return fmt.Errorf("sqlitestore: index webhook events: %w", err)
 	}
 	return nil
@@ -123,7 +166,8 @@ func insertEvents(ctx context.Context, q querier, pk int64, w *webhook.Webhook) 
 
 // GetHook implements [webhook.HookStore].
 func (s *Store) GetHook(ctx context.Context, id string) (*webhook.Webhook, error) {
-	_, w, err := scanHook(s.db.QueryRowContext(ctx, `SELECT `+hookColumns+` FROM webhook_hooks WHERE id = ?`, id))
+	s.prepare(ctx)
+	_, w, err := scanHook(runner{s: s}.queryRow(ctx, getHookSQL, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("webhook", id)
 	}
@@ -135,7 +179,7 @@ func (s *Store) GetHook(ctx context.Context, id string) (*webhook.Webhook, error
 
 // ListHooks implements [webhook.HookStore].
 func (s *Store) ListHooks(ctx context.Context, userID string) ([]*webhook.Webhook, error) {
-	hooks, err := queryHooks(ctx, s.db, `SELECT `+hookColumns+` FROM webhook_hooks WHERE user_id = ? ORDER BY id`, userID)
+	hooks, err := queryHooks(ctx, runner{s: s}, listHooksSQL, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list webhooks: %w", err)
 	}
@@ -145,8 +189,8 @@ func (s *Store) ListHooks(ctx context.Context, userID string) ([]*webhook.Webhoo
 	return hooks, nil
 }
 
-func queryHooks(ctx context.Context, q querier, query string, args ...any) ([]*webhook.Webhook, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+func queryHooks(ctx context.Context, r runner, query string, args ...any) ([]*webhook.Webhook, error) {
+	rows, err := r.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -164,56 +208,61 @@ func queryHooks(ctx context.Context, q querier, query string, args ...any) ([]*w
 
 // UpdateHook implements [webhook.HookStore].
 func (s *Store) UpdateHook(ctx context.Context, w *webhook.Webhook) error {
-	if hasComma(w.On) {
-		return fmt.Errorf("webhook: Webhook.On holds an event name with a comma: %w", webhook.ErrUnknownEvent)
+	if err := checkEvents(w.On); err != nil {
+		return err
 	}
-	return s.write(ctx, "update webhook", func(q querier) error {
+	prev, err := formatPrevious(w.PreviousSigningSecrets)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, "update webhook", func(r runner) error {
 		var (
 			pk     int64
 			userID string
 		)
-		err := q.QueryRowContext(ctx, `SELECT pk, user_id FROM webhook_hooks WHERE id = ?`, w.ID).Scan(&pk, &userID)
+		err := r.queryRow(ctx, `SELECT pk, user_id FROM webhook_hooks WHERE id = ?`, w.ID).Scan(&pk, &userID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("webhook", w.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlitestore: update webhook: %w", err)
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE webhook_hooks SET name = ?, events = ?, url = ?, secret = ?, active = ? WHERE pk = ?`,
-			w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, pk); err != nil {
+		if _, err := r.exec(ctx, `UPDATE webhook_hooks SET name = ?, events = ?, url = ?, secret = ?, active = ?,
+				signing_secret = ?, previous_signing_secrets = ? WHERE pk = ?`,
+			w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, w.SigningSecret, prev, pk); err != nil {
 			return fmt.Errorf("sqlitestore: update webhook: %w", err)
 		}
-		if _, err := q.ExecContext(ctx, `DELETE FROM webhook_hook_events WHERE user_id = ? AND hook_pk = ?`, userID, pk); err != nil {
+		if _, err := r.exec(ctx, `DELETE FROM webhook_hook_events WHERE user_id = ? AND hook_pk = ?`, userID, pk); err != nil {
 			return fmt.Errorf("sqlitestore: update webhook: %w", err)
 		}
 		c := *w
 		c.UserID = userID // the owner never changes
-		return insertEvents(ctx, q, pk, &c)
+		return insertEvents(ctx, r, pk, &c)
 	})
 }
 
 // DeleteHook implements [webhook.HookStore]. The webhook's deliveries,
 // pending or finished, are deleted with it.
 func (s *Store) DeleteHook(ctx context.Context, id string) error {
-	return s.write(ctx, "delete webhook", func(q querier) error {
+	return s.write(ctx, "delete webhook", func(r runner) error {
 		var (
 			pk     int64
 			userID string
 		)
-		err := q.QueryRowContext(ctx, `SELECT pk, user_id FROM webhook_hooks WHERE id = ?`, id).Scan(&pk, &userID)
+		err := r.queryRow(ctx, `SELECT pk, user_id FROM webhook_hooks WHERE id = ?`, id).Scan(&pk, &userID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("webhook", id)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
 		}
-		if _, err := deleteDeliveries(ctx, q, `DELETE FROM webhook_deliveries WHERE hook_pk = ? RETURNING payload_pk`, pk); err != nil {
+		if _, err := deleteDeliveries(ctx, r, `DELETE FROM webhook_deliveries WHERE hook_pk = ? RETURNING payload_pk`, pk); err != nil {
 			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
 		}
-		if _, err := q.ExecContext(ctx, `DELETE FROM webhook_hook_events WHERE user_id = ? AND hook_pk = ?`, userID, pk); err != nil {
+		if _, err := r.exec(ctx, `DELETE FROM webhook_hook_events WHERE user_id = ? AND hook_pk = ?`, userID, pk); err != nil {
 			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
 		}
-		if _, err := q.ExecContext(ctx, `DELETE FROM webhook_hooks WHERE pk = ?`, pk); err != nil {
+		if _, err := r.exec(ctx, `DELETE FROM webhook_hooks WHERE pk = ?`, pk); err != nil {
 			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
 		}
 		return nil
@@ -222,14 +271,12 @@ func (s *Store) DeleteHook(ctx context.Context, id string) error {
 
 // MatchHooks implements [webhook.Outbox].
 func (s *Store) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
-	return matchHooks(ctx, s.db, userID, e)
+	s.prepare(ctx)
+	return matchHooks(ctx, runner{s: s}, userID, e)
 }
 
-func matchHooks(ctx context.Context, q querier, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
-	hooks, err := queryHooks(ctx, q, `SELECT h.pk, h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active, h.latest_sent_at, h.latest_status
-		FROM webhook_hook_events e JOIN webhook_hooks h ON h.pk = e.hook_pk
-		WHERE e.user_id = ? AND e.event = ? AND h.active
-		ORDER BY e.hook_pk`, userID, string(e))
+func matchHooks(ctx context.Context, r runner, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
+	hooks, err := queryHooks(ctx, r, matchHooksSQL, userID, string(e))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: match webhooks: %w", err)
 	}

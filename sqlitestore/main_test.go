@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -20,7 +21,7 @@ func TestMain(m *testing.M) {
 // dsn is the recommended DSN for modernc.org/sqlite: WAL, durable commits,
 // a generous busy timeout, and immediate transactions.
 func dsn(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + syncMode() + ")&_txlock=immediate"
 }
 
 // openDB opens the database file at path; the test closes it.
@@ -47,4 +48,11 @@ func openStore(tb testing.TB, path string, cfg *sqlitestore.Config) *sqlitestore
 	require.NoError(tb, err)
 	require.NoError(tb, s.Migrate(context.Background()))
 	return s
+}
+
+func syncMode() string {
+	if m := os.Getenv("SQLITESTORE_SYNC"); m != "" {
+		return m
+	}
+	return "FULL"
 }

@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -86,7 +87,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, "migrate", func(q querier) error {
+	return s.writeConn(ctx, "migrate", func(q *sql.Conn) error {
 		if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS webhook_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT    NOT NULL,

@@ -46,6 +46,18 @@ func fromState(n int) webhook.State {
 	return webhook.State(0)
 }
 
+const insertPayloadSQL = `INSERT INTO webhook_payloads (body) VALUES (?)`
+
+// enqueueSQL inserts n deliveries, taking each webhook's pk from its ID:
+// a delivery of a missing webhook is not inserted, nor one whose ID is
+// taken.
+func enqueueSQL(n int) string {
+	return `INSERT OR IGNORE INTO webhook_deliveries
+		(id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at)
+		SELECT v.column1, h.pk, v.column3, v.column4, v.column5, v.column6, v.column7, 1, v.column8, v.column8
+		FROM (VALUES ` + values(n, 8) + `) AS v JOIN webhook_hooks h ON h.id = v.column2`
+}
+
 // Enqueue implements [webhook.Outbox]: the deliveries are inserted in one
 // transaction, all or none. A delivery of a webhook that does not exist
 // fails the whole call with an error wrapping [webhook.ErrNotFound]; an
@@ -56,7 +68,7 @@ func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 	if len(ds) == 0 {
 		return ctx.Err()
 	}
-	return s.write(ctx, "enqueue", func(q querier) error { return enqueue(ctx, q, ds) })
+	return s.write(ctx, "enqueue", func(r runner) error { return enqueue(ctx, r, ds) })
 }
 
 // bodyKey identifies a Body's bytes by where they are, so that the
@@ -66,44 +78,37 @@ type bodyKey struct {
 	n int
 }
 
-func enqueue(ctx context.Context, q querier, ds []*webhook.Delivery) error {
-	insPayload, err := q.PrepareContext(ctx, `INSERT INTO webhook_payloads (body) VALUES (?)`)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: enqueue: %w", err)
-	}
-	defer insPayload.Close()
-	insDelivery, err := q.PrepareContext(ctx, `INSERT OR IGNORE INTO webhook_deliveries
-		(id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at)
-		SELECT ?, pk, ?, ?, ?, ?, ?, 1, ?, ? FROM webhook_hooks WHERE id = ?`)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: enqueue: %w", err)
-	}
-	defer insDelivery.Close()
-
+func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
 	payloads := make(map[bodyKey]int64, 1)
-	for _, d := range ds {
-		body := d.Body
-		if body == nil {
-			body = []byte{}
-		}
-		var key bodyKey
-		if len(body) > 0 {
-			key = bodyKey{&body[0], len(body)}
-		}
-		ppk, ok := payloads[key]
-		if !ok || key.p == nil {
-			res, err := insPayload.ExecContext(ctx, body)
-			if err != nil {
-				return fmt.Errorf("sqlitestore: enqueue: %w", err)
+	args := make([]any, 0, 8*bucket(min(len(ds), maxRows)))
+	for start := 0; start < len(ds); start += maxRows {
+		chunk := ds[start:min(start+maxRows, len(ds))]
+		args = args[:0]
+		for _, d := range chunk {
+			body := d.Body
+			if body == nil {
+				body = []byte{}
 			}
-			if ppk, err = res.LastInsertId(); err != nil {
-				return fmt.Errorf("sqlitestore: enqueue: %w", err)
+			var key bodyKey
+			if len(body) > 0 {
+				key = bodyKey{&body[0], len(body)}
 			}
-			payloads[key] = ppk
+			ppk, ok := payloads[key]
+			if !ok || key.p == nil {
+				res, err := r.exec(ctx, insertPayloadSQL, body)
+				if err != nil {
+					return fmt.Errorf("sqlitestore: enqueue: %w", err)
+				}
+				if ppk, err = res.LastInsertId(); err != nil {
+					return fmt.Errorf("sqlitestore: enqueue: %w", err)
+				}
+				payloads[key] = ppk
+			}
+			args = append(args, d.ID[:], d.HookID, ppk, d.UserID, string(d.Type), d.Server,
+				nanos(d.CreatedAt), nanos(d.NextAttemptAt))
 		}
-		due := nanos(d.NextAttemptAt)
-		res, err := insDelivery.ExecContext(ctx, d.ID[:], ppk, d.UserID, string(d.Type), d.Server,
-			nanos(d.CreatedAt), due, due, d.HookID)
+		b := bucket(len(chunk))
+		res, err := r.exec(ctx, enqueueSQL(b), pad(args, b, 8)...)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}
@@ -111,27 +116,40 @@ func enqueue(ctx context.Context, q querier, ds []*webhook.Delivery) error {
 		if err != nil {
 			return fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}
-		if n == 1 {
-			continue
+		if n != int64(len(chunk)) {
+			return enqueueFailure(ctx, r, chunk)
 		}
-		// Nothing inserted: the webhook is missing or the ID is taken.
+	}
+	return nil
+}
+
+// enqueueFailure explains why not every delivery of chunk was inserted:
+// a webhook is missing, or an ID is taken.
+func enqueueFailure(ctx context.Context, r runner, chunk []*webhook.Delivery) error {
+	for _, d := range chunk {
 		var exists bool
-		if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_hooks WHERE id = ?)`, d.HookID).Scan(&exists); err != nil {
+		if err := r.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_hooks WHERE id = ?)`, d.HookID).Scan(&exists); err != nil {
 			return fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}
 		if !exists {
 			return notFound("webhook", d.HookID)
 		}
-		return fmt.Errorf("webhook: delivery %s exists: %w", d.ID, webhook.ErrConflict)
 	}
-	return nil
+	seen := make(map[uuid.UUID]bool, len(chunk))
+	for _, d := range chunk {
+		if seen[d.ID] {
+			return fmt.Errorf("webhook: delivery %s is listed twice: %w", d.ID, webhook.ErrConflict)
+		}
+		seen[d.ID] = true
+	}
+	return fmt.Errorf("webhook: a delivery with one of the %d IDs exists: %w", len(chunk), webhook.ErrConflict)
 }
 
 // claimSQL leases the earliest claimable pending deliveries in one
-// statement, which SQLite runs under the database's write lock: two
-// claims, from any connections, never take the same row. A claimed row's
-// run_at moves to the lease's expiry, when it becomes claimable again
-// unless it is settled first.
+// statement, under the database's write lock: two claims, from any
+// connections, never take the same row. A claimed row's run_at moves to
+// the lease's expiry, when it becomes claimable again unless it is
+// settled first.
 const claimSQL = `UPDATE webhook_deliveries SET lease = abs(lease) + 1, run_at = ?
 	WHERE pk IN (
 		SELECT pk FROM webhook_deliveries
@@ -154,15 +172,25 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	if max <= 0 {
 		return nil, ctx.Err()
 	}
-	crs, err := s.claimRows(ctx, now, max, lease)
+	var crs []claimRow
+	err := s.write(ctx, "claim", func(r runner) error {
+		var err error
+		crs, err = claim(ctx, r, now, max, lease)
+		return err
+	})
 	if err != nil || len(crs) == 0 {
 		return nil, err
 	}
+	// RETURNING gives rows in no particular order; the claim's is the due
+	// order.
+	slices.SortFunc(crs, func(a, b claimRow) int {
+		return cmp.Or(a.claim.Delivery.NextAttemptAt.Compare(b.claim.Delivery.NextAttemptAt), cmp.Compare(a.pk, b.pk))
+	})
 
 	// The webhooks' current records. A webhook deleted since the claim
 	// took its deliveries with it, so those claims are dropped; its pk is
 	// never reused.
-	pks := make([]any, 0, len(crs))
+	var pks []any
 	seen := make(map[int64]bool, len(crs))
 	for _, cr := range crs {
 		if !seen[cr.hookPK] {
@@ -170,21 +198,13 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 			pks = append(pks, cr.hookPK)
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+hookColumns+` FROM webhook_hooks WHERE pk IN (`+inArgs(len(pks))+`)`, pks...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
-	}
-	defer rows.Close()
 	hooks := make(map[int64]*webhook.Webhook, len(pks))
-	for rows.Next() {
-		pk, w, err := scanHook(rows)
-		if err != nil {
+	for start := 0; start < len(pks); start += maxRows {
+		chunk := pks[start:min(start+maxRows, len(pks))]
+		b := bucket(len(chunk))
+		if err := hooksByPK(ctx, runner{s: s}, hooks, b, pad(chunk, b, 1)); err != nil {
 			return nil, fmt.Errorf("sqlitestore: claim: %w", err)
 		}
-		hooks[pk] = w
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
 	}
 	out := make([]webhook.Claim, 0, len(crs))
 	for _, cr := range crs {
@@ -197,12 +217,24 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	return out, nil
 }
 
-func (s *Store) claimRows(ctx context.Context, now time.Time, max int, lease time.Duration) ([]claimRow, error) {
-	if err := s.lock(ctx); err != nil {
-		return nil, err
+func hooksByPK(ctx context.Context, r runner, into map[int64]*webhook.Webhook, n int, pks []any) error {
+	rows, err := r.query(ctx, hooksByPKSQL(n), pks...)
+	if err != nil {
+		return err
 	}
-	defer s.unlock()
-	rows, err := s.db.QueryContext(ctx, claimSQL, nanos(now.Add(lease)), nanos(now), max)
+	defer rows.Close()
+	for rows.Next() {
+		pk, w, err := scanHook(rows)
+		if err != nil {
+			return err
+		}
+		into[pk] = w
+	}
+	return rows.Err()
+}
+
+func claim(ctx context.Context, r runner, now time.Time, max int, lease time.Duration) ([]claimRow, error) {
+	rows, err := r.query(ctx, claimSQL, nanos(now.Add(lease)), nanos(now), max)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
 	}
@@ -233,15 +265,11 @@ func (s *Store) claimRows(ctx context.Context, now time.Time, max int, lease tim
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
 	}
-	// RETURNING gives rows in no particular order; the claim's is the due
-	// order.
-	slices.SortFunc(crs, func(a, b claimRow) int {
-		return cmp.Or(a.claim.Delivery.NextAttemptAt.Compare(b.claim.Delivery.NextAttemptAt), cmp.Compare(a.pk, b.pk))
-	})
 	return crs, nil
 }
 
-// Settle implements [webhook.Queue], in one transaction.
+// Settle implements [webhook.Queue], in one transaction and, for up to 64
+// results, one UPDATE statement.
 func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
 	if len(rs) == 0 {
 		return ctx.Err()
@@ -252,9 +280,9 @@ func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
 		}
 	}
 	var lost []error
-	err := s.write(ctx, "settle", func(q querier) error {
+	err := s.write(ctx, "settle", func(r runner) error {
 		lost = lost[:0]
-		return settle(ctx, q, rs, &lost)
+		return settle(ctx, r, rs, &lost)
 	})
 	if err != nil {
 		return err
@@ -262,82 +290,176 @@ func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
 	return errors.Join(lost...)
 }
 
+// settleSQL applies n results to the deliveries they name, if the lease
+// is still theirs.
+func settleSQL(n int) string {
+	return `UPDATE webhook_deliveries
+		SET state = r.column3, attempts = attempts + 1,
+			due_at = coalesce(r.column4, due_at), run_at = coalesce(r.column4, run_at),
+			lease = -lease, last_status = r.column5, last_error = r.column6, finished_at = r.column7
+		FROM (VALUES ` + values(n, 7) + `) AS r
+		WHERE webhook_deliveries.id = r.column1 AND webhook_deliveries.lease = r.column2 AND webhook_deliveries.lease > 0
+		RETURNING id, hook_pk`
+}
+
+// hookStatusSQL sets the latest attempt of n webhooks.
+func hookStatusSQL(n int) string {
+	return `UPDATE webhook_hooks SET latest_sent_at = r.column2, latest_status = r.column3
+		FROM (VALUES ` + values(n, 3) + `) AS r WHERE webhook_hooks.pk = r.column1`
+}
+
 type hookStatus struct {
 	at     int64
 	status int
 }
 
-func settle(ctx context.Context, q querier, rs []webhook.Result, lost *[]error) error {
-	upd, err := q.PrepareContext(ctx, `UPDATE webhook_deliveries
-		SET state = ?, attempts = attempts + 1, due_at = coalesce(?, due_at), run_at = coalesce(?, run_at),
-			lease = -lease, last_status = ?, last_error = ?, finished_at = ?
-		WHERE id = ? AND lease = ? AND lease > 0
-		RETURNING hook_pk`)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: settle: %w", err)
-	}
-	defer upd.Close()
+func settle(ctx context.Context, r runner, rs []webhook.Result, lost *[]error) error {
 	var (
 		order []int64
 		hooks = make(map[int64]hookStatus)
+		seen  = make(map[uuid.UUID]bool, min(len(rs), maxRows))
 	)
-	for i := range rs {
-		r := &rs[i]
-		st, _ := toState(r.State)
-		var due, finished sql.NullInt64
-		if st == statePending {
-			due = sql.NullInt64{Int64: nanos(r.NextAttemptAt), Valid: true}
-		} else {
-			at := r.Attempt.At
-			if at.IsZero() {
-				at = time.Now()
-			}
-			finished = sql.NullInt64{Int64: nanos(at), Valid: true}
+	for start := 0; start < len(rs); {
+		// A chunk names each delivery once, so that two results for one
+		// delivery are applied in order: the second then finds the lease
+		// gone.
+		clear(seen)
+		end := start
+		for end < len(rs) && end-start < maxRows && !seen[rs[end].ID] {
+			seen[rs[end].ID] = true
+			end++
 		}
-		var hookPK int64
-		err := upd.QueryRowContext(ctx, st, due, due, r.Attempt.Status, r.Attempt.Error, finished, r.ID[:], r.Lease).Scan(&hookPK)
-		if errors.Is(err, sql.ErrNoRows) {
-			var exists bool
-			if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?)`, r.ID[:]).Scan(&exists); err != nil {
-				return fmt.Errorf("sqlitestore: settle: %w", err)
-			}
-			if exists {
-				*lost = append(*lost, fmt.Errorf("webhook: delivery %s: %w", r.ID, webhook.ErrLeaseLost))
-			}
-			continue
-		}
+		applied, err := settleRows(ctx, r, rs[start:end], lost)
 		if err != nil {
-			return fmt.Errorf("sqlitestore: settle: %w", err)
+			return err
 		}
-		if _, ok := hooks[hookPK]; !ok {
-			order = append(order, hookPK)
+		for i, hookPK := range applied {
+			if hookPK == 0 {
+				continue
+			}
+			if _, ok := hooks[hookPK]; !ok {
+				order = append(order, hookPK)
+			}
+			res := &rs[start+i]
+			hooks[hookPK] = hookStatus{at: nanos(res.Attempt.At), status: cmp.Or(res.Attempt.Status, 1)}
 		}
-		hooks[hookPK] = hookStatus{at: nanos(r.Attempt.At), status: cmp.Or(r.Attempt.Status, 1)}
+		start = end
 	}
-	for _, pk := range order {
-		h := hooks[pk]
-		if _, err := q.ExecContext(ctx, `UPDATE webhook_hooks SET latest_sent_at = ?, latest_status = ? WHERE pk = ?`, h.at, h.status, pk); err != nil {
+	args := make([]any, 0, 3*bucket(min(len(order), maxRows)))
+	for start := 0; start < len(order); start += maxRows {
+		chunk := order[start:min(start+maxRows, len(order))]
+		args = args[:0]
+		for _, pk := range chunk {
+			h := hooks[pk]
+			args = append(args, pk, h.at, h.status)
+		}
+		b := bucket(len(chunk))
+		if _, err := r.exec(ctx, hookStatusSQL(b), pad(args, b, 3)...); err != nil {
 			return fmt.Errorf("sqlitestore: settle: %w", err)
 		}
 	}
 	return nil
 }
 
+// settleRows applies rs, which name distinct deliveries, in one
+// statement. It returns, for each result, the pk of the delivery's
+// webhook, or 0 when the result was not applied: its lease was lost
+// (then an error is added to lost) or the delivery is gone.
+func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost *[]error) ([]int64, error) {
+	b := bucket(len(rs))
+	args := make([]any, 0, 7*b)
+	for i := range rs {
+		res := &rs[i]
+		st, _ := toState(res.State)
+		var due, finished sql.NullInt64
+		if st == statePending {
+			due = sql.NullInt64{Int64: nanos(res.NextAttemptAt), Valid: true}
+		} else {
+			at := res.Attempt.At
+			if at.IsZero() {
+				at = time.Now()
+			}
+			finished = sql.NullInt64{Int64: nanos(at), Valid: true}
+		}
+		args = append(args, res.ID[:], res.Lease, st, due, res.Attempt.Status, res.Attempt.Error, finished)
+	}
+	rows, err := r.query(ctx, settleSQL(b), pad(args, b, 7)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: settle: %w", err)
+	}
+	byID := make(map[uuid.UUID]int64, len(rs))
+	for rows.Next() {
+		var (
+			id     []byte
+			hookPK int64
+		)
+		if err := rows.Scan(&id, &hookPK); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlitestore: settle: %w", err)
+		}
+		if u, err := uuid.FromBytes(id); err == nil {
+			byID[u] = hookPK
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: settle: %w", err)
+	}
+	applied := make([]int64, len(rs))
+	var missed []any
+	for i := range rs {
+		if applied[i] = byID[rs[i].ID]; applied[i] == 0 {
+			missed = append(missed, rs[i].ID[:])
+		}
+	}
+	if len(missed) == 0 {
+		return applied, nil
+	}
+	// Not applied: lost if the delivery still exists, else skipped.
+	rows, err = r.query(ctx, `SELECT id FROM webhook_deliveries WHERE id IN (`+inArgs(len(missed))+`)`, missed...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: settle: %w", err)
+	}
+	defer rows.Close()
+	exists := make(map[uuid.UUID]bool, len(missed))
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlitestore: settle: %w", err)
+		}
+		if u, err := uuid.FromBytes(id); err == nil {
+			exists[u] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: settle: %w", err)
+	}
+	for i := range rs {
+		if applied[i] == 0 && exists[rs[i].ID] {
+			*lost = append(*lost, fmt.Errorf("webhook: delivery %s: %w", rs[i].ID, webhook.ErrLeaseLost))
+		}
+	}
+	return applied, nil
+}
+
+const getDeliverySQL = `SELECT h.id, d.user_id, d.type, d.server, d.created_at, d.state, d.attempts,
+		d.due_at, d.last_status, d.last_error, p.body
+	FROM webhook_deliveries d
+	JOIN webhook_hooks h ON h.pk = d.hook_pk
+	JOIN webhook_payloads p ON p.pk = d.payload_pk
+	WHERE d.id = ?`
+
 // GetDelivery implements [webhook.Queue].
 func (s *Store) GetDelivery(ctx context.Context, id uuid.UUID) (*webhook.Delivery, error) {
+	s.prepare(ctx)
 	var (
 		d                = &webhook.Delivery{ID: id}
 		typ              string
 		state            int
 		createdAt, dueAt int64
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT h.id, d.user_id, d.type, d.server, d.created_at, d.state, d.attempts,
-			d.due_at, d.last_status, d.last_error, p.body
-		FROM webhook_deliveries d
-		JOIN webhook_hooks h ON h.pk = d.hook_pk
-		JOIN webhook_payloads p ON p.pk = d.payload_pk
-		WHERE d.id = ?`, id[:]).Scan(&d.HookID, &d.UserID, &typ, &d.Server, &createdAt, &state, &d.Attempts,
-		&dueAt, &d.LastStatus, &d.LastError, &d.Body)
+	err := runner{s: s}.queryRow(ctx, getDeliverySQL, id[:]).Scan(&d.HookID, &d.UserID, &typ, &d.Server,
+		&createdAt, &state, &d.Attempts, &dueAt, &d.LastStatus, &d.LastError, &d.Body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("delivery", id.String())
 	}
@@ -362,9 +484,9 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	for {
 		var n int64
-		err := s.write(ctx, "prune", func(q querier) error {
+		err := s.write(ctx, "prune", func(r runner) error {
 			var err error
-			n, err = deleteDeliveries(ctx, q, `DELETE FROM webhook_deliveries WHERE pk IN (
+			n, err = deleteDeliveries(ctx, r, `DELETE FROM webhook_deliveries WHERE pk IN (
 				SELECT pk FROM webhook_deliveries WHERE state <> 1 AND finished_at < ?
 				ORDER BY finished_at LIMIT ?) RETURNING payload_pk`, cutoff, s.pruneBatch)
 			if err != nil {
@@ -385,8 +507,8 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 // deleteDeliveries runs query, a DELETE of deliveries RETURNING their
 // payload_pk, then deletes the payloads left unused. It returns how many
 // deliveries were deleted.
-func deleteDeliveries(ctx context.Context, q querier, query string, args ...any) (int64, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+func deleteDeliveries(ctx context.Context, r runner, query string, args ...any) (int64, error) {
+	rows, err := r.query(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -415,7 +537,7 @@ func deleteDeliveries(ctx context.Context, q querier, query string, args ...any)
 	for len(pks) > 0 {
 		c := pks[:min(chunk, len(pks))]
 		pks = pks[len(c):]
-		if _, err := q.ExecContext(ctx, `DELETE FROM webhook_payloads WHERE pk IN (`+inArgs(len(c))+`)
+		if _, err := r.exec(ctx, `DELETE FROM webhook_payloads WHERE pk IN (`+inArgs(len(c))+`)
 			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.payload_pk = webhook_payloads.pk)`, c...); err != nil {
 			return 0, err
 		}

@@ -1,13 +1,12 @@
 package sqlitestore
 
 import (
-	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fedihook/webhook"
@@ -45,9 +44,17 @@ type Store struct {
 	db         *sql.DB
 	retention  time.Duration
 	pruneBatch int
-	// wsem serialises this Store's write transactions, so that its own
-	// goroutines queue here instead of sleeping in SQLite's busy handler.
-	wsem chan struct{}
+	// wsem is held by the goroutine running this Store's write
+	// transaction, so that its own goroutines queue here instead of
+	// sleeping in SQLite's busy handler; mu guards pending, the writes
+	// waiting for the next transaction.
+	wsem    chan struct{}
+	mu      sync.Mutex
+	pending []*writeReq
+
+	// stmts holds the prepared hot statements by query, once ready.
+	stmts  atomic.Pointer[map[string]*sql.Stmt]
+	prepMu sync.Mutex
 }
 
 var (
@@ -98,64 +105,6 @@ type configError struct{ msg string }
 func (e *configError) Error() string        { return e.msg }
 func (e *configError) Is(target error) bool { return target == webhook.ErrInvalid }
 
-// querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
-}
-
-// lock takes the Store's write semaphore, or gives up when ctx is done.
-func (s *Store) lock(ctx context.Context) error {
-	select {
-	case s.wsem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *Store) unlock() { <-s.wsem }
-
-// write runs fn in a write transaction. It is begun with BEGIN IMMEDIATE
-// on a dedicated connection, whatever the driver's default, so that the
-// write lock is taken (waiting up to the connection's busy_timeout) before
-// anything is read: a deferred transaction that reads and then writes can
-// fail with SQLITE_BUSY at once when another connection wrote in between.
-func (s *Store) write(ctx context.Context, op string, fn func(q querier) error) error {
-	if err := s.lock(ctx); err != nil {
-		return err
-	}
-	defer s.unlock()
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: %s: %w", op, err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
-	}
-	if err := fn(conn); err != nil {
-		rollback(conn)
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		rollback(conn)
-		return fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
-	}
-	return nil
-}
-
-// rollback ends the transaction on conn, even when the caller's context
-// is done. If that fails, conn is discarded rather than given back to the
-// pool in the middle of a transaction.
-func rollback(conn *sql.Conn) {
-	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
-}
-
 // nanos converts t to the stored form, unix nanoseconds; the zero time is
 // 0. Times beyond what int64 nanoseconds hold (before 1678 or after 2262)
 // are clamped.
@@ -194,9 +143,4 @@ func truncate(s string, n int) string {
 
 func notFound(kind, id string) error {
 	return fmt.Errorf("webhook: %s %q: %w", kind, truncate(id, webhook.MaxIDLength), webhook.ErrNotFound)
-}
-
-// inArgs returns "?,?,?" for n placeholders.
-func inArgs(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }

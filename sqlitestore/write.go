@@ -1,0 +1,214 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"slices"
+	"sync/atomic"
+)
+
+// maxBatch is how many writes one transaction may group.
+const maxBatch = 128
+
+// lockSQL changes nothing but takes the database's write lock, waiting
+// for it up to busy_timeout. Run first in a transaction, it makes a
+// deferred transaction immediate: one that read first would fail at once
+// with SQLITE_BUSY, without waiting, if another connection had written
+// since its read began.
+const lockSQL = `UPDATE webhook_migrations SET version = version WHERE 0`
+
+const (
+	savepointSQL  = `SAVEPOINT webhook_write`
+	releaseSQL    = `RELEASE webhook_write`
+	rollbackToSQL = `ROLLBACK TO webhook_write`
+)
+
+// A writeReq is one write waiting for, or done in, a transaction.
+type writeReq struct {
+	ctx  context.Context
+	op   string
+	fn   func(r runner) error
+	err  error
+	done chan struct{}
+}
+
+// write runs fn in a write transaction, and returns once that has
+// committed (nil) or failed.
+//
+// Writes are grouped: while one goroutine runs a transaction, the writes
+// of others queue, and the next of them to take the lock runs all that
+// queued in one transaction, each in its own savepoint. One commit, one
+// fsync, then serves many Enqueues, Claims and Settles, and each still
+// succeeds or fails alone, as if it ran by itself.
+func (s *Store) write(ctx context.Context, op string, fn func(r runner) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.prepare(ctx)
+	req := &writeReq{ctx: ctx, op: op, fn: fn, done: make(chan struct{})}
+	s.mu.Lock()
+	s.pending = append(s.pending, req)
+	s.mu.Unlock()
+	for {
+		select {
+		case <-req.done:
+			return req.err
+		case s.wsem <- struct{}{}:
+			select {
+			case <-req.done: // run by the goroutine that just let go
+			default:
+				s.runBatch()
+			}
+			<-s.wsem
+		case <-ctx.Done():
+			s.mu.Lock()
+			if i := slices.Index(s.pending, req); i >= 0 {
+				s.pending = slices.Delete(s.pending, i, i+1)
+				s.mu.Unlock()
+				return ctx.Err()
+			}
+			s.mu.Unlock()
+			// It is running: its outcome, commit or not, is what counts.
+			<-req.done
+			return req.err
+		}
+	}
+}
+
+// runBatch runs up to maxBatch pending writes in one transaction. The
+// caller holds wsem.
+func (s *Store) runBatch() {
+	s.mu.Lock()
+	n := min(len(s.pending), maxBatch)
+	batch := slices.Clone(s.pending[:n])
+	s.pending = slices.Delete(s.pending, 0, n)
+	s.mu.Unlock()
+	if n == 0 {
+		return
+	}
+
+	// The transaction stops early only when every write in it has been
+	// given up by its caller.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var live atomic.Int64
+	live.Store(int64(n))
+	for _, r := range batch {
+		stop := context.AfterFunc(r.ctx, func() {
+			if live.Add(-1) == 0 {
+				cancel()
+			}
+		})
+		defer stop()
+	}
+
+	if err := s.runTx(ctx, batch); err != nil {
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = err
+			}
+		}
+	}
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+// runTx runs batch in one transaction, setting each write's err. An error
+// returned means that the transaction did not commit; it is then the
+// error of every write that had none.
+func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
+	op := batch[0].op
+	if len(batch) > 1 {
+		op = "write"
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	r := runner{s: s, tx: tx}
+	if _, err := r.exec(ctx, lockSQL); err != nil {
+		return fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
+	}
+	if len(batch) == 1 {
+		// Alone, the write needs no savepoint: it fails with the whole.
+		w := batch[0]
+		if w.err = w.ctx.Err(); w.err == nil {
+			w.err = w.fn(r)
+		}
+		if w.err != nil {
+			return nil
+		}
+	} else {
+		for _, w := range batch {
+			if w.err = w.ctx.Err(); w.err != nil {
+				continue
+			}
+			if _, err := r.exec(ctx, savepointSQL); err != nil {
+				return fmt.Errorf("sqlitestore: %s: %w", op, err)
+			}
+			if w.err = w.fn(r); w.err != nil {
+				// Undo this write alone. If SQLite rolled back the whole
+				// transaction (it does on some errors), the savepoint is
+				// gone and every write in the batch fails.
+				if _, err := r.exec(ctx, rollbackToSQL); err != nil {
+					return fmt.Errorf("sqlitestore: %s: aborted by another write's failure: %w", op, err)
+				}
+			}
+			if _, err := r.exec(ctx, releaseSQL); err != nil {
+				return fmt.Errorf("sqlitestore: %s: %w", op, err)
+			}
+		}
+		if !slices.ContainsFunc(batch, func(w *writeReq) bool { return w.err == nil }) {
+			return nil
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
+	}
+	return nil
+}
+
+// writeConn runs fn in a transaction begun with BEGIN IMMEDIATE on a
+// connection of its own, outside the grouping of write: for Migrate,
+// which runs before the table that lockSQL locks with exists.
+func (s *Store) writeConn(ctx context.Context, op string, fn func(q *sql.Conn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case s.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.wsem }()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
+	}
+	if err := fn(conn); err != nil {
+		rollback(conn)
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		rollback(conn)
+		return fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
+	}
+	return nil
+}
+
+// rollback ends the transaction on conn, even when the caller's context
+// is done. If that fails, conn is discarded rather than given back to the
+// pool in the middle of a transaction.
+func rollback(conn *sql.Conn) {
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+}
