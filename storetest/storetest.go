@@ -141,7 +141,7 @@ func testHookRoundTrip(t *testing.T, s webhook.Store) {
 	require.Nil(t, got.LatestSentAt)
 	require.Nil(t, got.LatestStatus)
 
-	signed := newHook("user1", webhook.EventNote)
+	signed := newHook("user2", webhook.EventNote)
 	signed.SigningSecret = webhook.NewSigningSecret()
 	signed.PreviousSigningSecrets = []webhook.PreviousSecret{
 		{Secret: webhook.NewSigningSecret(), Expires: t0.Add(time.Hour)},
@@ -156,7 +156,7 @@ func testHookRoundTrip(t *testing.T, s webhook.Store) {
 		require.Equal(t, p.Secret, got.PreviousSigningSecrets[i].Secret)
 		require.True(t, p.Expires.Equal(got.PreviousSigningSecrets[i].Expires), "Expires kept to the millisecond")
 	}
-	m, err := s.MatchHooks(ctx, "user1", webhook.EventNote)
+	m, err := s.MatchHooks(ctx, "user2", webhook.EventNote)
 	require.NoError(t, err)
 	require.Len(t, m, 1)
 	require.Equal(t, signed.SigningSecret, m[0].SigningSecret, "MatchHooks returns the signing secrets too")
