@@ -63,12 +63,14 @@ func enqueueSQL(n int) string {
 // fails the whole call with an error wrapping [webhook.ErrNotFound]; an
 // existing delivery ID, with one wrapping [webhook.ErrConflict].
 // Deliveries that share their Body bytes (as those of one Emit do) share
-// one stored copy.
+// one stored copy. Enqueues made concurrently are merged into one
+// statement.
 func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 	if len(ds) == 0 {
 		return ctx.Err()
 	}
-	return s.write(ctx, "enqueue", func(r runner) error { return enqueue(ctx, r, ds) })
+	return s.do(&writeReq{ctx: ctx, op: "enqueue", deliveries: ds,
+		fn: func(r runner) error { return enqueue(ctx, r, ds) }})
 }
 
 // bodyKey identifies a Body's bytes by where they are, so that the
@@ -269,7 +271,8 @@ func claim(ctx context.Context, r runner, now time.Time, max int, lease time.Dur
 }
 
 // Settle implements [webhook.Queue], in one transaction and, for up to 64
-// results, one UPDATE statement.
+// results, one UPDATE statement. Settles made concurrently are merged
+// into one statement.
 func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
 	if len(rs) == 0 {
 		return ctx.Err()
@@ -279,15 +282,22 @@ func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
 			return invalidf("Result.State must be pending, delivered or failed, got %v", rs[i].State)
 		}
 	}
-	var lost []error
-	err := s.write(ctx, "settle", func(r runner) error {
-		lost = lost[:0]
-		return settle(ctx, r, rs, &lost)
-	})
-	if err != nil {
+	req := &writeReq{ctx: ctx, op: "settle", results: rs}
+	req.fn = func(r runner) error {
+		var err error
+		req.lost, err = settle(ctx, r, rs)
 		return err
 	}
-	return errors.Join(lost...)
+	if err := s.do(req); err != nil {
+		return err
+	}
+	var errs []error
+	for i, l := range req.lost {
+		if l {
+			errs = append(errs, fmt.Errorf("webhook: delivery %s: %w", rs[i].ID, webhook.ErrLeaseLost))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // settleSQL applies n results to the deliveries they name, if the lease
@@ -313,7 +323,10 @@ type hookStatus struct {
 	status int
 }
 
-func settle(ctx context.Context, r runner, rs []webhook.Result, lost *[]error) error {
+// settle applies rs in order; lost[i] reports that rs[i] was refused
+// because its lease was lost.
+func settle(ctx context.Context, r runner, rs []webhook.Result) (lost []bool, err error) {
+	lost = make([]bool, len(rs))
 	var (
 		order []int64
 		hooks = make(map[int64]hookStatus)
@@ -329,9 +342,9 @@ func settle(ctx context.Context, r runner, rs []webhook.Result, lost *[]error) e
 			seen[rs[end].ID] = true
 			end++
 		}
-		applied, err := settleRows(ctx, r, rs[start:end], lost)
+		applied, err := settleRows(ctx, r, rs[start:end], lost[start:end])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for i, hookPK := range applied {
 			if hookPK == 0 {
@@ -355,17 +368,17 @@ func settle(ctx context.Context, r runner, rs []webhook.Result, lost *[]error) e
 		}
 		b := bucket(len(chunk))
 		if _, err := r.exec(ctx, hookStatusSQL(b), pad(args, b, 3)...); err != nil {
-			return fmt.Errorf("sqlitestore: settle: %w", err)
+			return nil, fmt.Errorf("sqlitestore: settle: %w", err)
 		}
 	}
-	return nil
+	return lost, nil
 }
 
 // settleRows applies rs, which name distinct deliveries, in one
 // statement. It returns, for each result, the pk of the delivery's
 // webhook, or 0 when the result was not applied: its lease was lost
-// (then an error is added to lost) or the delivery is gone.
-func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost *[]error) ([]int64, error) {
+// (then lost[i] is set) or the delivery is gone.
+func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost []bool) ([]int64, error) {
 	b := bucket(len(rs))
 	args := make([]any, 0, 7*b)
 	for i := range rs {
@@ -436,7 +449,7 @@ func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost *[]erro
 	}
 	for i := range rs {
 		if applied[i] == 0 && exists[rs[i].ID] {
-			*lost = append(*lost, fmt.Errorf("webhook: delivery %s: %w", rs[i].ID, webhook.ErrLeaseLost))
+			lost[i] = true
 		}
 	}
 	return applied, nil

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+
+	"github.com/fedihook/webhook"
 )
 
 // maxBatch is how many writes one transaction may group.
@@ -32,6 +34,12 @@ type writeReq struct {
 	fn   func(r runner) error
 	err  error
 	done chan struct{}
+
+	// An Enqueue or a Settle also says what it writes, so that those of
+	// one transaction can be merged into one statement.
+	deliveries []*webhook.Delivery
+	results    []webhook.Result
+	lost       []bool // Settle's: which results lost their lease
 }
 
 // write runs fn in a write transaction, and returns once that has
@@ -43,11 +51,17 @@ type writeReq struct {
 // fsync, then serves many Enqueues, Claims and Settles, and each still
 // succeeds or fails alone, as if it ran by itself.
 func (s *Store) write(ctx context.Context, op string, fn func(r runner) error) error {
+	return s.do(&writeReq{ctx: ctx, op: op, fn: fn})
+}
+
+// do is write for a writeReq filled in but for err and done.
+func (s *Store) do(req *writeReq) error {
+	ctx := req.ctx
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.prepare(ctx)
-	req := &writeReq{ctx: ctx, op: op, fn: fn, done: make(chan struct{})}
+	req.done = make(chan struct{})
 	s.mu.Lock()
 	s.pending = append(s.pending, req)
 	s.mu.Unlock()
@@ -143,7 +157,14 @@ func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
 			return nil
 		}
 	} else {
+		var merged []*writeReq
+		if err := s.merge(ctx, r, batch, &merged); err != nil {
+			return fmt.Errorf("sqlitestore: %s: %w", op, err)
+		}
 		for _, w := range batch {
+			if slices.Contains(merged, w) {
+				continue
+			}
 			if w.err = w.ctx.Err(); w.err != nil {
 				continue
 			}
@@ -170,6 +191,78 @@ func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
 		return fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
 	}
 	return nil
+}
+
+// merge runs the batch's Enqueues as one, and its Settles as one, each
+// group in a savepoint; it adds those it ran to merged. When a merged
+// group fails, it is undone and left to run write by write, so that the
+// failure is the failing write's alone.
+func (s *Store) merge(ctx context.Context, r runner, batch []*writeReq, merged *[]*writeReq) error {
+	var enqs, sets []*writeReq
+	for _, w := range batch {
+		if w.ctx.Err() != nil {
+			continue
+		}
+		switch {
+		case w.deliveries != nil:
+			enqs = append(enqs, w)
+		case w.results != nil:
+			sets = append(sets, w)
+		}
+	}
+	if len(enqs) > 1 {
+		var ds []*webhook.Delivery
+		for _, w := range enqs {
+			ds = append(ds, w.deliveries...)
+		}
+		ok, err := s.savepoint(ctx, r, func() error { return enqueue(ctx, r, ds) })
+		if err != nil {
+			return err
+		}
+		if ok {
+			*merged = append(*merged, enqs...)
+		}
+	}
+	if len(sets) > 1 {
+		var rs []webhook.Result
+		for _, w := range sets {
+			rs = append(rs, w.results...)
+		}
+		var lost []bool
+		ok, err := s.savepoint(ctx, r, func() error {
+			var err error
+			lost, err = settle(ctx, r, rs)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if ok {
+			for _, w := range sets {
+				w.lost, lost = lost[:len(w.results)], lost[len(w.results):]
+			}
+			*merged = append(*merged, sets...)
+		}
+	}
+	return nil
+}
+
+// savepoint runs fn in a savepoint, undone if fn fails: ok reports
+// whether fn succeeded. An error means that the transaction is lost.
+func (s *Store) savepoint(ctx context.Context, r runner, fn func() error) (ok bool, err error) {
+	if _, err := r.exec(ctx, savepointSQL); err != nil {
+		return false, err
+	}
+	ok = fn() == nil
+	if !ok {
+		if _, err := r.exec(ctx, rollbackToSQL); err != nil {
+			return false, err
+		}
+	}
+	if _, err := r.exec(ctx, releaseSQL); err != nil {
+		return false, err
+	}
+	return ok, nil
 }
 
 // writeConn runs fn in a transaction begun with BEGIN IMMEDIATE on a
