@@ -11,7 +11,7 @@ import (
 	"github.com/fedihook/webhook"
 )
 
-const hookColumns = `id, user_id, name, events, url, secret, active, latest_sent_at, latest_status`
+const hookColumns = `id, user_id, name, events, url, secret, active, signing_secret, previous_secrets, previous_expires, latest_sent_at, latest_status`
 
 // The per-user limit is checked under a transaction-level advisory lock
 // on the user, so that two concurrent creations cannot both see room for
@@ -24,24 +24,45 @@ WITH c AS (
 	SELECT count(*) AS n FROM ${s}fedihook_hooks WHERE user_id = $2
 ), ins AS (
 	INSERT INTO ${s}fedihook_hooks (` + hookColumns + `)
-	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM c WHERE $10::int <= 0 OR c.n < $10::int
+	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM c WHERE $13::int <= 0 OR c.n < $13::int
 	ON CONFLICT (id) DO NOTHING
 	RETURNING 1
 )
 SELECT (SELECT n FROM c), EXISTS (SELECT FROM ins), EXISTS (SELECT FROM ${s}fedihook_hooks WHERE id = $1)`
 
-const sqlGetHook = `SELECT ` + hookColumns + ` FROM ${s}fedihook_hooks WHERE id = $1`
+// hookSelect reads webhooks with their latest attempt: the newer of the
+// one folded into the hooks row by Prune and the latest of their
+// deliveries' (found through fedihook_deliveries_hook_idx).
+const hookSelect = `
+SELECT h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active,
+	h.signing_secret, h.previous_secrets, h.previous_expires,
+	CASE WHEN l.at >= h.latest_sent_at OR h.latest_sent_at IS NULL THEN l.at ELSE h.latest_sent_at END,
+	CASE WHEN l.at >= h.latest_sent_at OR h.latest_sent_at IS NULL THEN l.status ELSE h.latest_status END
+FROM ${s}fedihook_hooks h
+LEFT JOIN LATERAL (
+	SELECT d.last_attempt_at AS at, CASE WHEN d.last_status = 0 THEN 1 ELSE d.last_status END AS status
+	FROM ${s}fedihook_deliveries d
+	WHERE d.hook_id = h.id AND d.last_attempt_at IS NOT NULL
+	ORDER BY d.last_attempt_at DESC
+	LIMIT 1
+) AS l ON true`
 
-const sqlListHooks = `SELECT ` + hookColumns + ` FROM ${s}fedihook_hooks WHERE user_id = $1 ORDER BY id`
+const sqlGetHook = hookSelect + ` WHERE h.id = $1`
+
+const sqlListHooks = hookSelect + ` WHERE h.user_id = $1 ORDER BY h.id`
 
 const sqlUpdateHook = `
-UPDATE ${s}fedihook_hooks SET name = $2, events = $3, url = $4, secret = $5, active = $6
+UPDATE ${s}fedihook_hooks SET name = $2, events = $3, url = $4, secret = $5, active = $6,
+	signing_secret = $7, previous_secrets = $8, previous_expires = $9
 WHERE id = $1`
 
 const sqlDeleteHook = `DELETE FROM ${s}fedihook_hooks WHERE id = $1`
 
+// sqlMatchHooks leaves out the latest attempt, which Emit does not need.
 const sqlMatchHooks = `
-SELECT ` + hookColumns + ` FROM ${s}fedihook_hooks
+SELECT id, user_id, name, events, url, secret, active,
+	signing_secret, previous_secrets, previous_expires, NULL::timestamptz, NULL::int
+FROM ${s}fedihook_hooks
 WHERE user_id = $1 AND active AND $2 = ANY (events)
 ORDER BY id`
 
@@ -60,8 +81,10 @@ func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) e
 				return err
 			}
 		}
+		prev, expires := splitPrevious(w.PreviousSigningSecrets)
 		return tx.QueryRow(ctx, s.sql.createHook,
-			w.ID, w.UserID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active, sentAt, status, limit,
+			w.ID, w.UserID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active,
+			w.SigningSecret, prev, expires, sentAt, status, limit,
 		).Scan(&n, &inserted, &exists)
 	})
 	switch {
@@ -99,7 +122,9 @@ func (s *Store) ListHooks(ctx context.Context, userID string) ([]*webhook.Webhoo
 
 // UpdateHook implements [webhook.HookStore].
 func (s *Store) UpdateHook(ctx context.Context, w *webhook.Webhook) error {
-	tag, err := s.pool.Exec(ctx, s.sql.updateHook, w.ID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active)
+	prev, expires := splitPrevious(w.PreviousSigningSecrets)
+	tag, err := s.pool.Exec(ctx, s.sql.updateHook, w.ID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active,
+		w.SigningSecret, prev, expires)
 	if err != nil {
 		return fmt.Errorf("pgstore: updating webhook: %w", err)
 	}
@@ -122,7 +147,8 @@ func (s *Store) DeleteHook(ctx context.Context, id string) error {
 	return nil
 }
 
-// MatchHooks implements [webhook.Outbox].
+// MatchHooks implements [webhook.Outbox]. The webhooks it returns have no
+// LatestSentAt and LatestStatus.
 func (s *Store) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
 	return matchHooks(ctx, s.pool, &s.sql, userID, e)
 }
@@ -154,13 +180,16 @@ func queryHooks(ctx context.Context, q querier, sql string, args ...any) ([]*web
 
 func scanHook(row pgx.Row) (*webhook.Webhook, error) {
 	var w webhook.Webhook
-	var events []string
+	var events, prev []string
+	var expires []time.Time
 	var sentAt *time.Time
 	var status *int32
-	if err := row.Scan(&w.ID, &w.UserID, &w.Name, &events, &w.URL, &w.Secret, &w.Active, &sentAt, &status); err != nil {
+	if err := row.Scan(&w.ID, &w.UserID, &w.Name, &events, &w.URL, &w.Secret, &w.Active,
+		&w.SigningSecret, &prev, &expires, &sentAt, &status); err != nil {
 		return nil, err
 	}
 	w.On = toEvents(events)
+	w.PreviousSigningSecrets = joinPrevious(prev, expires)
 	if sentAt != nil && status != nil {
 		t, st := sentAt.UTC(), int(*status)
 		w.LatestSentAt, w.LatestStatus = &t, &st
@@ -182,4 +211,23 @@ func toEvents(ss []string) []webhook.Event {
 		out[i] = webhook.Event(e)
 	}
 	return out
+}
+
+func splitPrevious(ps []webhook.PreviousSecret) ([]string, []time.Time) {
+	secrets, expires := make([]string, len(ps)), make([]time.Time, len(ps))
+	for i, p := range ps {
+		secrets[i], expires[i] = p.Secret, p.Expires
+	}
+	return secrets, expires
+}
+
+func joinPrevious(secrets []string, expires []time.Time) []webhook.PreviousSecret {
+	if len(secrets) == 0 || len(secrets) != len(expires) {
+		return nil
+	}
+	ps := make([]webhook.PreviousSecret, len(secrets))
+	for i := range ps {
+		ps[i] = webhook.PreviousSecret{Secret: secrets[i], Expires: expires[i].UTC()}
+	}
+	return ps
 }

@@ -158,7 +158,7 @@ func pgCode(err error) string {
 // statements holds the store's SQL with the schema filled in.
 type statements struct {
 	createHook, getHook, listHooks, updateHook, deleteHook, matchHooks string
-	enqueue, claim, settle, getDelivery, prune                         string
+	enqueue, claim, settle, getDelivery, pruneLockHooks, prune         string
 	migrationsTable, migrationVersions, recordMigration                string
 }
 
@@ -175,6 +175,7 @@ func newStatements(prefix string) statements {
 		claim:             r.Replace(sqlClaim),
 		settle:            r.Replace(sqlSettle),
 		getDelivery:       r.Replace(sqlGetDelivery),
+		pruneLockHooks:    r.Replace(sqlPruneLockHooks),
 		prune:             r.Replace(sqlPrune),
 		migrationsTable:   r.Replace(sqlMigrationsTable),
 		migrationVersions: r.Replace(sqlMigrationVersions),

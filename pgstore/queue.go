@@ -53,19 +53,17 @@ WITH c AS (
 )
 SELECT u.id, u.user_id, u.type, u.server, u.created_at, u.body,
 	u.attempts, u.next_attempt_at, u.last_status, u.last_error, u.lease,
-	h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active, h.latest_sent_at, h.latest_status
+	h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active,
+	h.signing_secret, h.previous_secrets, h.previous_expires
 FROM u JOIN ${s}fedihook_hooks h ON h.id = u.hook_id
 ORDER BY u.due, u.id`
 
 // sqlSettle applies a batch of results given as parallel arrays, each
-// only if its lease is still the delivery's, then moves each webhook's
-// latest attempt forward. It returns the IDs of the results refused for a
-// lost lease (deliveries that no longer exist are skipped silently).
-//
-// A webhook row another transaction is updating at that moment is
-// skipped rather than waited for: concurrent settles never block one
-// another on a busy webhook, nor deadlock; that webhook's latest attempt
-// is then the other transaction's.
+// only if its lease is still the delivery's, and returns the positions
+// (from 1) of the results refused for a lost lease; deliveries that no
+// longer exist are skipped silently. The attempt is recorded in the
+// delivery's row only: the webhook's latest attempt is read from there
+// (see hookSelect), so that settling never waits on a busy webhook's row.
 const sqlSettle = `
 WITH r AS (
 	SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::timestamptz[], $5::int[], $6::text[], $7::timestamptz[])
@@ -77,25 +75,13 @@ WITH r AS (
 		next_attempt_at = CASE WHEN r.state = 1 THEN r.next_at ELSE d.next_attempt_at END,
 		available_at = CASE WHEN r.state = 1 THEN r.next_at ELSE d.available_at END,
 		leased = false,
+		last_attempt_at = r.at,
 		last_status = r.status,
 		last_error = r.error,
 		finished_at = CASE WHEN r.state = 1 THEN NULL ELSE r.at END
 	FROM r
 	WHERE d.id = r.id AND d.lease = r.lease AND d.leased AND d.state = 1
-	RETURNING d.hook_id, r.ord
-), latest AS (
-	SELECT DISTINCT ON (u.hook_id) u.hook_id, r.at, r.status
-	FROM u JOIN r ON r.ord = u.ord
-	ORDER BY u.hook_id, r.at DESC, r.ord DESC
-), free AS (
-	SELECT h.id FROM ${s}fedihook_hooks h
-	WHERE h.id IN (SELECT hook_id FROM latest)
-	FOR NO KEY UPDATE SKIP LOCKED
-), hooks AS (
-	UPDATE ${s}fedihook_hooks h
-	SET latest_sent_at = l.at, latest_status = CASE WHEN l.status = 0 THEN 1 ELSE l.status END
-	FROM latest l JOIN free f ON f.id = l.hook_id
-	WHERE h.id = l.hook_id AND (h.latest_sent_at IS NULL OR h.latest_sent_at <= l.at)
+	RETURNING r.ord
 )
 SELECT r.id FROM r
 WHERE NOT EXISTS (SELECT FROM u WHERE u.ord = r.ord)
@@ -107,16 +93,47 @@ SELECT id, hook_id, user_id, type, server, created_at, body,
 	state, attempts, next_attempt_at, last_status, last_error
 FROM ${s}fedihook_deliveries WHERE id = $1`
 
-// sqlPrune deletes one batch of deliveries that finished before $1.
-const sqlPrune = `
-DELETE FROM ${s}fedihook_deliveries d
-USING (
-	SELECT id FROM ${s}fedihook_deliveries
+// Prune works in batches, each a transaction that takes the store's prune
+// lock (so concurrent Prunes take turns), locks the webhooks of the batch
+// (in ID order, before their deliveries, as DeleteHook does, so the two
+// cannot deadlock), then deletes the batch and folds each webhook's latest
+// pruned attempt into its row, so that it outlives the deliveries.
+const sqlLockPrune = `SELECT pg_advisory_xact_lock(hashtextextended('fedihook.prune:' || coalesce(nullif($1, ''), current_schema(), ''), 0))`
+
+const sqlPruneLockHooks = `
+SELECT id FROM ${s}fedihook_hooks
+WHERE id IN (
+	SELECT hook_id FROM ${s}fedihook_deliveries
 	WHERE state <> 1 AND finished_at < $1
 	ORDER BY finished_at
 	LIMIT $2
-) AS old
-WHERE d.id = old.id`
+)
+ORDER BY id
+FOR NO KEY UPDATE`
+
+const sqlPrune = `
+WITH del AS (
+	DELETE FROM ${s}fedihook_deliveries d
+	USING (
+		SELECT id FROM ${s}fedihook_deliveries
+		WHERE state <> 1 AND finished_at < $1 AND hook_id = ANY ($3::text[])
+		ORDER BY finished_at
+		LIMIT $2
+	) AS old
+	WHERE d.id = old.id
+	RETURNING d.hook_id, d.last_attempt_at, d.last_status
+), latest AS (
+	SELECT DISTINCT ON (hook_id) hook_id, last_attempt_at AS at,
+		CASE WHEN last_status = 0 THEN 1 ELSE last_status END AS status
+	FROM del
+	WHERE last_attempt_at IS NOT NULL
+	ORDER BY hook_id, last_attempt_at DESC
+), fold AS (
+	UPDATE ${s}fedihook_hooks h SET latest_sent_at = l.at, latest_status = l.status
+	FROM latest l
+	WHERE h.id = l.hook_id AND (h.latest_sent_at IS NULL OR h.latest_sent_at < l.at)
+)
+SELECT count(*) FROM del`
 
 // pruneBatch is how many rows one statement of Prune deletes, to keep
 // its transactions short.
@@ -194,12 +211,13 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 			status  int32
 			h       webhook.Webhook
 			events  []string
-			sentAt  *time.Time
-			hstatus *int32
+			prev    []string
+			expires []time.Time
 		)
 		if err := rows.Scan(&id, &d.UserID, &typ, &d.Server, &d.CreatedAt, &d.Body,
 			&attempt, &d.NextAttemptAt, &status, &d.LastError, &c.Lease,
-			&h.ID, &h.UserID, &h.Name, &events, &h.URL, &h.Secret, &h.Active, &sentAt, &hstatus); err != nil {
+			&h.ID, &h.UserID, &h.Name, &events, &h.URL, &h.Secret, &h.Active,
+			&h.SigningSecret, &prev, &expires); err != nil {
 			return nil, fmt.Errorf("pgstore: claiming deliveries: %w", err)
 		}
 		d.ID, d.HookID, d.Type = uuid.UUID(id), h.ID, webhook.Event(typ)
@@ -208,10 +226,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 		hook, ok := hooks[h.ID]
 		if !ok {
 			h.On = toEvents(events)
-			if sentAt != nil && hstatus != nil {
-				t, st := sentAt.UTC(), int(*hstatus)
-				h.LatestSentAt, h.LatestStatus = &t, &st
-			}
+			h.PreviousSigningSecrets = joinPrevious(prev, expires)
 			hook = &h
 			hooks[h.ID] = hook
 		}
@@ -228,7 +243,8 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 }
 
 // Settle implements [webhook.Queue] in one statement, whatever the number
-// of results. A webhook's LatestSentAt only moves forward in time.
+// of results. A webhook's latest attempt is the one with the latest
+// Attempt.At, whatever the order results are settled in.
 func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
 	if len(rs) == 0 {
 		return ctx.Err()
@@ -302,18 +318,33 @@ func (s *Store) GetDelivery(ctx context.Context, id uuid.UUID) (*webhook.Deliver
 // [Config.Retention] before now, and returns how many it deleted. Pending
 // deliveries are never pruned. It deletes in batches of a few thousand
 // rows, each its own transaction, so it never holds many locks for long;
-// when ctx ends it stops between batches and returns what it deleted so
-// far with ctx's error.
+// when ctx ends it stops, and returns what it deleted so far with the
+// error. Concurrent calls, from any process, take turns. A webhook's
+// LatestSentAt and LatestStatus survive the pruning of its deliveries.
 func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 	before := now.Add(-s.retention)
 	var total int64
 	for {
-		tag, err := s.pool.Exec(ctx, s.sql.prune, before, pruneBatch)
+		var n int64
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, sqlLockPrune, s.schema); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, s.sql.pruneLockHooks, before, pruneBatch)
+			if err != nil {
+				return err
+			}
+			hooks, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil || len(hooks) == 0 {
+				return err
+			}
+			return tx.QueryRow(ctx, s.sql.prune, before, pruneBatch, hooks).Scan(&n)
+		})
 		if err != nil {
 			return total, fmt.Errorf("pgstore: pruning deliveries: %w", err)
 		}
-		total += tag.RowsAffected()
-		if tag.RowsAffected() < pruneBatch {
+		total += n
+		if n < pruneBatch {
 			return total, nil
 		}
 	}

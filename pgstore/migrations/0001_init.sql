@@ -11,10 +11,18 @@ CREATE TABLE ${s}fedihook_hooks (
 	url            text NOT NULL,
 	secret         text NOT NULL,
 	active         boolean NOT NULL,
+	signing_secret text NOT NULL DEFAULT '',
+	-- PreviousSigningSecrets, as two arrays of one length.
+	previous_secrets text[] NOT NULL DEFAULT '{}',
+	previous_expires timestamptz[] NOT NULL DEFAULT '{}',
+	-- The latest attempt as of the deliveries pruned so far: Settle
+	-- records each attempt in its delivery's row only, so that busy
+	-- webhooks are not one hot row; a webhook's latest attempt is the
+	-- newer of these and its deliveries' latest.
 	latest_sent_at timestamptz,
 	latest_status  integer,
 	created_at     timestamptz NOT NULL DEFAULT now()
-) WITH (fillfactor = 80); -- room for HOT updates of latest_*
+);
 
 -- ListHooks, the per-user limit, and MatchHooks ("active hooks of user U
 -- subscribed to E" reads the few rows of one user).
@@ -36,6 +44,7 @@ CREATE TABLE ${s}fedihook_deliveries (
 	available_at    timestamptz NOT NULL,
 	lease           bigint NOT NULL DEFAULT 0, -- claims so far; the latest claim's lease
 	leased          boolean NOT NULL DEFAULT false,
+	last_attempt_at timestamptz, -- when the latest attempt started
 	last_status     integer NOT NULL DEFAULT 0,
 	last_error      text NOT NULL DEFAULT '',
 	finished_at     timestamptz -- set when state leaves pending
@@ -43,7 +52,8 @@ CREATE TABLE ${s}fedihook_deliveries (
 
 -- Claim: the next due, unleased (or expired) pending deliveries.
 CREATE INDEX fedihook_deliveries_due_idx ON ${s}fedihook_deliveries (available_at) WHERE state = 1;
+-- A webhook's latest attempt (see fedihook_hooks.latest_*), and
 -- DeleteHook's cascade.
-CREATE INDEX fedihook_deliveries_hook_idx ON ${s}fedihook_deliveries (hook_id);
+CREATE INDEX fedihook_deliveries_hook_idx ON ${s}fedihook_deliveries (hook_id, last_attempt_at);
 -- Prune.
 CREATE INDEX fedihook_deliveries_finished_idx ON ${s}fedihook_deliveries (finished_at) WHERE state <> 1;
