@@ -13,7 +13,8 @@ import (
 // and never quote a secret.
 var (
 	// ErrMissingHeader is returned when a header the check needs is
-	// absent or empty.
+	// absent, or empty for the signature headers (an empty
+	// X-Misskey-Hook-Secret is a value: the empty secret).
 	ErrMissingHeader = errors.New("webhook: verify: missing header")
 	// ErrMalformedHeader is returned when a header is present but cannot
 	// be parsed, such as a webhook-timestamp that is not a UNIX time in

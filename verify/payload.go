@@ -17,7 +17,8 @@ var requiredKeys = [...]string{"server", "hookId", "eventId", "createdAt", "type
 // ParsePayload parses a webhook request body strictly. It must be one
 // JSON object, with nothing after it and no key twice, holding:
 //
-//   - "server", "hookId" and "eventId": non-empty strings;
+//   - "server", "hookId" and "eventId": non-empty strings ("server"
+//     is sent by Misskey since 2023.9.0);
 //   - "createdAt": an integer (UNIX milliseconds);
 //   - "type": a known [webhook.Event];
 //   - "body": an object, kept as raw JSON in [webhook.Payload.Body] (see

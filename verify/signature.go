@@ -35,7 +35,8 @@ const (
 //     ([ErrStaleTimestamp]). A tolerance of 0 means [DefaultTolerance];
 //     [NoTolerance] disables the check;
 //   - one of the space-separated "v1,<base64>" entries of
-//     webhook-signature must equal the signature by one of the candidate
+//     webhook-signature (of all its lines, if it came several times)
+//     must equal the signature by one of the candidate
 //     secrets ([ErrBadSignature]). Entries of other versions are
 //     ignored. Comparisons take constant time.
 //
