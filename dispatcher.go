@@ -275,8 +275,9 @@ func (d *Dispatcher) CreateHook(ctx context.Context, w *Webhook) (*Webhook, erro
 	return c, nil
 }
 
-// UpdateHook validates w and replaces the Name, On, URL, Secret and
-// Active of the webhook with w's ID. Its owner cannot change.
+// UpdateHook validates w and replaces the Name, On, URL, Secret, Active,
+// SigningSecret and PreviousSigningSecrets of the webhook with w's ID. Its
+// owner cannot change.
 func (d *Dispatcher) UpdateHook(ctx context.Context, w *Webhook) error {
 	if err := validateID("Webhook.ID", w.ID, false); err != nil {
 		return err

@@ -10,13 +10,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
-# The misskey-js check runs tsc over our dummy bodies: it needs Node and
-# the pinned packages.
+# The misskey-js check runs tsc over our dummy bodies, and the verify
+# package runs the npm signature verifiers: they need Node and the pinned
+# packages.
 if ! command -v npm >/dev/null 2>&1; then
 	echo "test.sh: installing Node.js and npm" >&2
 	apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
 fi
 npm ci --prefix testdata/misskeyjs --no-audit --no-fund --loglevel=error >/dev/null
+# The verify package checks our signatures with the verifiers receivers
+# run (standardwebhooks, svix).
+npm ci --prefix testdata/standardwebhooks --no-audit --no-fund --loglevel=error >/dev/null
 export FEDIHOOK_MISSKEYJS=1
 
 # A throwaway PostgreSQL 15 for pgstore, unless a DSN is given.
