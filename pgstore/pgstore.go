@@ -65,6 +65,7 @@ type Store struct {
 	retention time.Duration
 	log       *slog.Logger
 	sql       statements
+	settles   batcher[webhook.Result]
 }
 
 var (

@@ -83,7 +83,7 @@ WITH r AS (
 	WHERE d.id = r.id AND d.lease = r.lease AND d.leased AND d.state = 1
 	RETURNING r.ord
 )
-SELECT r.id FROM r
+SELECT r.ord FROM r
 WHERE NOT EXISTS (SELECT FROM u WHERE u.ord = r.ord)
 	AND EXISTS (SELECT FROM ${s}fedihook_deliveries d WHERE d.id = r.id)
 ORDER BY r.ord`
@@ -243,51 +243,76 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 }
 
 // Settle implements [webhook.Queue] in one statement, whatever the number
-// of results. A webhook's latest attempt is the one with the latest
-// Attempt.At, whatever the order results are settled in.
+// of results; concurrent calls (a Dispatcher's workers each settle their
+// own delivery) are merged into one statement, and so one commit, while
+// an earlier one is running. A webhook's latest attempt is the one with
+// the latest Attempt.At, whatever the order results are settled in. Once
+// its results are sent to the database, Settle is not interrupted by ctx.
 func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
-	if len(rs) == 0 {
-		return ctx.Err()
+	if err := ctx.Err(); err != nil || len(rs) == 0 {
+		return err
 	}
-	var (
-		ids     = make([][16]byte, len(rs))
-		leases  = make([]int64, len(rs))
-		states  = make([]int16, len(rs))
-		next    = make([]time.Time, len(rs))
-		status  = make([]int32, len(rs))
-		errs    = make([]string, len(rs))
-		at      = make([]time.Time, len(rs))
-		invalid []error
-	)
+	var invalid []error
 	for i := range rs {
-		r := &rs[i]
-		switch st := int16(r.State); st {
+		switch r := &rs[i]; int16(r.State) {
 		case statePending, stateDelivered, stateFailed:
-			states[i] = st
 		default:
 			invalid = append(invalid, fmt.Errorf("webhook: settling delivery %s: state %v: %w", r.ID, r.State, webhook.ErrInvalid))
-			continue
 		}
-		ids[i], leases[i] = r.ID, r.Lease
-		next[i], at[i] = r.NextAttemptAt, r.Attempt.At
-		status[i], errs[i] = int32(r.Attempt.Status), r.Attempt.Error
 	}
 	if invalid != nil {
 		return errors.Join(invalid...)
 	}
+	return s.settles.do(context.WithoutCancel(ctx), rs, s.settleBatch)
+}
+
+// settleBatch settles the results of several calls in one statement and
+// sets each call's error.
+func (s *Store) settleBatch(ctx context.Context, calls []*batchCall[webhook.Result]) {
+	n := 0
+	for _, c := range calls {
+		n += len(c.in)
+	}
+	var (
+		ids    = make([][16]byte, 0, n)
+		leases = make([]int64, 0, n)
+		states = make([]int16, 0, n)
+		next   = make([]time.Time, 0, n)
+		status = make([]int32, 0, n)
+		errs   = make([]string, 0, n)
+		at     = make([]time.Time, 0, n)
+	)
+	for _, c := range calls {
+		for i := range c.in {
+			r := &c.in[i]
+			ids, leases, states = append(ids, r.ID), append(leases, r.Lease), append(states, int16(r.State))
+			next, at = append(next, r.NextAttemptAt), append(at, r.Attempt.At)
+			status, errs = append(status, int32(r.Attempt.Status)), append(errs, r.Attempt.Error)
+		}
+	}
+	var lost []int64
 	rows, err := s.pool.Query(ctx, s.sql.settle, ids, leases, states, next, status, errs, at)
+	if err == nil {
+		lost, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	}
 	if err != nil {
-		return fmt.Errorf("pgstore: settling %d results: %w", len(rs), err)
+		for _, c := range calls {
+			c.err = fmt.Errorf("pgstore: settling %d results: %w", len(c.in), err)
+		}
+		return
 	}
-	lostIDs, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
-	if err != nil {
-		return fmt.Errorf("pgstore: settling %d results: %w", len(rs), err)
+	// lost holds positions counted from 1, in order: hand each to its call.
+	first := 1
+	for _, c := range calls {
+		var cerrs []error
+		for len(lost) > 0 && int(lost[0]) < first+len(c.in) {
+			id := c.in[int(lost[0])-first].ID
+			cerrs = append(cerrs, fmt.Errorf("webhook: delivery %s: %w", id, webhook.ErrLeaseLost))
+			lost = lost[1:]
+		}
+		c.err = errors.Join(cerrs...)
+		first += len(c.in)
 	}
-	var lost []error
-	for _, id := range lostIDs {
-		lost = append(lost, fmt.Errorf("webhook: delivery %s: %w", uuid.UUID(id), webhook.ErrLeaseLost))
-	}
-	return errors.Join(lost...)
 }
 
 // GetDelivery implements [webhook.Queue].

@@ -554,3 +554,41 @@ func ExampleStore_InTx() {
 	})
 	fmt.Println(err == nil)
 }
+
+// TestSettleMergedCalls: concurrent Settle calls, which the store merges
+// into shared statements, each get exactly their own lost leases.
+func TestSettleMergedCalls(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	w := testHook("h1", "u")
+	require.NoError(t, s.CreateHook(ctx, w, 0))
+	const callers, per = 40, 5
+	fanOut(t, s, w, callers*per)
+	cs, err := s.Claim(ctx, t0, callers*per, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, cs, callers*per)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for k := range callers {
+		wg.Go(func() {
+			rs := make([]webhook.Result, per)
+			for i := range rs {
+				rs[i] = delivered(cs[k*per+i], t0)
+			}
+			if k%2 == 1 {
+				rs[k%per].Lease += 1000 // stale
+			}
+			errs[k] = s.Settle(ctx, rs)
+		})
+	}
+	wg.Wait()
+	for k, err := range errs {
+		if k%2 == 0 {
+			require.NoError(t, err, "caller %d", k)
+			continue
+		}
+		require.ErrorIs(t, err, webhook.ErrLeaseLost, "caller %d", k)
+		require.Equal(t, fmt.Sprintf("webhook: delivery %s: lease lost", cs[k*per+k%per].Delivery.ID), err.Error(), "caller %d", k)
+	}
+}
