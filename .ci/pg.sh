@@ -17,8 +17,9 @@
 # port and is reachable by nobody else over the network. It runs with
 # fsync on: commits are as durable as in production, which the benchmarks
 # should measure. initdb, pg_ctl and postgres must be on the PATH (this
-# machine has PostgreSQL 15 there); they refuse to run as root, so they run
-# as the "postgres" OS user, created here if missing.
+# machine has PostgreSQL 15 there), or in /usr/lib/postgresql/*/bin; they
+# refuse to run as root, so they run as the "postgres" OS user, created
+# here if missing.
 #
 # Everything is written to be safe under "set -euo pipefail": every
 # failure is checked and makes pg_start return 1 after cleaning up.
@@ -27,13 +28,14 @@
 #	FEDIHOOK_PG_DB       database to create (default fedihook)
 #	FEDIHOOK_PG_PORT     port number in the socket name (default 5432)
 #	FEDIHOOK_PG_OPTIONS  extra "-c name=value" server options
+#	FEDIHOOK_PG_USER     OS user to run the server as (default postgres)
 
 _pg_log() { printf 'pg.sh: %s\n' "$*" >&2; }
 
 # _pg_as_postgres runs a command as the postgres OS user, from a directory
 # that user can read (runuser keeps the working directory).
 _pg_as_postgres() {
-	(cd / && runuser -u postgres -- "$@")
+	(cd / && runuser -u "${FEDIHOOK_PG_USER:-postgres}" -- "$@")
 }
 
 # pg_start initialises a cluster under a new temporary directory, starts
@@ -43,17 +45,30 @@ pg_start() {
 		_pg_log "already running in ${FEDIHOOK_PG_DIR}"
 		return 0
 	fi
-	local cmd
+	local cmd bin
+	if ! command -v initdb >/dev/null 2>&1; then
+		# Debian's packages keep the server programs off the PATH.
+		for bin in /usr/lib/postgresql/*/bin; do
+			if [[ -x "$bin/initdb" ]]; then
+				PATH="$bin:$PATH"
+			fi
+		done
+	fi
 	for cmd in initdb pg_ctl postgres runuser; do
 		if ! command -v "$cmd" >/dev/null 2>&1; then
 			_pg_log "$cmd not found on PATH"
 			return 1
 		fi
 	done
-	if ! id -u postgres >/dev/null 2>&1; then
-		_pg_log "creating the postgres OS user"
-		useradd --system --user-group --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin postgres || return 1
+	local user="${FEDIHOOK_PG_USER:-postgres}"
+	if ! id -u "$user" >/dev/null 2>&1; then
+		_pg_log "creating the $user OS user"
+		local group=(--user-group)
+		if getent group "$user" >/dev/null 2>&1; then
+			group=(--gid "$user")
+		fi
+		useradd --system "${group[@]}" --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$user" || return 1
 	fi
 
 	local db="${FEDIHOOK_PG_DB:-fedihook}"
@@ -62,7 +77,10 @@ pg_start() {
 	# A short path: the socket's full name must fit in 107 bytes.
 	dir="$(mktemp -d /tmp/fedihook-pg.XXXXXX)" || return 1
 	export FEDIHOOK_PG_DIR="$dir"
-	chmod 755 "$dir" && chown postgres: "$dir" || { pg_stop; return 1; }
+	if ! chmod 755 "$dir" || ! chown "$user:" "$dir"; then
+		pg_stop
+		return 1
+	fi
 
 	# initdb's own fsync of the new cluster is skipped (it is thrown away
 	# afterwards anyway); the server below runs with fsync on.
