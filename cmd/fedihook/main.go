@@ -37,11 +37,28 @@
 // and ends with "delivered" or "gave up: REASON". A receiver's Retry-After
 // is honoured, as by the library (up to 8 hours). Ctrl-C stops waiting.
 //
+// bench measures, in one run, the deliveries per second, Emit-to-receipt
+// latency, CPU time, allocations and peak RSS of delivery through the
+// library with each store, beside a hand-written net/http loop (the
+// ceiling), against one loopback receiver it starts:
+//
+//	fedihook bench [--duration D] [--concurrency N] [--body-size BYTES]
+//	    [--hooks N] [--contenders raw,memory,sqlite,postgres] [--rate EVENTS]
+//	    [--max-queued N] [--pg-dsn DSN] [--pg-conns N]
+//	    [--sqlite-synchronous FULL|NORMAL] [--cpuprofile DIR]
+//
+// It prints a table, then, as its last line, one JSON object with every
+// figure (raw_rps, memory_rps, memory_ratio, memory_p50_ms, ...). Each
+// contender runs in a process of its own; postgres uses --pg-dsn (or
+// $FEDIHOOK_PG_DSN), else a throwaway local server if it can start one.
+// See "fedihook help bench".
+//
 // # Exit status
 //
-// 0 when the webhook was delivered (or help was asked for), 1 when
-// delivery failed for good or was interrupted, 2 for bad usage, with a
-// message naming the problem on standard error.
+// 0 when the webhook was delivered, or the benchmark ran with every
+// delivery accounted for (or help was asked for), 1 when delivery failed
+// for good, a contender failed, or the command was interrupted, 2 for bad
+// usage, with a message naming the problem on standard error.
 package main
 
 import (
@@ -72,12 +89,18 @@ type command struct {
 	summary string
 	// run runs the command.
 	run func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+	// hidden leaves the command out of the usage and of help: it is
+	// one of bench's child processes, not for people to run.
+	hidden bool
 }
 
 // commands are fedihook's subcommands by name. Each lives in its own file;
 // add a new one here.
 var commands = map[string]command{
-	"send": {summary: "send one webhook to a URL and report each attempt", run: runSend},
+	"send":           {summary: "send one webhook to a URL and report each attempt", run: runSend},
+	"bench":          {summary: "measure deliveries/s and latency: raw HTTP, memory, sqlite, postgres", run: runBench},
+	"bench-receiver": {summary: "bench's loopback receiver", run: runBenchReceiver, hidden: true},
+	"bench-run":      {summary: "one contender of bench", run: runBenchRun, hidden: true},
 }
 
 func main() {
@@ -102,7 +125,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitOK
 		}
 		c, ok := commands[rest[0]]
-		if !ok || len(rest) > 1 {
+		if !ok || c.hidden || len(rest) > 1 {
 			fmt.Fprintf(stderr, "fedihook help: unknown command %q\nRun 'fedihook help' for usage.\n", strings.Join(rest, " "))
 			return exitUsage
 		}
@@ -121,8 +144,10 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, "fedihook sends Misskey-compatible webhooks with github.com/fedihook/webhook.\n\n")
 	fmt.Fprint(w, "Usage:\n\n\tfedihook <command> [flags]\n\tfedihook help [command]\n\nCommands:\n\n")
 	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.hidden {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	for _, n := range names {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -11,6 +12,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// bench re-executes its binary, this test binary in its tests, as
+	// its receiver and contenders.
+	if os.Getenv(benchChildEnv) != "" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -64,8 +70,26 @@ func TestUsageListsEveryCommand(t *testing.T) {
 	var b bytes.Buffer
 	usage(&b)
 	for name, c := range commands {
+		if c.hidden {
+			require.NotContains(t, b.String(), name+" ")
+			require.NotContains(t, b.String(), c.summary)
+			continue
+		}
 		require.Contains(t, b.String(), name)
 		require.Contains(t, b.String(), c.summary)
+	}
+}
+
+func TestHelpHidesHiddenCommands(t *testing.T) {
+	t.Parallel()
+	for name, c := range commands {
+		if !c.hidden {
+			continue
+		}
+		code, out, errOut := runCmd(t.Context(), "", "help", name)
+		require.Equal(t, exitUsage, code, "help %s", name)
+		require.Empty(t, out)
+		require.Contains(t, errOut, "unknown command")
 	}
 }
 

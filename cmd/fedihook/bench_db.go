@@ -1,0 +1,471 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
+
+	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/pgstore"
+	"github.com/fedihook/webhook/sqlitestore"
+)
+
+// This file opens the durable stores for bench, and measures the
+// database ceilings: the same schema operations as the stores' (insert
+// the deliveries, claim them, settle them, each in a transaction of its
+// own, in batches), written directly against the stores' own tables.
+
+// sqliteDSN returns the DSN of a bench database at path, in WAL mode
+// with the given synchronous setting, as sqlitestore's documentation
+// asks.
+func sqliteDSN(path, synchronous string) string {
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" +
+		synchronous + ")&_txlock=immediate"
+}
+
+// openSQLite opens and migrates a new SQLite database in a temporary
+// directory; cleanup closes it and removes the directory.
+func openSQLite(ctx context.Context, spec *runSpec) (*sql.DB, *sqlitestore.Store, func(), error) {
+	dir, err := os.MkdirTemp("", "fedihook-bench-sqlite-")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dir, "bench.db"), spec.SQLiteSync))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	cleanup := func() {
+		db.Close()
+		os.RemoveAll(dir)
+	}
+	db.SetMaxOpenConns(spec.SQLiteConns)
+	db.SetMaxIdleConns(spec.SQLiteConns)
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
+		cleanup()
+		return nil, nil, nil, fmt.Errorf("sqlite: journal_mode is %q, not wal: %v", mode, err)
+	}
+	store, err := sqlitestore.New(db, nil)
+	if err == nil {
+		err = store.Migrate(ctx)
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	return db, store, cleanup, nil
+}
+
+// openSQLiteStore is openSQLite for the sqlite contender.
+func openSQLiteStore(ctx context.Context, spec *runSpec) (webhook.Store, func(), error) {
+	_, store, cleanup, err := openSQLite(ctx, spec)
+	return store, cleanup, err
+}
+
+// openPostgres connects to spec.PGDSN with a pool of spec.PGConns
+// connections and migrates a store in a new schema of its own; cleanup
+// drops the schema and closes the pool.
+func openPostgres(ctx context.Context, spec *runSpec) (*pgxpool.Pool, *pgstore.Store, string, func(), error) {
+	cfg, err := pgxpool.ParseConfig(spec.PGDSN)
+	if err != nil {
+		return nil, nil, "", nil, fmt.Errorf("postgres: bad DSN: %w", err)
+	}
+	cfg.MaxConns = int32(spec.PGConns)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, "", nil, fmt.Errorf("postgres: %w", err)
+	}
+	schema := fmt.Sprintf("fedihook_bench_%d", os.Getpid())
+	cleanup := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		pool.Close()
+	}
+	store, err := pgstore.New(pool, &pgstore.Config{Schema: schema})
+	if err == nil {
+		err = store.Migrate(ctx)
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, "", nil, err
+	}
+	return pool, store, schema, cleanup, nil
+}
+
+// openPostgresStore is openPostgres for the postgres contender.
+func openPostgresStore(ctx context.Context, spec *runSpec) (webhook.Store, func(), error) {
+	_, store, _, cleanup, err := openPostgres(ctx, spec)
+	return store, cleanup, err
+}
+
+// createCeilingHooks creates spec.Hooks webhooks for each bench user in
+// store and returns their IDs, user by user.
+func createCeilingHooks(ctx context.Context, spec *runSpec, store webhook.HookStore) (ids, owners []string, err error) {
+	for u := range benchUsers {
+		user := fmt.Sprintf("9k2m4q8z7xu%05d", u)
+		for h := range spec.Hooks {
+			w := &webhook.Webhook{
+				ID: webhook.NewID(time.Now()), UserID: user, Name: fmt.Sprintf("bench %d", h),
+				On: []webhook.Event{webhook.EventNote}, URL: spec.URL + "/hook", Secret: benchSecret, Active: true,
+			}
+			if err := store.CreateHook(ctx, w, 0); err != nil {
+				return nil, nil, fmt.Errorf("creating webhooks: %w", err)
+			}
+			ids, owners = append(ids, w.ID), append(owners, user)
+		}
+	}
+	return ids, owners, nil
+}
+
+// ceilingBody returns the event body the ceilings store: the bench note's.
+func ceilingBody(spec *runSpec) ([]byte, error) {
+	note, err := benchNote(spec.BodySize)
+	if err != nil {
+		return nil, err
+	}
+	return webhook.EncodeBody(webhook.NoteBody{Note: note})
+}
+
+// ceilingBatch is how many deliveries one ceiling transaction inserts,
+// and claims at most: as many as the Dispatcher's workers, whose number
+// bounds its claims, and at most 64, within SQLite's limit on a
+// statement's parameters.
+func ceilingBatch(spec *runSpec) int { return min(spec.Concurrency, 64) }
+
+// runCeiling drives cycle, one insert, claim and settle round, for the
+// window, then drains what is left with drainCycle, and measures.
+func runCeiling(ctx context.Context, spec *runSpec, workers int, ready func() error,
+	cycle func(ctx context.Context, worker int, c *counters), drainCycle func(ctx context.Context, c *counters) (int, error)) (*runResult, error) {
+	var c counters
+	// Warm-up: one round per worker.
+	for w := range workers {
+		cycle(ctx, w, &c)
+	}
+	for range 1000 {
+		n, err := drainCycle(ctx, &c)
+		if err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if p := c.firstErr.Load(); p != nil {
+		return nil, fmt.Errorf("warm-up: %s", *p)
+	}
+	c.reset()
+	if err := ready(); err != nil {
+		return nil, err
+	}
+	m, err := startMeter(spec)
+	if err != nil {
+		return nil, err
+	}
+	ws := *spec
+	ws.Mode, ws.Concurrency = modeSaturation, workers
+	win := drive(ctx, &ws, &c, func(_ context.Context, w int) { cycle(ctx, w, &c) })
+	deadline := time.Now().Add(drainTimeout)
+	for c.done() < c.emitted.Load() && time.Now().Before(deadline) {
+		n, err := drainCycle(ctx, &c)
+		if err != nil {
+			c.fail(err)
+			break
+		}
+		if n == 0 {
+			time.Sleep(time.Millisecond) // rows leased by a cycle still running
+		}
+	}
+	res := result(&c, win)
+	if err := m.stop(res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// runSQLiteCeiling measures SQLite's ceiling for the sqlitestore schema:
+// insert a batch of payloads and deliveries, claim a batch, settle it,
+// each in a transaction of its own, from one goroutine (SQLite has one
+// writer at a time).
+func runSQLiteCeiling(ctx context.Context, spec *runSpec, ready func() error) (*runResult, error) {
+	db, store, cleanup, err := openSQLite(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	if _, _, err := createCeilingHooks(ctx, spec, store); err != nil {
+		return nil, err
+	}
+	body, err := ceilingBody(spec)
+	if err != nil {
+		return nil, err
+	}
+	var hookPKs []int64
+	rows, err := db.QueryContext(ctx, `SELECT pk FROM webhook_hooks ORDER BY pk`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var pk int64
+		if err := rows.Scan(&pk); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		hookPKs = append(hookPKs, pk)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	batch := ceilingBatch(spec)
+	events := (batch + spec.Hooks - 1) / spec.Hooks
+	prep := func(q string) (*sql.Stmt, error) { return db.PrepareContext(ctx, q) }
+	insPayloads, err := prep(`INSERT INTO webhook_payloads (body) VALUES ` + placeholders(events, 1, false) + ` RETURNING pk`)
+	if err != nil {
+		return nil, err
+	}
+	insDeliveries, err := prep(`INSERT INTO webhook_deliveries
+		(id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at) VALUES ` + placeholders(batch, 10, false))
+	if err != nil {
+		return nil, err
+	}
+	claim, err := prep(`UPDATE webhook_deliveries SET lease = abs(lease) + 1, run_at = ?
+		WHERE pk IN (SELECT pk FROM webhook_deliveries WHERE state = 1 AND run_at <= ? ORDER BY run_at LIMIT ?)
+		RETURNING pk, (SELECT body FROM webhook_payloads p WHERE p.pk = payload_pk)`)
+	if err != nil {
+		return nil, err
+	}
+	settle, err := prep(`UPDATE webhook_deliveries SET state = 2, attempts = attempts + 1, lease = -lease,
+		last_status = 204, finished_at = ? WHERE pk IN (` + placeholders(batch, 1, true) + `)`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, st := range []*sql.Stmt{insPayloads, insDeliveries, claim, settle} {
+			st.Close()
+		}
+	}()
+
+	var next atomic.Int64
+	insert := func(ctx context.Context) (int, error) {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+		args := make([]any, events)
+		for i := range args {
+			args[i] = body
+		}
+		rows, err := tx.StmtContext(ctx, insPayloads).QueryContext(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		var payloads []int64
+		for rows.Next() {
+			var pk int64
+			if err := rows.Scan(&pk); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			payloads = append(payloads, pk)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		now := time.Now().UnixNano()
+		args = make([]any, 0, 10*batch)
+		for i := range batch {
+			id := uuid.New()
+			h := int(next.Add(1)) % len(hookPKs)
+			args = append(args, id[:], hookPKs[h], payloads[i/spec.Hooks], fmt.Sprintf("9k2m4q8z7xu%05d", h/spec.Hooks),
+				"note", "https://"+benchHost, now, 1, now, now)
+		}
+		if _, err := tx.StmtContext(ctx, insDeliveries).ExecContext(ctx, args...); err != nil {
+			return 0, err
+		}
+		return batch, tx.Commit()
+	}
+	claimSettle := func(ctx context.Context) (int, error) {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+		now := time.Now()
+		rows, err := tx.StmtContext(ctx, claim).QueryContext(ctx, now.Add(time.Minute).UnixNano(), now.UnixNano(), batch)
+		if err != nil {
+			return 0, err
+		}
+		args := make([]any, 1, batch+1)
+		for rows.Next() {
+			var (
+				pk   int64
+				body []byte
+			)
+			if err := rows.Scan(&pk, &body); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			args = append(args, pk)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		if err := tx.Commit(); err != nil {
+			return 0, err
+		}
+		n := len(args) - 1
+		if n == 0 {
+			return 0, nil
+		}
+		args[0] = time.Now().UnixNano()
+		for len(args) < batch+1 {
+			args = append(args, 0) // no delivery has pk 0
+		}
+		tx, err = db.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+		if _, err := tx.StmtContext(ctx, settle).ExecContext(ctx, args...); err != nil {
+			return 0, err
+		}
+		return n, tx.Commit()
+	}
+	cycle := func(ctx context.Context, _ int, c *counters) {
+		n, err := insert(ctx)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.events.Add(int64(events))
+		c.emitted.Add(int64(n))
+		if n, err = claimSettle(ctx); err != nil {
+			c.fail(err)
+			return
+		}
+		c.delivered.Add(int64(n))
+	}
+	drainCycle := func(ctx context.Context, c *counters) (int, error) {
+		n, err := claimSettle(ctx)
+		c.delivered.Add(int64(n))
+		return n, err
+	}
+	return runCeiling(ctx, spec, 1, ready, cycle, drainCycle)
+}
+
+// placeholders returns rows rows of cols "?" each: "(?,?),(?,?)", or,
+// flat, "?,?,?".
+func placeholders(rows, cols int, flat bool) string {
+	row := strings.TrimSuffix(strings.Repeat("?,", cols), ",")
+	if flat {
+		return strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
+	}
+	return strings.TrimSuffix(strings.Repeat("("+row+"),", rows), ",")
+}
+
+// runPostgresCeiling measures PostgreSQL's ceiling for the pgstore
+// schema: spec.Concurrency goroutines each insert a batch of deliveries
+// (one statement from arrays), claim a batch (SELECT ... FOR UPDATE SKIP
+// LOCKED, UPDATE ... RETURNING, one statement) and settle it (one UPDATE),
+// each statement its own transaction.
+func runPostgresCeiling(ctx context.Context, spec *runSpec, ready func() error) (*runResult, error) {
+	pool, store, schema, cleanup, err := openPostgres(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	hookIDs, owners, err := createCeilingHooks(ctx, spec, store)
+	if err != nil {
+		return nil, err
+	}
+	body, err := ceilingBody(spec)
+	if err != nil {
+		return nil, err
+	}
+	t := pgx.Identifier{schema, "fedihook_deliveries"}.Sanitize()
+	insertSQL := `INSERT INTO ` + t + ` (id, hook_id, user_id, type, server, created_at, body, state, next_attempt_at, available_at)
+		SELECT r.id, r.hook_id, r.user_id, 'note', $4, $5, r.body, 1, $5, $5
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $6::bytea[]) AS r (id, hook_id, user_id, body)`
+	claimSQL := `WITH c AS (
+			SELECT id FROM ` + t + ` WHERE state = 1 AND available_at <= $1
+			ORDER BY available_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+		UPDATE ` + t + ` d SET lease = d.lease + 1, leased = true, available_at = $3
+		FROM c WHERE d.id = c.id RETURNING d.id, d.body`
+	settleSQL := `UPDATE ` + t + ` SET state = 2, attempts = attempts + 1, leased = false,
+		last_status = 204, last_error = '', finished_at = $2 WHERE id = ANY ($1::uuid[]) AND leased`
+
+	batch := ceilingBatch(spec)
+	var next atomic.Int64
+	claimSettle := func(ctx context.Context) (int, error) {
+		now := time.Now()
+		rows, err := pool.Query(ctx, claimSQL, now, batch, now.Add(time.Minute))
+		if err != nil {
+			return 0, err
+		}
+		var ids [][16]byte
+		for rows.Next() {
+			var (
+				id   [16]byte
+				body []byte
+			)
+			if err := rows.Scan(&id, &body); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		if len(ids) == 0 {
+			return 0, nil
+		}
+		tag, err := pool.Exec(ctx, settleSQL, ids, time.Now())
+		return int(tag.RowsAffected()), err
+	}
+	cycle := func(ctx context.Context, _ int, c *counters) {
+		ids := make([][16]byte, batch)
+		hooks := make([]string, batch)
+		users := make([]string, batch)
+		bodies := make([][]byte, batch)
+		for i := range batch {
+			ids[i] = uuid.New()
+			h := int(next.Add(1)) % len(hookIDs)
+			hooks[i], users[i], bodies[i] = hookIDs[h], owners[h], body
+		}
+		if _, err := pool.Exec(ctx, insertSQL, ids, hooks, users, "https://"+benchHost, time.Now(), bodies); err != nil {
+			c.fail(err)
+			return
+		}
+		c.events.Add(int64((batch + spec.Hooks - 1) / spec.Hooks))
+		c.emitted.Add(int64(batch))
+		n, err := claimSettle(ctx)
+		if err != nil {
+			c.fail(err)
+		}
+		c.delivered.Add(int64(n))
+	}
+	drainCycle := func(ctx context.Context, c *counters) (int, error) {
+		n, err := claimSettle(ctx)
+		c.delivered.Add(int64(n))
+		return n, err
+	}
+	return runCeiling(ctx, spec, spec.Concurrency, ready, cycle, drainCycle)
+}

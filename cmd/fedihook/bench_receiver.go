@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The bench receiver is a process of its own, started by bench, so that
+// its CPU is not the contenders'. It listens on a loopback port, answers
+// every request with 204 over keep-alive connections, and measures the
+// latency from each payload's emit time to its receipt. bench drives it
+// through its standard input, one command a line, each answered with one
+// line on its standard output:
+//
+//	reset   forget every request so far; answers "ok"
+//	stats   answers a receiverStats as JSON
+//
+// It stops when its standard input ends, or after --lifetime.
+
+// maxReceiverBody bounds the body the receiver reads.
+const maxReceiverBody = 8 << 20
+
+// receiverStats is what the receiver answers to "stats".
+type receiverStats struct {
+	// Received counts the requests answered since the last reset.
+	Received int64 `json:"received"`
+	// Untimed counts those whose payload held no emit time.
+	Untimed int64 `json:"untimed"`
+	// Latency summarises, for the others, receipt time minus emit time.
+	Latency latencies `json:"latency"`
+}
+
+type benchReceiver struct {
+	received atomic.Int64
+	untimed  atomic.Int64
+	lat      histogram
+	bufs     sync.Pool
+}
+
+func (rc *benchReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	bp, _ := rc.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	b, err := readRequestBody(r.Body, r.ContentLength, (*bp)[:0])
+	now := time.Now().UnixNano()
+	ns, ok := emitTime(b)
+	if err == nil && ok {
+		rc.lat.Record(time.Duration(now - ns))
+	} else {
+		rc.untimed.Add(1)
+	}
+	*bp = b[:0]
+	rc.bufs.Put(bp)
+	rc.received.Add(1)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// readRequestBody reads a request body of length n (-1 if unknown) into buf.
+func readRequestBody(body io.Reader, n int64, buf []byte) ([]byte, error) {
+	if n < 0 || n > maxReceiverBody {
+		return io.ReadAll(io.LimitReader(body, maxReceiverBody))
+	}
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	_, err := io.ReadFull(body, buf)
+	return buf, err
+}
+
+// runBenchReceiver is the hidden bench-receiver command.
+func runBenchReceiver(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench-receiver", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	lifetime := fs.Duration("lifetime", time.Hour, "stop after `DURATION` whatever happens")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, "Usage: fedihook bench-receiver [--lifetime DURATION]\n\nbench's loopback receiver; bench starts it.\n\nFlags:\n")
+			printFlags(stdout, fs)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "fedihook bench-receiver: %v\n", err)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintf(stderr, "fedihook bench-receiver: %v\n", err)
+		return exitFail
+	}
+	rc := &benchReceiver{}
+	srv := &http.Server{
+		Handler:           rc,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
+
+	// The reader ends at EOF, which bench's exit or Close gives.
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	stop := time.NewTimer(*lifetime)
+	defer stop.Stop()
+	code := exitOK
+loop:
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				break loop
+			}
+			switch line {
+			case "reset":
+				rc.received.Store(0)
+				rc.untimed.Store(0)
+				rc.lat.Reset()
+				fmt.Fprintln(stdout, "ok")
+			case "stats":
+				b, _ := json.Marshal(receiverStats{Received: rc.received.Load(), Untimed: rc.untimed.Load(), Latency: rc.lat.Summary()})
+				fmt.Fprintf(stdout, "%s\n", b)
+			default:
+				fmt.Fprintf(stdout, "unknown command %q\n", line)
+			}
+		case err := <-served:
+			fmt.Fprintf(stderr, "fedihook bench-receiver: %v\n", err)
+			return exitFail
+		case <-stop.C:
+			fmt.Fprintf(stderr, "fedihook bench-receiver: stopping after --lifetime %v\n", *lifetime)
+			code = exitFail
+			break loop
+		case <-ctx.Done():
+			code = exitFail
+			break loop
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return code
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fedihook/webhook"
+)
+
+// TestBenchSmoke runs bench briefly, raw, memory and sqlite in both
+// modes, and checks that its last line is the JSON of figures and that
+// every contender delivered, with every delivery accounted for. Speeds
+// are the command's business, not the tests'.
+func TestBenchSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a dozen processes")
+	}
+	t.Parallel()
+	code, out, errOut := runCmd(t.Context(), "", "bench", "--duration", "300ms",
+		"--contenders", "raw,memory,sqlite", "--concurrency", "8", "--rate", "200")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var fig map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &fig), "last line: %s", lines[len(lines)-1])
+
+	for _, p := range []string{"raw_", "raw_rate_", "memory_", "memory_rate_", "sqlite_", "sqlite_rate_", "sqlite_db_"} {
+		require.Greater(t, fig[p+"delivered"], 0.0, p+"delivered")
+		require.Greater(t, fig[p+"rps"], 0.0, p+"rps")
+		require.Equal(t, true, fig[p+"accounted"], p+"accounted")
+		require.Equal(t, 0.0, fig[p+"failed"], p+"failed")
+		require.Equal(t, 0.0, fig[p+"left"], p+"left")
+		if p != "sqlite_db_" {
+			require.Equal(t, fig[p+"delivered"], fig[p+"received"], p+"received")
+		}
+	}
+	for _, k := range []string{"raw_rps", "memory_ratio", "memory_p50_ms", "memory_p99_ms", "sqlite_ratio",
+		"memory_cpu_us", "memory_allocs", "memory_rss_mb", "sqlite_emit_rps", "sqlite_vs_db", "load1_start"} {
+		require.Contains(t, fig, k)
+	}
+	require.NotContains(t, fig, "postgres_rps")
+	require.Contains(t, out, "contender")
+	require.Contains(t, out, "sqlite-db")
+}
+
+func TestParseBench(t *testing.T) {
+	t.Parallel()
+	o, err := parseBench(nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, defaultBenchDuration, o.duration)
+	require.Equal(t, []string{"raw", "memory", "sqlite", "postgres"}, o.contenders)
+	require.Equal(t, 2*defaultBenchConcurrency+4, o.pgConns)
+	require.Equal(t, "FULL", o.sqliteSync)
+
+	o, err = parseBench([]string{"--contenders", "memory, raw", "--sqlite-synchronous", "normal", "--pg-conns", "10"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"memory", "raw"}, o.contenders)
+	require.Equal(t, "NORMAL", o.sqliteSync)
+	require.Equal(t, 10, o.pgConns)
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--duration", "0s"}, "bad --duration"},
+		{[]string{"--duration", "2h"}, "bad --duration"},
+		{[]string{"--concurrency", "0"}, "bad --concurrency"},
+		{[]string{"--hooks", "0"}, "bad --hooks"},
+		{[]string{"--rate", "-1"}, "bad --rate"},
+		{[]string{"--hooks", "3", "--max-queued", "2"}, "bad --max-queued"},
+		{[]string{"--pg-conns", "1"}, "bad --pg-conns"},
+		{[]string{"--body-size", "100"}, "bad --body-size"},
+		{[]string{"--contenders", "raw,redis"}, `unknown contender "redis"`},
+		{[]string{"--contenders", "raw,raw"}, "listed twice"},
+		{[]string{"--sqlite-synchronous", "OFF"}, "bad --sqlite-synchronous"},
+		{[]string{"--duration", "soon"}, "for --duration"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		_, err := parseBench(tt.args, nil)
+		require.ErrorContains(t, err, tt.want, "%v", tt.args)
+	}
+}
+
+func TestBenchNoteSize(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{minBodySize + 100, 1024, 1500, 4096, 100_000} {
+		note, err := benchNote(size)
+		require.NoError(t, err)
+		n := *note
+		n.ID = fmt.Sprint(time.Now().UnixNano())
+		b, err := webhook.EncodeBody(webhook.NoteBody{Note: &n})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(b), size, "size %d", size)
+		require.Greater(t, len(b), size-4, "size %d", size)
+	}
+	_, err := benchNote(minBodySize - 300)
+	require.Error(t, err)
+}
+
+func TestEmitTime(t *testing.T) {
+	t.Parallel()
+	note, err := benchNote(1024)
+	require.NoError(t, err)
+	now := time.Now().UnixNano()
+	n := *note
+	n.ID = fmt.Sprint(now)
+	body, err := webhook.EncodeBody(webhook.NoteBody{Note: &n})
+	require.NoError(t, err)
+	payload := webhook.AppendPayload(nil, &webhook.Delivery{HookID: "h", UserID: "u", Type: webhook.EventNote,
+		Server: "https://" + benchHost, CreatedAt: time.Now(), Body: body})
+	got, ok := emitTime(payload)
+	require.True(t, ok)
+	require.Equal(t, now, got)
+
+	i := strings.Index(string(payload), emitTimeMarker) + len(emitTimeMarker)
+	putEmitTime(payload[i:], 42)
+	got, ok = emitTime(payload)
+	require.True(t, ok)
+	require.Equal(t, int64(42), got)
+
+	for _, bad := range []string{`{}`, `{"body":{"note":{"id":"123"}}}`, `{"body":{"note":{"id":"12345678901234567x9"}}}`} {
+		_, ok := emitTime([]byte(bad))
+		require.False(t, ok, bad)
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	t.Parallel()
+	var h histogram
+	require.Equal(t, latencies{}, h.Summary())
+	// Buckets tile the values, in order.
+	for i := range histBuckets - 1 {
+		require.Less(t, histLow(i), histLow(i+1), "bucket %d", i)
+		require.Equal(t, i, histIndex(histLow(i)), "bucket %d", i)
+		require.Equal(t, i, histIndex(histLow(i+1)-1), "bucket %d", i)
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var vals []time.Duration
+	for range 10_000 {
+		v := time.Duration(rnd.Int64N(int64(50 * time.Millisecond)))
+		vals = append(vals, v)
+		h.Record(v)
+	}
+	h.Record(-time.Second) // counts as 0
+	vals = append(vals, 0)
+	slices.Sort(vals)
+	s := h.Summary()
+	require.Equal(t, int64(len(vals)), s.Count)
+	require.Equal(t, vals[len(vals)-1], s.Max)
+	for _, q := range []struct {
+		got  time.Duration
+		want time.Duration
+	}{{s.P50, vals[len(vals)/2]}, {s.P99, vals[len(vals)*99/100]}} {
+		require.InEpsilon(t, float64(q.want), float64(q.got), 0.04)
+	}
+	h.Reset()
+	require.Equal(t, latencies{}, h.Summary())
+}
