@@ -58,3 +58,57 @@ func (o *TxOutbox) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 	}
 	return nil
 }
+
+// A Querier is what [Store.Tx] hands its function to read and write with:
+// the methods of a *sql.Tx but Commit and Rollback, which are the Store's.
+// It has the shape of sqlc's DBTX interface.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// txQuerier hides the *sql.Tx of a grouped transaction from fn.
+type txQuerier struct{ tx *sql.Tx }
+
+func (q txQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return q.tx.ExecContext(ctx, query, args...)
+}
+
+func (q txQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return q.tx.QueryContext(ctx, query, args...)
+}
+
+func (q txQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (q txQuerier) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return q.tx.PrepareContext(ctx, query)
+}
+
+// Tx runs fn in a write transaction of the Store's database, with an
+// Outbox bound to it, and commits when fn returns nil: what fn wrote,
+// and the deliveries it enqueued, exist if and only if fn succeeded. fn's
+// error is returned as is.
+//
+// Tx is the faster way to emit in a transaction: fn runs as one of the
+// Store's grouped writes, in a savepoint of a transaction shared with
+// the Store's other writes of the moment, so that it never waits in
+// SQLite's busy handler for them (as a transaction of the application's
+// own does) and shares their commit. In return fn holds up those writes
+// while it runs: keep it short, and do not call the Store's own methods
+// (nor a Dispatcher's Emit, which calls them) inside it: they would wait
+// for fn to end. Use the Outbox and q instead.
+func (s *Store) Tx(ctx context.Context, fn func(q Querier, o *TxOutbox) error) error {
+	var fnErr error
+	err := s.write(ctx, "transaction", func(r runner) error {
+		fnErr = fn(txQuerier{r.tx}, &TxOutbox{r: r})
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}

@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -537,4 +538,74 @@ func TestSigningSecrets(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, got.SigningSecret)
 	require.Nil(t, got.PreviousSigningSecrets)
+}
+
+// TestTx runs application transactions through Store.Tx, concurrently
+// with the Store's own writes: those whose function fails leave nothing,
+// the others commit their rows and their deliveries together.
+func TestTx(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tx.db")
+	db := openDB(t, path)
+	s, err := sqlitestore.New(db, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	_, err = db.ExecContext(ctx, `CREATE TABLE notes (id INTEGER PRIMARY KEY)`)
+	require.NoError(t, err)
+	w := createHook(t, s, "u")
+
+	const n = 60
+	errBoom := errors.New("boom")
+	ids := make([]uuid.UUID, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.Tx(ctx, func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
+				if _, err := q.ExecContext(ctx, `INSERT INTO notes (id) VALUES (?)`, i); err != nil {
+					return err
+				}
+				hooks, err := o.MatchHooks(ctx, "u", webhook.EventNote)
+				if err != nil {
+					return err
+				}
+				d := delivery(hooks[0], t0, []byte(fmt.Sprintf(`{"n":%d}`, i)))
+				ids[i] = d.ID
+				if err := o.Enqueue(ctx, []*webhook.Delivery{d}); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return errBoom
+				}
+				return nil
+			})
+		})
+		// The Store's own writes, meanwhile.
+		wg.Go(func() {
+			if err := s.Enqueue(ctx, []*webhook.Delivery{delivery(w, t0.Add(time.Hour), []byte(`{}`))}); err != nil {
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i%3 == 0 {
+			require.ErrorIs(t, err, errBoom)
+			continue
+		}
+		require.NoError(t, err)
+	}
+	var notes int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM notes`).Scan(&notes))
+	require.Equal(t, n-n/3, notes)
+	for i, id := range ids {
+		_, err := s.GetDelivery(ctx, id)
+		if i%3 == 0 {
+			require.ErrorIs(t, err, webhook.ErrNotFound, "rolled back with its transaction")
+		} else {
+			require.NoError(t, err)
+		}
+	}
+	require.Len(t, claimAll(t, s, t0), n-n/3)
 }
