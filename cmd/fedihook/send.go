@@ -38,6 +38,10 @@ attempt goes to standard output, then "delivered" or "gave up: REASON".
 The private-network guard is on: a receiver on loopback or a private
 network needs an --allow-network rule, e.g. --allow-network 127.0.0.0/8.
 
+With --signing-secret, each request also carries the Standard Webhooks
+headers webhook-id, webhook-timestamp and webhook-signature; "fedihook
+listen --signing-secret" with the same secret verifies them.
+
 Exit status: 0 delivered, 1 gave up or interrupted, 2 bad usage.
 
 Flags:
@@ -48,6 +52,7 @@ type sendOptions struct {
 	url         string
 	event       webhook.Event
 	secret      string
+	signing     string // "" for unsigned requests
 	host        string
 	userID      string // "" for a system event
 	hookID      string // "" for a generated one
@@ -82,6 +87,7 @@ func parseSend(args []string, stdin io.Reader, stdout io.Writer) (*sendOptions, 
 	fs.StringVar(&o.url, "url", "", "receiver's `URL`, http or https (required)")
 	fs.StringVar(&event, "event", "", "the `EVENT` type to send (required): "+eventList())
 	fs.StringVar(&o.secret, "secret", "", "webhook `SECRET`, sent as X-Misskey-Hook-Secret (default empty)")
+	fs.StringVar(&o.signing, "signing-secret", "", "also sign each request with the Standard Webhooks signing secret `WHSEC`, a whsec_... secret (default unsigned)")
 	fs.StringVar(&o.host, "host", defaultSendHost, "emitting server's `HOST`[:PORT], sent as X-Misskey-Host; the body's server is https://HOST")
 	fs.StringVar(&o.userID, "user-id", defaultSendUserID, "webhook owner's `ID`, the body's userId (user events only)")
 	fs.StringVar(&o.hookID, "hook-id", "", "webhook `ID`, sent as X-Misskey-Hook-Id and hookId (default a new Misskey-style id)")
@@ -127,6 +133,12 @@ func parseSend(args []string, stdin io.Reader, stdout io.Writer) (*sendOptions, 
 	o.event = e
 	if err := webhook.ValidateSecret(o.secret); err != nil {
 		return nil, fmt.Errorf("bad --secret: %w", err)
+	}
+	if set["signing-secret"] {
+		// The flag package would quote the value; a secret is not quoted.
+		if _, err := webhook.ParseSigningSecret(o.signing); err != nil {
+			return nil, fmt.Errorf("bad --signing-secret: %w", err)
+		}
 	}
 	if e.IsSystem() {
 		if set["user-id"] {
@@ -254,6 +266,7 @@ func send(ctx context.Context, o *sendOptions, stdout, stderr io.Writer) int {
 	hook, err := d.CreateHook(ctx, &webhook.Webhook{
 		ID: o.hookID, UserID: o.userID, Name: sendHookName,
 		On: []webhook.Event{o.event}, URL: o.url, Secret: o.secret, Active: true,
+		SigningSecret: o.signing,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "fedihook send: creating the webhook: %v\n", err)

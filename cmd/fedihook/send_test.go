@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,12 +16,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/verify"
 )
 
 // A received is one request a receiver got.
@@ -168,6 +171,33 @@ func TestSendDelivers(t *testing.T) {
 	require.Len(t, l, 2, out)
 	require.Regexp(t, `^attempt 1: 204 No Content in `+dur+`$`, l[0])
 	require.Equal(t, "delivered (eventId "+p.EventID+")", l[1])
+}
+
+func TestSendSigns(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	key := webhook.NewSigningSecret()
+	code, out, errOut := sendCmd(t, "", "--url", rcv.srv.URL, "--event", "note", "--secret", "s3cret",
+		"--signing-secret", key, "--allow-network", "127.0.0.0/8")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	reqs := rcv.requests()
+	require.Len(t, reqs, 1)
+	r := reqs[0]
+	p := payload(t, r)
+	require.Equal(t, p.EventID, r.header.Get(webhook.HeaderWebhookID))
+	require.Equal(t, "s3cret", r.header.Get("X-Misskey-Hook-Secret"), "the secret header is sent beside")
+	require.NoError(t, verify.VerifySignature(r.header, r.body, time.Now(), verify.DefaultTolerance, key))
+	require.ErrorIs(t, verify.VerifySignature(r.header, r.body, time.Now(), verify.DefaultTolerance, webhook.NewSigningSecret()),
+		verify.ErrBadSignature)
+
+	// Without the flag, no signature.
+	code, out, errOut = sendCmd(t, "", "--url", rcv.srv.URL, "--event", "note", "--allow-network", "127.0.0.0/8")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	reqs = rcv.requests()
+	require.Len(t, reqs, 2)
+	for _, h := range []string{webhook.HeaderWebhookID, webhook.HeaderWebhookTimestamp, webhook.HeaderWebhookSignature} {
+		require.Empty(t, reqs[1].header.Values(h), h)
+	}
 }
 
 func TestSendDefaults(t *testing.T) {
@@ -434,6 +464,10 @@ func TestSendUsageErrors(t *testing.T) {
 		{name: "hook id too long", args: with("--hook-id", strings.Repeat("h", 129)), want: "bad --hook-id"},
 		{name: "secret with newline", args: with("--secret", "a\nb"), want: "bad --secret"},
 		{name: "secret with edge space", args: with("--secret", " s"), want: "bad --secret"},
+		{name: "signing secret prefix", args: with("--signing-secret", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), want: `bad --signing-secret: webhook: signing secret must start with "whsec_"`},
+		{name: "signing secret base64", args: with("--signing-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"), want: "bad --signing-secret: webhook: signing secret is not standard padded base64"},
+		{name: "signing secret long", args: with("--signing-secret", "whsec_"+base64.StdEncoding.EncodeToString(make([]byte, 65))), want: "bad --signing-secret: webhook: signing secret must hold 24 to 64 bytes, got 65"},
+		{name: "signing secret empty", args: with("--signing-secret", ""), want: "bad --signing-secret"},
 		{name: "unknown flag", args: with("--retries", "3"), want: "flag provided but not defined: -retries"},
 		{name: "unexpected argument", args: with("extra"), want: `unexpected argument "extra"`},
 		{name: "flag after argument", args: []string{"extra", "--url", rcv.srv.URL}, want: `unexpected argument "extra"`},
@@ -447,6 +481,7 @@ func TestSendUsageErrors(t *testing.T) {
 			require.Contains(t, errOut, tt.want)
 			require.True(t, strings.HasPrefix(errOut, "fedihook send: "), errOut)
 			require.Contains(t, errOut, "Run 'fedihook send -h' for usage.")
+			require.NotContains(t, errOut, "MfKQ9r8G", "a secret is quoted")
 		})
 	}
 }
