@@ -25,6 +25,8 @@ import (
 //	FEDIHOOK_PG_DSN=... go test -run '^$' -bench EnqueueClaimSettle -benchtime 100000x
 func BenchmarkEnqueueClaimSettle(b *testing.B) {
 	for _, bc := range []struct{ producers, consumers, claim int }{
+		{1, 1, 64},
+		{2, 2, 64},
 		{4, 4, 64},
 		{8, 8, 128},
 	} {

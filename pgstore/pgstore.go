@@ -66,6 +66,7 @@ type Store struct {
 	log       *slog.Logger
 	sql       statements
 	settles   batcher[webhook.Result]
+	enqueues  batcher[*webhook.Delivery]
 }
 
 var (

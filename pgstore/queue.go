@@ -144,8 +144,42 @@ const pruneBatch = 5000
 // webhook that does not exist fails the whole batch with an error
 // wrapping webhook.ErrNotFound; an existing delivery ID with
 // webhook.ErrConflict.
+//
+// Concurrent calls (Emits from many requests) are merged into one
+// statement, and so one commit, while an earlier one is running; if the
+// merged statement fails for one call's deliveries, each call is retried
+// on its own, so that each still succeeds or fails alone. Once its
+// deliveries are sent to the database, Enqueue is not interrupted by ctx.
 func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
-	return enqueue(ctx, s.pool, s, ds)
+	if err := ctx.Err(); err != nil || len(ds) == 0 {
+		return err
+	}
+	return s.enqueues.do(context.WithoutCancel(ctx), ds, s.enqueueBatch)
+}
+
+func (s *Store) enqueueBatch(ctx context.Context, calls []*batchCall[*webhook.Delivery]) {
+	if len(calls) == 1 {
+		calls[0].err = enqueue(ctx, s.pool, s, calls[0].in)
+		return
+	}
+	n := 0
+	for _, c := range calls {
+		n += len(c.in)
+	}
+	all := make([]*webhook.Delivery, 0, n)
+	for _, c := range calls {
+		all = append(all, c.in...)
+	}
+	err := enqueue(ctx, s.pool, s, all)
+	if errors.Is(err, webhook.ErrNotFound) || errors.Is(err, webhook.ErrConflict) {
+		for _, c := range calls {
+			c.err = enqueue(ctx, s.pool, s, c.in)
+		}
+		return
+	}
+	for _, c := range calls {
+		c.err = err
+	}
 }
 
 func enqueue(ctx context.Context, q querier, s *Store, ds []*webhook.Delivery) error {

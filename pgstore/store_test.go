@@ -592,3 +592,46 @@ func TestSettleMergedCalls(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("webhook: delivery %s: lease lost", cs[k*per+k%per].Delivery.ID), err.Error(), "caller %d", k)
 	}
 }
+
+// TestEnqueueMergedCalls: concurrent Enqueue calls, which the store
+// merges into shared statements, each succeed or fail on their own.
+func TestEnqueueMergedCalls(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	w := testHook("h1", "u")
+	require.NoError(t, s.CreateHook(ctx, w, 0))
+	existing := testDelivery(w, t0, []byte(`{}`))
+	require.NoError(t, s.Enqueue(ctx, []*webhook.Delivery{existing}))
+	const callers = 60
+	calls := make([][]*webhook.Delivery, callers)
+	errs := make([]error, callers)
+	for k := range calls {
+		calls[k] = []*webhook.Delivery{testDelivery(w, t0, []byte(`{}`)), testDelivery(w, t0, []byte(`{}`))}
+		switch k % 3 {
+		case 1:
+			calls[k][1].HookID = "no-such-hook"
+		case 2:
+			calls[k][1].ID = existing.ID
+		}
+	}
+	var wg sync.WaitGroup
+	for k := range calls {
+		wg.Go(func() { errs[k] = s.Enqueue(ctx, calls[k]) })
+	}
+	wg.Wait()
+	for k, err := range errs {
+		_, first := s.GetDelivery(ctx, calls[k][0].ID)
+		switch k % 3 {
+		case 0:
+			require.NoError(t, err, "caller %d", k)
+			require.NoError(t, first, "caller %d", k)
+		case 1:
+			require.ErrorIs(t, err, webhook.ErrNotFound, "caller %d", k)
+			require.ErrorIs(t, first, webhook.ErrNotFound, "caller %d: all or none", k)
+		case 2:
+			require.ErrorIs(t, err, webhook.ErrConflict, "caller %d", k)
+			require.ErrorIs(t, first, webhook.ErrNotFound, "caller %d: all or none", k)
+		}
+	}
+}
