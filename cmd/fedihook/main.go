@@ -11,8 +11,8 @@
 // send posts one Misskey-compatible webhook to a URL, with the exact
 // headers and body Misskey sends, and retries it on Misskey's schedule:
 //
-//	fedihook send --url URL --event EVENT [--secret S] [--host HOST]
-//	    [--user-id ID] [--hook-id ID] [--body FILE] [--attempts N]
+//	fedihook send --url URL --event EVENT [--secret S] [--signing-secret WHSEC]
+//	    [--host HOST] [--user-id ID] [--hook-id ID] [--body FILE] [--attempts N]
 //	    [--backoff-base DURATION] [--allow-network CIDR ...]
 //
 // The body is Misskey's test-send dummy body for the event unless --body
@@ -26,7 +26,9 @@
 // 10.0.0.5/32:8080) lets it through. --attempts (default 4) and
 // --backoff-base (default 60s; the wait before retry n is (2^n-1) times
 // it, plus up to 20% jitter) shorten Misskey's schedule so that a
-// receiver's retry handling can be tried in seconds.
+// receiver's retry handling can be tried in seconds. --signing-secret (a
+// "whsec_..." secret) adds the Standard Webhooks signature headers
+// beside X-Misskey-Hook-Secret.
 //
 // send prints one line per attempt to standard output, such as
 //
@@ -36,6 +38,24 @@
 //
 // and ends with "delivered" or "gave up: REASON". A receiver's Retry-After
 // is honoured, as by the library (up to 8 hours). Ctrl-C stops waiting.
+//
+// listen is a receiver to send to: it serves HTTP on a loopback address
+// (any address with --public) and checks each request with package verify,
+// the secret header against --secret and the signature against each
+// --signing-secret, or nothing, with a warning, when given neither:
+//
+//	fedihook listen [--addr HOST:PORT] [--secret S] [--signing-secret WHSEC ...]
+//	    [--max-requests N] [--public]
+//
+// It prints "listening on http://ADDR" (--addr defaults to
+// 127.0.0.1:8080; port 0 picks a free one), then one line per request:
+//
+//	12:00:01.234 note hookId=a1b2c3 eventId=0b6f2a5e-... ok: @alice: "Hello"
+//	12:00:02.345 note hookId=a1b2c3 eventId=0b6f2a5e-... rejected: bad signature (401)
+//
+// It answers 204 to a good request, and 401, 400, 405 or 413 with the
+// reason as package verify does. It runs until interrupted, or until it has
+// answered --max-requests requests, then lets requests in flight finish.
 //
 // bench measures, in one run, the deliveries per second, Emit-to-receipt
 // latency, CPU time, allocations and peak RSS of delivery through the
@@ -56,9 +76,10 @@
 // # Exit status
 //
 // 0 when the webhook was delivered, or the benchmark ran with every
-// delivery accounted for (or help was asked for), 1 when delivery failed
-// for good, a contender failed, or the command was interrupted, 2 for bad
-// usage, with a message naming the problem on standard error.
+// delivery accounted for, or listen was stopped (or help was asked for), 1
+// when delivery failed for good, a contender failed, listen could not
+// serve, or send or bench was interrupted, 2 for bad usage, with a message
+// naming the problem on standard error.
 package main
 
 import (
@@ -98,6 +119,7 @@ type command struct {
 // add a new one here.
 var commands = map[string]command{
 	"send":           {summary: "send one webhook to a URL and report each attempt", run: runSend},
+	"listen":         {summary: "receive webhooks, verify them and print one line per request", run: runListen},
 	"bench":          {summary: "measure deliveries/s and latency: raw HTTP, memory, sqlite, postgres", run: runBench},
 	"bench-receiver": {summary: "bench's loopback receiver", run: runBenchReceiver, hidden: true},
 	"bench-run":      {summary: "one contender of bench", run: runBenchRun, hidden: true},
