@@ -13,12 +13,16 @@
 // # Schema and migrations
 //
 // The store keeps its data in tables whose names start with "fedihook_",
-// in [Config.Schema] or, by default, in the first schema of the
-// connection's search_path. [Store.Migrate] creates and upgrades them with
-// the versioned migrations shipped in this module; it is idempotent, and
-// safe when several processes run it at once (they serialise on a
+// in [Config.Schema] (which Migrate creates if needed) or, by default, in
+// the first schema of the connection's search_path: fedihook_hooks (one
+// row a webhook), fedihook_deliveries (one row a delivery, pending or
+// finished, with its body, state, lease and last attempt) and
+// fedihook_schema_migrations. [Store.Migrate] creates and upgrades them
+// with the versioned migrations shipped in this module; it is idempotent,
+// and safe when several processes run it at once (they serialise on a
 // transaction-level advisory lock). Call it at start-up, before the
-// Dispatcher starts.
+// Dispatcher starts. The store needs PostgreSQL 11 or later, and is
+// tested on 15.
 //
 // # Sharing the work
 //
@@ -49,6 +53,13 @@
 // status and error, so an operator can inspect them; [Store.Prune] removes
 // the ones finished more than [Config.Retention] ago. Call it now and then,
 // for instance hourly.
+//
+// # Batching
+//
+// Concurrent Enqueue calls, and concurrent Settle calls, are merged into
+// one statement each while an earlier one runs, so that many Emits, or a
+// Dispatcher's many workers, share one round trip and one commit. No
+// goroutine does this: the first caller runs the batch.
 //
 // # Pools
 //
