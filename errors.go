@@ -29,6 +29,10 @@ var (
 	// ErrLeaseLost is returned by a Store when a result is settled for a
 	// delivery whose lease has expired and been claimed again.
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrQueueFull is returned by Emit when the store's queue is at its
+	// capacity (see MemoryStoreConfig.Capacity); nothing of that Emit was
+	// enqueued.
+	ErrQueueFull = errors.New("queue full")
 	// ErrPayloadTooLarge is returned by Emit when the encoded body is
 	// larger than Config.MaxBodyBytes.
 	ErrPayloadTooLarge = errors.New("payload too large")

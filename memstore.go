@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"cmp"
 	"container/heap"
 	"context"
@@ -13,9 +14,15 @@ import (
 	"github.com/google/uuid"
 )
 
-// DefaultMemoryHistory is how many finished (delivered or failed)
-// deliveries a MemoryStore keeps for GetDelivery by default.
-const DefaultMemoryHistory = 10000
+// Defaults of [MemoryStoreConfig].
+const (
+	// DefaultMemoryHistory is how many finished (delivered or failed)
+	// deliveries a MemoryStore keeps, with their attempts.
+	DefaultMemoryHistory = 10000
+	// DefaultMemoryCapacity is how many pending deliveries a MemoryStore
+	// holds before Enqueue refuses more with ErrQueueFull.
+	DefaultMemoryCapacity = 1 << 20
+)
 
 // MemoryStoreConfig configures a MemoryStore. The zero value gives the
 // documented defaults.
@@ -24,15 +31,24 @@ type MemoryStoreConfig struct {
 	// older ones are forgotten. Defaults to DefaultMemoryHistory; -1
 	// keeps none.
 	History int
+	// Capacity is how many pending deliveries the store holds. When an
+	// Enqueue would pass it, the whole Enqueue is refused with
+	// ErrQueueFull: nothing is dropped silently, and no Emit is half
+	// enqueued. Defaults to DefaultMemoryCapacity.
+	Capacity int
 }
 
 // A MemoryStore is a [Store] held in memory: fast, and lost when the
 // process exits. It is the Dispatcher's default. Pending deliveries are
-// kept until settled; of the finished ones, only the most recent
-// (MemoryStoreConfig.History) are kept. Its zero value is not usable; call
+// kept until settled, up to MemoryStoreConfig.Capacity; of the finished
+// ones, only the most recent (MemoryStoreConfig.History) are kept. It is
+// also a [History], a [Redeliverer] and a [StatsReporter]; listing
+// deliveries scans them all. Its zero value is not usable; call
 // [NewMemoryStore].
 type MemoryStore struct {
-	history int
+	history  int
+	capacity int
+	pending  int
 
 	mu       sync.Mutex
 	hooks    map[string]*memHook
@@ -45,14 +61,20 @@ type MemoryStore struct {
 	leaseSeq int64
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store         = (*MemoryStore)(nil)
+	_ History       = (*MemoryStore)(nil)
+	_ Redeliverer   = (*MemoryStore)(nil)
+	_ StatsReporter = (*MemoryStore)(nil)
+)
 
 type memHook struct {
-	w         *Webhook // immutable snapshot, without status
-	sentAt    time.Time
-	status    int // 0: no attempt yet
-	deleted   bool
-	createSeq uint64
+	w            *Webhook // immutable snapshot, without status
+	sentAt       time.Time
+	status       int // 0: no attempt yet
+	failingSince time.Time
+	deleted      bool
+	createSeq    uint64
 }
 
 // memUser indexes one user's webhooks for MatchHooks; rebuilt whenever
@@ -64,6 +86,7 @@ type memUser struct {
 
 type memItem struct {
 	d          Delivery
+	attempts   []Attempt
 	hook       *memHook
 	seq        uint64
 	lease      int64
@@ -85,13 +108,17 @@ func NewMemoryStore(cfg *MemoryStoreConfig) (*MemoryStore, error) {
 	case c.History < 0:
 		return nil, invalidf("MemoryStoreConfig.History must be >= -1, got %d", c.History)
 	}
+	if c.Capacity < 0 {
+		return nil, invalidf("MemoryStoreConfig.Capacity must be >= 1, got %d", c.Capacity)
+	}
 	return &MemoryStore{
-		history: c.History,
-		hooks:   make(map[string]*memHook),
-		users:   make(map[string]*memUser),
-		items:   make(map[uuid.UUID]*memItem),
-		ready:   itemHeap{less: readyLess},
-		leased:  itemHeap{less: leaseLess},
+		history:  c.History,
+		capacity: cmp.Or(c.Capacity, DefaultMemoryCapacity),
+		hooks:    make(map[string]*memHook),
+		users:    make(map[string]*memUser),
+		items:    make(map[uuid.UUID]*memItem),
+		ready:    itemHeap{less: readyLess},
+		leased:   itemHeap{less: leaseLess},
 	}, nil
 }
 
@@ -104,6 +131,10 @@ func (h *memHook) snapshot() *Webhook {
 	if h.status != 0 {
 		t, s := h.sentAt, h.status
 		w.LatestSentAt, w.LatestStatus = &t, &s
+	}
+	if !h.failingSince.IsZero() {
+		f := h.failingSince
+		w.FailingSince = &f
 	}
 	return w
 }
@@ -123,11 +154,14 @@ func (s *MemoryStore) CreateHook(ctx context.Context, w *Webhook, limit int) err
 		return fmt.Errorf("webhook: user %q has %d webhooks: %w", truncate(w.UserID, MaxIDLength), len(u.hooks), ErrTooManyWebhooks)
 	}
 	c := w.Clone()
-	c.LatestSentAt, c.LatestStatus = nil, nil
+	c.LatestSentAt, c.LatestStatus, c.FailingSince = nil, nil, nil
 	s.seq++
 	h := &memHook{w: c, createSeq: s.seq}
 	if w.LatestStatus != nil && w.LatestSentAt != nil {
 		h.sentAt, h.status = *w.LatestSentAt, *w.LatestStatus
+	}
+	if w.FailingSince != nil {
+		h.failingSince = *w.FailingSince
 	}
 	s.hooks[w.ID] = h
 	if u == nil {
@@ -259,6 +293,10 @@ func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
 	items := make([]memItem, len(ds))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.pending+len(ds) > s.capacity {
+		return fmt.Errorf("webhook: %d pending deliveries, %d more would pass MemoryStoreConfig.Capacity (%d): %w",
+			s.pending, len(ds), s.capacity, ErrQueueFull)
+	}
 	for i, d := range ds {
 		h, ok := s.hooks[d.HookID]
 		if !ok {
@@ -277,6 +315,7 @@ func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
 		s.items[it.d.ID] = it
 		heap.Push(&s.ready, it)
 	}
+	s.pending += len(items)
 	return nil
 }
 
@@ -299,6 +338,7 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease t
 		if it.hook.deleted {
 			heap.Pop(&s.ready)
 			delete(s.items, it.d.ID)
+			s.pending--
 			continue
 		}
 		if it.d.NextAttemptAt.After(now) {
@@ -337,12 +377,29 @@ func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
 		heap.Remove(&s.leased, it.index)
 		it.lease = 0
 		d := &it.d
+		if r.Attempt.At.IsZero() { // released without an attempt
+			d.NextAttemptAt = r.NextAttemptAt
+			heap.Push(&s.ready, it)
+			continue
+		}
+		a := r.Attempt
+		a.Response = bytes.Clone(a.Response[:min(len(a.Response), MaxResponseRecord)])
+		a.Retry = r.State == StatePending
+		it.attempts = append(it.attempts, a)
 		d.Attempts++
 		d.State = r.State
-		d.LastStatus = r.Attempt.Status
-		d.LastError = r.Attempt.Error
-		it.hook.sentAt = r.Attempt.At
-		it.hook.status = cmp.Or(r.Attempt.Status, 1)
+		d.LastStatus = a.Status
+		d.LastError = a.Error
+		d.LastAttemptAt = a.At
+		h := it.hook
+		h.sentAt = a.At
+		h.status = cmp.Or(a.Status, 1)
+		switch {
+		case r.State == StateDelivered:
+			h.failingSince = time.Time{}
+		case h.failingSince.IsZero():
+			h.failingSince = a.At
+		}
 		if r.State == StatePending {
 			d.NextAttemptAt = r.NextAttemptAt
 			s.seq++
@@ -358,6 +415,7 @@ func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
 // finish keeps it among the finished deliveries, forgetting the oldest
 // beyond the history size.
 func (s *MemoryStore) finish(it *memItem) {
+	s.pending--
 	if s.history == 0 {
 		delete(s.items, it.d.ID)
 		return

@@ -69,6 +69,9 @@ type Delivery struct {
 	LastStatus int
 	// LastError describes the latest failed attempt, empty after success.
 	LastError string
+	// LastAttemptAt is when the latest attempt started, zero before the
+	// first.
+	LastAttemptAt time.Time
 }
 
 // A Claim is a delivery handed to one worker under a lease: until the
@@ -94,7 +97,15 @@ type Attempt struct {
 	// Error describes the failure, empty on success. It never holds the
 	// secret.
 	Error string
+	// Response holds the first bytes of the receiver's answer, at most
+	// MaxResponseRecord of them.
+	Response []byte
+	// Retry reports whether another attempt was scheduled after this one.
+	Retry bool
 }
+
+// MaxResponseRecord is how many bytes of a response an [Attempt] keeps.
+const MaxResponseRecord = 1024
 
 // A Result settles a claimed delivery after an attempt.
 type Result struct {
@@ -110,7 +121,11 @@ type Result struct {
 	State State
 	// NextAttemptAt is when a pending delivery is due again.
 	NextAttemptAt time.Time
-	// Attempt is the attempt made.
+	// Attempt is the attempt made. A zero Attempt.At releases the claim
+	// without an attempt (the Dispatcher does that to a delivery whose
+	// webhook is at its concurrency limit): the delivery stays pending,
+	// due at NextAttemptAt, and neither its attempt count nor the
+	// webhook's status changes.
 	Attempt Attempt
 }
 
@@ -154,8 +169,10 @@ type Queue interface {
 	// duration lease. Deliveries of deleted webhooks are never returned.
 	Claim(ctx context.Context, now time.Time, max int, lease time.Duration) ([]Claim, error)
 	// Settle applies results: the delivery's state, attempt count, next
-	// attempt time, last status and error, and the webhook's LatestSentAt
-	// and LatestStatus (Attempt.Status, or 1 when it is 0). A result whose
+	// attempt time, last status, error and attempt time, its attempt
+	// history, and the webhook's LatestSentAt and LatestStatus
+	// (Attempt.Status, or 1 when it is 0) and FailingSince (cleared by a
+	// delivered result, set to Attempt.At by a failed one when unset). A result whose
 	// lease is no longer the delivery's is skipped, and reported by an
 	// error wrapping ErrLeaseLost after the others are applied; one for a
 	// delivery that no longer exists is skipped silently.
@@ -182,4 +199,63 @@ type Notifier interface {
 	// is done; it then returns nil. It returns early only on an error it
 	// cannot recover from, after which the Dispatcher polls.
 	Listen(ctx context.Context, wake func()) error
+}
+
+// A DeliveryQuery selects a webhook's deliveries, newest first.
+type DeliveryQuery struct {
+	// HookID is the webhook. Required.
+	HookID string
+	// State keeps only deliveries in that state; 0 keeps all.
+	State State
+	// Cursor continues after the previous page's Next; "" starts at the
+	// newest delivery.
+	Cursor string
+	// Limit is the largest page. Defaults to 50; at most 500.
+	Limit int
+}
+
+// A DeliveryPage is one page of [History.ListDeliveries].
+type DeliveryPage struct {
+	// Deliveries, newest (by CreatedAt, then ID) first.
+	Deliveries []*Delivery
+	// Next is the cursor of the following page, "" on the last.
+	Next string
+}
+
+// History is a Store that keeps every delivery's attempts, for operators:
+// "did my webhook fire, and what did the receiver say". Finished
+// deliveries and their attempts are kept by the store's retention rule.
+type History interface {
+	// ListDeliveries returns a page of the deliveries of a webhook.
+	ListDeliveries(ctx context.Context, q DeliveryQuery) (*DeliveryPage, error)
+	// ListAttempts returns a delivery's attempts, oldest first, or
+	// ErrNotFound.
+	ListAttempts(ctx context.Context, id uuid.UUID) ([]Attempt, error)
+}
+
+// A Redeliverer is a Store that can send deliveries again.
+type Redeliverer interface {
+	// Redeliver starts a new attempt series of a delivery, whatever its
+	// state: it becomes pending, due at now, with Attempts 0, and keeps
+	// its ID, body and createdAt (and its attempt history). A delivery
+	// under a live lease is not touched: the error wraps ErrLeaseLost.
+	Redeliver(ctx context.Context, id uuid.UUID, now time.Time) error
+	// RecoverFailed redelivers, as Redeliver, up to limit failed
+	// deliveries of hookID whose last attempt was at or after since,
+	// oldest first, and returns how many.
+	RecoverFailed(ctx context.Context, hookID string, since, now time.Time, limit int) (int, error)
+}
+
+// QueueStats describes a Store's queue, for metrics.
+type QueueStats struct {
+	// Pending is how many deliveries are pending, in flight included.
+	Pending int64
+	// OldestDue is the due time of the earliest pending delivery, zero
+	// when there is none.
+	OldestDue time.Time
+}
+
+// A StatsReporter is a Store that can describe its queue.
+type StatsReporter interface {
+	QueueStats(ctx context.Context) (QueueStats, error)
 }

@@ -48,6 +48,10 @@ type Webhook struct {
 	// LatestStatus is the HTTP status of the latest attempt, 1 when it got
 	// no HTTP status, nil until the first attempt.
 	LatestStatus *int `json:"latestStatus"`
+	// FailingSince is when the first failed attempt since the latest
+	// success was made, nil while the webhook is healthy. The Dispatcher
+	// disables a webhook failing for longer than Config.DisableAfter.
+	FailingSince *time.Time `json:"failingSince,omitempty"`
 }
 
 // IsSystem reports whether w is a system webhook (it has no UserID).
@@ -75,6 +79,10 @@ func (w *Webhook) Clone() *Webhook {
 	if w.LatestStatus != nil {
 		s := *w.LatestStatus
 		c.LatestStatus = &s
+	}
+	if w.FailingSince != nil {
+		t := *w.FailingSince
+		c.FailingSince = &t
 	}
 	return &c
 }

@@ -5,9 +5,10 @@
 //	}
 //
 // It checks the webhook registry (not-found and conflict errors, the
-// per-user limit under concurrency, ordering, matching), and the delivery
+// per-user limit under concurrency, ordering, matching), the delivery
 // queue (round trips of every field, due times, ordering, leases and their
-// expiry, concurrent claims, settling, deleting). It depends on nothing
+// expiry, concurrent claims, settling, deleting). [RunOperations] checks
+// what operators need on top. It depends on nothing
 // but the webhook package and testify.
 package storetest
 

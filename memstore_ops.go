@@ -1,0 +1,213 @@
+package webhook
+
+import (
+	"container/heap"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Limits of [DeliveryQuery.Limit].
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// EncodeCursor returns the cursor of the page that follows a delivery
+// created at created with the given ID. Stores use it so that cursors are
+// the same everywhere.
+func EncodeCursor(created time.Time, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(created.UnixMilli(), 10) + "." + id.String()))
+}
+
+// DecodeCursor reads a cursor made by EncodeCursor. A malformed cursor is
+// an error matching ErrInvalid.
+func DecodeCursor(c string) (created time.Time, id uuid.UUID, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, uuid.Nil, invalidf("DeliveryQuery.Cursor is malformed")
+	}
+	ms, rest, ok := strings.Cut(string(raw), ".")
+	n, perr := strconv.ParseInt(ms, 10, 64)
+	id, uerr := uuid.Parse(rest)
+	if !ok || perr != nil || uerr != nil {
+		return time.Time{}, uuid.Nil, invalidf("DeliveryQuery.Cursor is malformed")
+	}
+	return time.UnixMilli(n), id, nil
+}
+
+// CheckQuery validates q and returns its page size.
+func CheckQuery(q DeliveryQuery) (int, error) {
+	if q.HookID == "" {
+		return 0, invalidf("DeliveryQuery.HookID must be set")
+	}
+	if q.State > StateFailed {
+		return 0, invalidf("DeliveryQuery.State %d is not a state", q.State)
+	}
+	switch {
+	case q.Limit == 0:
+		return DefaultPageSize, nil
+	case q.Limit < 0 || q.Limit > MaxPageSize:
+		return 0, invalidf("DeliveryQuery.Limit must be 1-%d, got %d", MaxPageSize, q.Limit)
+	}
+	return q.Limit, nil
+}
+
+// newerFirst orders deliveries newest first: by CreatedAt, then ID, both
+// descending.
+func newerFirst(a, b *Delivery) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(b.ID.String(), a.ID.String())
+}
+
+// ListDeliveries implements [History]. It scans every delivery held.
+func (s *MemoryStore) ListDeliveries(ctx context.Context, q DeliveryQuery) (*DeliveryPage, error) {
+	limit, err := CheckQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	var after *Delivery
+	if q.Cursor != "" {
+		created, id, err := DecodeCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		after = &Delivery{CreatedAt: created, ID: id}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	var ds []*Delivery
+	for _, it := range s.items {
+		if it.d.HookID != q.HookID || it.hook.deleted || (q.State != 0 && it.d.State != q.State) {
+			continue
+		}
+		if after != nil && newerFirst(after, &it.d) >= 0 {
+			continue
+		}
+		d := it.d
+		ds = append(ds, &d)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(ds, newerFirst)
+	page := &DeliveryPage{Deliveries: ds}
+	if len(ds) > limit {
+		page.Deliveries = ds[:limit]
+		last := ds[limit-1]
+		page.Next = EncodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
+}
+
+// ListAttempts implements [History].
+func (s *MemoryStore) ListAttempts(ctx context.Context, id uuid.UUID) ([]Attempt, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[id]
+	if !ok || it.hook.deleted {
+		return nil, notFound("delivery", id.String())
+	}
+	out := slices.Clone(it.attempts)
+	if out == nil {
+		out = []Attempt{}
+	}
+	return out, nil
+}
+
+// Redeliver implements [Redeliverer].
+func (s *MemoryStore) Redeliver(ctx context.Context, id uuid.UUID, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[id]
+	if !ok || it.hook.deleted {
+		return notFound("delivery", id.String())
+	}
+	return s.redeliver(it, now)
+}
+
+func (s *MemoryStore) redeliver(it *memItem, now time.Time) error {
+	if it.lease != 0 && it.leaseUntil.After(now) {
+		return fmt.Errorf("webhook: delivery %s is in flight: %w", it.d.ID, ErrLeaseLost)
+	}
+	if it.d.State != StatePending {
+		if s.pending+1 > s.capacity {
+			return fmt.Errorf("webhook: redeliver: %w", ErrQueueFull)
+		}
+		if i := slices.Index(s.finished, it); i >= 0 {
+			s.finished = slices.Delete(s.finished, i, i+1)
+		}
+		s.pending++
+	}
+	if it.lease != 0 { // an expired lease nobody reclaimed yet
+		heap.Remove(&s.leased, it.index)
+		it.lease = 0
+	} else if it.index >= 0 {
+		heap.Remove(&s.ready, it.index)
+	}
+	it.d.State, it.d.Attempts, it.d.NextAttemptAt = StatePending, 0, now
+	s.seq++
+	it.seq = s.seq
+	heap.Push(&s.ready, it)
+	return nil
+}
+
+// RecoverFailed implements [Redeliverer].
+func (s *MemoryStore) RecoverFailed(ctx context.Context, hookID string, since, now time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, invalidf("RecoverFailed: limit must be >= 1, got %d", limit)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var failed []*memItem
+	for _, it := range s.finished {
+		if it.d.HookID == hookID && it.d.State == StateFailed && !it.d.LastAttemptAt.Before(since) {
+			failed = append(failed, it)
+		}
+	}
+	slices.SortFunc(failed, func(a, b *memItem) int { return a.d.LastAttemptAt.Compare(b.d.LastAttemptAt) })
+	n := 0
+	for _, it := range failed[:min(limit, len(failed))] {
+		if err := s.redeliver(it, now); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// QueueStats implements [StatsReporter].
+func (s *MemoryStore) QueueStats(ctx context.Context) (QueueStats, error) {
+	if err := ctx.Err(); err != nil {
+		return QueueStats{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := QueueStats{Pending: int64(s.pending)}
+	if s.ready.Len() > 0 {
+		st.OldestDue = s.ready.items[0].d.NextAttemptAt
+	}
+	for _, it := range s.leased.items {
+		if st.OldestDue.IsZero() || it.d.NextAttemptAt.Before(st.OldestDue) {
+			st.OldestDue = it.d.NextAttemptAt
+		}
+	}
+	return st, nil
+}
