@@ -202,7 +202,8 @@ func (r *benchRow) rps() float64 {
 	return float64(r.res.WindowDelivered) / r.res.Window.Seconds()
 }
 
-// http reports whether the contender delivers to the receiver.
+// isHTTPContender reports whether the contender delivers to the
+// receiver; the database ceilings do not.
 func isHTTPContender(c string) bool { return c != contSQLiteDB && c != contPostgresDB }
 
 // A benchRunner runs bench's child processes.
@@ -474,6 +475,7 @@ type lockedWriter struct {
 	w  io.Writer
 }
 
+// Write writes p to the underlying writer, one Write at a time.
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -486,7 +488,10 @@ func roundTo(x float64, n int) float64 {
 	return math.Round(x*p) / p
 }
 
+// ms returns d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return roundTo(float64(d)/float64(time.Millisecond), 3) }
+
+// us returns d in microseconds, to a tenth.
 func us(d time.Duration) float64 { return roundTo(float64(d)/float64(time.Microsecond), 1) }
 
 // perDelivery divides a total by the deliveries of a run.

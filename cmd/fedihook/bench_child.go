@@ -126,6 +126,7 @@ type counters struct {
 	firstErr                    atomic.Pointer[string]
 }
 
+// fail keeps err if it is the first failure.
 func (c *counters) fail(err error) {
 	s := err.Error()
 	c.firstErr.CompareAndSwap(nil, &s)
@@ -226,6 +227,7 @@ type meter struct {
 	profile *os.File
 }
 
+// startMeter starts measuring, and profiling if spec asks for it.
 func startMeter(spec *runSpec) (*meter, error) {
 	m := &meter{}
 	if spec.CPUProfile != "" {

@@ -41,6 +41,7 @@ type receiverStats struct {
 	Latency latencies `json:"latency"`
 }
 
+// A benchReceiver is the receiver's handler and tallies.
 type benchReceiver struct {
 	received atomic.Int64
 	untimed  atomic.Int64
@@ -48,6 +49,8 @@ type benchReceiver struct {
 	bufs     sync.Pool
 }
 
+// ServeHTTP reads the request's body, records the latency from the emit
+// time it carries, and answers 204 No Content.
 func (rc *benchReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bp, _ := rc.bufs.Get().(*[]byte)
 	if bp == nil {
