@@ -6,7 +6,8 @@
 // It works over any database/sql SQLite driver and imports none: the
 // application chooses cgo (github.com/mattn/go-sqlite3) or pure Go
 // (modernc.org/sqlite), opens the *sql.DB, and hands it to [New]. The
-// Store never closes it. SQLite 3.35 or newer is required (RETURNING).
+// Store never closes it. SQLite 3.35 or newer is required (RETURNING,
+// UPDATE ... FROM).
 //
 //	db, err := sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
 //	...
@@ -35,8 +36,8 @@
 //   - _txlock=immediate: transactions begun with db.BeginTx take the
 //     write lock at BEGIN (waiting up to busy_timeout), so that a
 //     transaction that reads and then writes, such as an Emit through
-//     [Store.InTx], cannot fail with SQLITE_BUSY part-way. The Store's
-//     own transactions begin with BEGIN IMMEDIATE whatever the DSN says.
+//     [Store.InTx], cannot fail with SQLITE_BUSY part-way. The Store's own
+//     transactions take the write lock first thing, whatever the DSN says.
 //   - foreign_keys is not needed: the schema declares no foreign keys.
 //
 // For modernc.org/sqlite (driver name "sqlite"):
@@ -48,10 +49,27 @@
 //
 //	file:app.db?_busy_timeout=10000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate
 //
-// The Store serialises its own writes in the process, so a pool of a few
-// connections is plenty; db.SetMaxOpenConns(1) also works. Do not use
-// ":memory:" databases with a pool (each connection gets its own
-// database); use a file.
+// A pool of a few connections is plenty: the Store's writes go through
+// one transaction at a time (see below), and readers never wait in WAL
+// mode. db.SetMaxOpenConns(1) works too. Do not use ":memory:" databases
+// with a pool (each connection gets its own database); use a file.
+//
+// # Grouped writes
+//
+// SQLite has one writer at a time, and with synchronous=FULL each commit
+// waits for the disk. So the Store groups its writes: while one goroutine
+// runs a write transaction, the writes of others queue, and the next of
+// them runs all that queued in one transaction, each in a savepoint of
+// its own, so that each still succeeds or fails alone. Concurrent
+// Enqueues are merged into one multi-row INSERT and concurrent Settles
+// into one UPDATE. One fsync then commits the Settles of many workers and
+// the Emits of many requests. Hot statements stay prepared.
+//
+// Writes of other processes, and of the application's own transactions,
+// wait for the write lock in SQLite's busy handler, which sleeps (1, 2,
+// 5, 10 ms and more) between tries: under load, many small transactions
+// of the application beside the Store's are slow. [Store.Tx] avoids that
+// for transactions that emit.
 //
 // # Schema and migrations
 //
@@ -83,13 +101,29 @@
 // claimable again from then on, with a new lease. Settling with the old
 // lease then fails with an error wrapping [webhook.ErrLeaseLost].
 //
-// SQLite has no way to tell another process that rows were inserted, so
-// Dispatchers in other processes find new deliveries when they poll.
+// The Store is a [webhook.Notifier]: a Dispatcher over it is woken as soon
+// as a transaction of the Store's that enqueued commits, whether through
+// [Store.Enqueue] or [Store.Tx], and whichever Dispatcher of the process
+// made it. SQLite has no way to tell another process, so Dispatchers in
+// other processes find those deliveries when they poll, and so do they
+// the deliveries of a transaction begun by the application ([Store.InTx]):
+// call the Dispatcher's Notify after committing it.
 //
 // # Transactional outbox
 //
-// [Store.InTx] binds an Outbox to the caller's *sql.Tx: the deliveries of
-// an Emit made through it exist if and only if that transaction commits.
+// [Store.Tx] runs a transaction of the application as one of the Store's
+// grouped writes, with an Outbox bound to it: the note and the
+// deliveries of its Emit exist if and only if fn returns nil.
+//
+//	err := store.Tx(ctx, func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
+//		if _, err := q.ExecContext(ctx, `INSERT INTO notes ...`); err != nil {
+//			return err
+//		}
+//		return dispatcher.EmitVia(ctx, o, note.UserID, webhook.EventNote, body)
+//	})
+//
+// [Store.InTx] binds an Outbox to a *sql.Tx the application began itself,
+// for code that already manages its transactions:
 //
 //	tx, err := db.BeginTx(ctx, nil)
 //	...
@@ -98,6 +132,10 @@
 //	err = dispatcher.EmitVia(ctx, store.InTx(tx), note.UserID, webhook.EventNote, body)
 //	...
 //	err = tx.Commit()
+//
+// Either way, inside the transaction use only the Outbox and the
+// transaction: the Store's other methods, and the Dispatcher's Emit,
+// write outside it and would wait for it to end.
 //
 // # Retention
 //

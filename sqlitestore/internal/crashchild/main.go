@@ -73,7 +73,7 @@ func run(path string, events, users int) error {
 	defer tr.CloseIdleConnections()
 	var failures atomic.Int64
 	d, err := webhook.New(store, &webhook.Config{Host: "example.tld", Transport: tr,
-		Workers: 64, Lease: 2 * time.Second, PollInterval: 20 * time.Millisecond,
+		Workers: 64, Lease: 2 * time.Second, PollInterval: 100 * time.Millisecond,
 		OnAttempt: func(a webhook.AttemptReport) {
 			if a.Err != nil && failures.Add(1) <= 20 {
 				log.Printf("attempt %d of %s failed: %v", a.Attempt, a.Delivery.ID, a.Err)
@@ -146,18 +146,14 @@ func emitted(ctx context.Context, db *sql.DB) (map[string]bool, error) {
 	return done, rows.Err()
 }
 
-// post inserts a note and emits its webhooks in one transaction.
+// post inserts a note and emits its webhooks in one transaction. The
+// Store wakes the Dispatcher when it commits.
 func post(ctx context.Context, store *sqlitestore.Store, d *webhook.Dispatcher, id, userID string) error {
 	body := map[string]any{"note": map[string]any{"id": id, "userId": userID, "text": "note " + id}}
-	err := store.Tx(ctx, func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
+	return store.Tx(ctx, func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
 		if _, err := q.ExecContext(ctx, `INSERT INTO notes (id, user_id) VALUES (?, ?)`, id, userID); err != nil {
 			return err
 		}
 		return d.EmitVia(ctx, o, userID, webhook.EventNote, body)
 	})
-	if err != nil {
-		return err
-	}
-	d.Notify()
-	return nil
 }
