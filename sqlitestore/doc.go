@@ -101,13 +101,11 @@
 // claimable again from then on, with a new lease. Settling with the old
 // lease then fails with an error wrapping [webhook.ErrLeaseLost].
 //
-// The Store is a [webhook.Notifier]: a Dispatcher over it is woken as soon
-// as a transaction of the Store's that enqueued commits, whether through
-// [Store.Enqueue] or [Store.Tx], and whichever Dispatcher of the process
-// made it. SQLite has no way to tell another process, so Dispatchers in
-// other processes find those deliveries when they poll, and so do they
-// the deliveries of a transaction begun by the application ([Store.InTx]):
-// call the Dispatcher's Notify after committing it.
+// SQLite has no way to tell another process that deliveries were
+// enqueued, so Dispatchers in other processes find them when they poll.
+// In the process, the Dispatcher's Emit wakes its workers itself; after a
+// transaction that emitted ([Store.Tx], [Store.InTx]) commits, call the
+// Dispatcher's Notify.
 //
 // # Transactional outbox
 //
@@ -121,6 +119,8 @@
 //		}
 //		return dispatcher.EmitVia(ctx, o, note.UserID, webhook.EventNote, body)
 //	})
+//	...
+//	dispatcher.Notify() // deliver now rather than at the next poll
 //
 // [Store.InTx] binds an Outbox to a *sql.Tx the application began itself,
 // for code that already manages its transactions:
@@ -132,6 +132,8 @@
 //	err = dispatcher.EmitVia(ctx, store.InTx(tx), note.UserID, webhook.EventNote, body)
 //	...
 //	err = tx.Commit()
+//	...
+//	dispatcher.Notify()
 //
 // Either way, inside the transaction use only the Outbox and the
 // transaction: the Store's other methods, and the Dispatcher's Emit,
