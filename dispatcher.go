@@ -78,10 +78,46 @@ type Config struct {
 	// SigningSecret of their own (see [Webhook.SigningSecret]). Defaults
 	// to none: only webhooks with their own secret are signed.
 	SigningSecret string
+	// MaxInFlightPerHook is how many deliveries of one webhook may be in
+	// flight at once in this Dispatcher, so that a receiver that hangs
+	// until the timeout cannot hold every worker. Deliveries over it wait
+	// in the store (due again after PollInterval), with no attempt
+	// counted. Defaults to DefaultMaxInFlightPerHook.
+	MaxInFlightPerHook int
+	// MaxInFlightPerHost is the same limit for all webhooks whose URLs
+	// share a host. Defaults to DefaultMaxInFlightPerHost.
+	MaxInFlightPerHost int
+	// RatePerHook, when > 0, limits each webhook to that many attempts per
+	// second (golang.org/x/time/rate), with bursts of RateBurst.
+	// Deliveries over it wait in the store. Defaults to 0, no limit.
+	RatePerHook float64
+	// RateBurst is the burst of RatePerHook. Defaults to 1.
+	RateBurst int
+	// DisableAfter is how long a webhook may fail without a single
+	// success before the Dispatcher sets it inactive; a 410 Gone answer
+	// disables it at once. Defaults to DefaultDisableAfter (5 days).
+	DisableAfter time.Duration
+	// NoAutoDisable turns automatic disabling off.
+	NoAutoDisable bool
+
 	// OnAttempt, if set, is called after every attempt has been settled
-	// in the store, from the goroutine that made it. It must not block.
+	// in the store, from the goroutine that made it. It must not block;
+	// the callbacks below likewise.
 	OnAttempt func(AttemptReport)
+	// OnGiveUp, if set, is called when a delivery has failed for good.
+	OnGiveUp func(AttemptReport)
+	// OnRecover, if set, is called when a webhook that was failing
+	// (FailingSince set) has a delivery accepted again.
+	OnRecover func(AttemptReport)
+	// OnDisable, if set, is called after the Dispatcher has set a webhook
+	// inactive, with the webhook as it was and the reason; the host may
+	// tell its owner. Re-enabling is an ordinary UpdateHook.
+	OnDisable func(w *Webhook, reason error)
 }
+
+// DefaultDisableAfter is how long a webhook may fail without a success
+// before it is disabled.
+const DefaultDisableAfter = 5 * 24 * time.Hour
 
 // An AttemptReport describes one finished attempt, for Config.OnAttempt.
 type AttemptReport struct {
@@ -116,14 +152,16 @@ type Dispatcher struct {
 	ownsHTTP  *HTTPTransport
 
 	wake chan struct{}
+	gate *gate
 
-	mu       sync.Mutex
-	started  bool
-	closed   bool
-	stop     chan struct{} // closed when Shutdown begins
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	finished chan struct{} // closed when every goroutine has returned
+	mu        sync.Mutex
+	recovered map[string]time.Time // hook ID → the failing spell reported over
+	started   bool
+	closed    bool
+	stop      chan struct{} // closed when Shutdown begins
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	finished  chan struct{} // closed when every goroutine has returned
 }
 
 // New returns a Dispatcher over store; a nil store means a new
@@ -158,6 +196,9 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 	}{
 		{"Workers", &c.Workers, DefaultWorkers},
 		{"MaxBodyBytes", &c.MaxBodyBytes, DefaultMaxBodyBytes},
+		{"MaxInFlightPerHook", &c.MaxInFlightPerHook, DefaultMaxInFlightPerHook},
+		{"MaxInFlightPerHost", &c.MaxInFlightPerHost, DefaultMaxInFlightPerHost},
+		{"RateBurst", &c.RateBurst, 1},
 	}
 	for _, f := range ints {
 		if *f.v == 0 {
@@ -171,6 +212,9 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 			return nil, fmt.Errorf("webhook: Config.SigningSecret: %w", err)
 		}
 	}
+	if c.RatePerHook < 0 {
+		return nil, invalidf("Config.RatePerHook must be >= 0, got %v", c.RatePerHook)
+	}
 	if c.MaxWebhooksPerUser < 0 {
 		return nil, invalidf("Config.MaxWebhooksPerUser must be >= 0, got %d", c.MaxWebhooksPerUser)
 	}
@@ -182,6 +226,7 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 		{"MaxRetryAfter", &c.MaxRetryAfter, DefaultMaxBackoff},
 		{"Lease", &c.Lease, DefaultLease},
 		{"PollInterval", &c.PollInterval, DefaultPollInterval},
+		{"DisableAfter", &c.DisableAfter, DefaultDisableAfter},
 	}
 	for _, f := range durs {
 		if *f.v == 0 {
@@ -220,6 +265,7 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	d.cfg = c
+	d.gate = newGate(&c)
 	return d, nil
 }
 
@@ -512,12 +558,24 @@ func (d *Dispatcher) run(ctx context.Context) {
 		for i := len(claims); i < free; i++ {
 			<-slots
 		}
+		var released []Result
 		for _, c := range claims {
+			host, ok, retryAt := d.gate.admit(&c, d.clock.Now())
+			if !ok {
+				<-slots
+				released = append(released, d.release(&c, retryAt))
+				continue
+			}
 			inflight.Add(1)
 			go func() {
-				defer func() { <-slots; inflight.Done() }()
+				defer func() { d.gate.done(c.Hook.ID, host); <-slots; inflight.Done() }()
 				d.attempt(ctx, c)
 			}()
+		}
+		if len(released) > 0 {
+			if err := d.store.Settle(context.WithoutCancel(ctx), released); err != nil {
+				d.log.Error("webhook: releasing deliveries over a fairness limit", "err", err)
+			}
 		}
 		if len(claims) == free {
 			continue // there may be more due now
@@ -526,6 +584,15 @@ func (d *Dispatcher) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// release returns the Result that gives a claim back to the store, due
+// at retryAt (or after the poll interval), with no attempt counted.
+func (d *Dispatcher) release(c *Claim, retryAt time.Time) Result {
+	if retryAt.IsZero() {
+		retryAt = d.clock.Now().Add(d.cfg.PollInterval)
+	}
+	return Result{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease, State: StatePending, NextAttemptAt: retryAt}
 }
 
 // idle waits for a wake-up or the poll interval; false means stop.
@@ -562,9 +629,23 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 		if len(claims) == 0 {
 			return n, nil
 		}
-		var wg sync.WaitGroup
+		// One goroutine per webhook, its deliveries in due order: the
+		// fairness limits hold, and nothing due now is put off.
+		byHook := make(map[string][]Claim)
+		var order []string
 		for _, c := range claims {
-			wg.Go(func() { d.attempt(ctx, c) })
+			if _, ok := byHook[c.Hook.ID]; !ok {
+				order = append(order, c.Hook.ID)
+			}
+			byHook[c.Hook.ID] = append(byHook[c.Hook.ID], c)
+		}
+		var wg sync.WaitGroup
+		for _, id := range order {
+			wg.Go(func() {
+				for _, c := range byHook[id] {
+					d.attempt(ctx, c)
+				}
+			})
 		}
 		wg.Wait()
 		n += len(claims)
@@ -610,7 +691,7 @@ func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time, buf []byt
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // send makes one attempt and classifies it.
-func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook) (status int, retryAfter string, dur time.Duration, verdict Verdict, err error) {
+func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook) (status int, retryAfter string, respBody []byte, dur time.Duration, verdict Verdict, err error) {
 	bp := bufPool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= 1<<16 {
@@ -620,7 +701,7 @@ func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook) (statu
 	start := d.clock.Now()
 	req, err := d.request(del, w, start, (*bp)[:0])
 	if err != nil {
-		return 0, "", 0, GiveUp, err
+		return 0, "", nil, 0, GiveUp, err
 	}
 	*bp = req.Body
 	resp, err := d.transport.Send(ctx, req)
@@ -629,10 +710,10 @@ func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook) (statu
 		err = errors.New("webhook: Transport returned neither a response nor an error")
 	}
 	if err != nil {
-		return 0, "", dur, Classify(0, err), err
+		return 0, "", nil, dur, Classify(0, err), err
 	}
 	status = resp.StatusCode
-	return status, resp.Header.Get("Retry-After"), dur, Classify(status, nil), nil
+	return status, resp.Header.Get("Retry-After"), resp.Body, dur, Classify(status, nil), nil
 }
 
 // attempt makes one attempt of a claimed delivery and settles it.
@@ -640,7 +721,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c Claim) {
 	del := &c.Delivery
 	n := del.Attempts + 1
 	at := d.clock.Now()
-	status, retryAfter, dur, verdict, err := d.send(ctx, del, c.Hook)
+	status, retryAfter, respBody, dur, verdict, err := d.send(ctx, del, c.Hook)
 	if err != nil && ctx.Err() != nil {
 		// Interrupted by Shutdown, not failed: the lease lapses and the
 		// attempt is made again later.
@@ -649,7 +730,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c Claim) {
 	}
 	r := Result{
 		ID: del.ID, HookID: del.HookID, Lease: c.Lease,
-		Attempt: Attempt{At: at, Duration: dur, Status: status},
+		Attempt: Attempt{At: at, Duration: dur, Status: status, Response: respBody[:min(len(respBody), MaxResponseRecord)]},
 	}
 	switch verdict {
 	case Delivered:
@@ -674,21 +755,79 @@ func (d *Dispatcher) attempt(ctx context.Context, c Claim) {
 	} else if verdict != Delivered {
 		r.Attempt.Error = fmt.Sprintf("status %d %s", status, http.StatusText(status))
 	}
+	r.Attempt.Retry = r.State == StatePending
 	if serr := d.store.Settle(context.WithoutCancel(ctx), []Result{r}); serr != nil {
 		d.log.Error("webhook: settling delivery", "hook", del.HookID, "event", del.ID, "err", serr)
 	}
+	d.maybeDisable(context.WithoutCancel(ctx), c.Hook, status, at, verdict)
 	lvl := slog.LevelDebug
 	if r.State == StateFailed {
 		lvl = slog.LevelWarn
 	}
 	d.log.Log(ctx, lvl, "webhook: attempt", "hook", del.HookID, "event", del.ID, "type", del.Type,
 		"attempt", n, "status", status, "duration", dur, "state", r.State, "err", err)
+	var derr error
+	if verdict != Delivered {
+		derr = &DeliveryError{HookID: del.HookID, Attempt: n, Status: status, Err: err}
+	}
+	rep := AttemptReport{Delivery: del, Attempt: n, Status: status, Duration: dur,
+		Err: derr, State: r.State, NextAttemptAt: r.NextAttemptAt}
 	if d.cfg.OnAttempt != nil {
-		var derr error
-		if verdict != Delivered {
-			derr = &DeliveryError{HookID: del.HookID, Attempt: n, Status: status, Err: err}
-		}
-		d.cfg.OnAttempt(AttemptReport{Delivery: del, Attempt: n, Status: status, Duration: dur,
-			Err: derr, State: r.State, NextAttemptAt: r.NextAttemptAt})
+		d.cfg.OnAttempt(rep)
+	}
+	if r.State == StateFailed && d.cfg.OnGiveUp != nil {
+		d.cfg.OnGiveUp(rep)
+	}
+	if verdict == Delivered && c.Hook.FailingSince != nil && d.cfg.OnRecover != nil && d.firstRecovery(c.Hook) {
+		d.cfg.OnRecover(rep)
+	}
+}
+
+// firstRecovery reports whether this is the first success, in this
+// Dispatcher, ending the failing spell that began at w.FailingSince:
+// deliveries claimed together all saw it.
+func (d *Dispatcher) firstRecovery(w *Webhook) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.recovered == nil {
+		d.recovered = make(map[string]time.Time)
+	}
+	if t, ok := d.recovered[w.ID]; ok && t.Equal(*w.FailingSince) {
+		return false
+	}
+	d.recovered[w.ID] = *w.FailingSince
+	return true
+}
+
+// maybeDisable sets a webhook inactive when it answered 410 Gone, or has
+// failed without a success for Config.DisableAfter. w is the webhook as
+// claimed, before this attempt.
+func (d *Dispatcher) maybeDisable(ctx context.Context, w *Webhook, status int, at time.Time, verdict Verdict) {
+	if d.cfg.NoAutoDisable || verdict == Delivered || !w.Active {
+		return
+	}
+	var reason error
+	switch {
+	case status == http.StatusGone:
+		reason = fmt.Errorf("webhook: hook %s answered 410 Gone: %w", w.ID, ErrDisabled)
+	case w.FailingSince != nil && at.Sub(*w.FailingSince) >= d.cfg.DisableAfter:
+		reason = fmt.Errorf("webhook: hook %s has failed since %s without a success: %w",
+			w.ID, w.FailingSince.UTC().Format(time.RFC3339), ErrDisabled)
+	default:
+		return
+	}
+	cur, err := d.store.GetHook(ctx, w.ID)
+	if err != nil || !cur.Active {
+		return // deleted, or already disabled
+	}
+	off := cur.Clone()
+	off.Active = false
+	if err := d.store.UpdateHook(ctx, off); err != nil {
+		d.log.Error("webhook: disabling webhook", "hook", w.ID, "err", err)
+		return
+	}
+	d.log.Warn("webhook: disabled webhook", "hook", cur, "reason", reason)
+	if d.cfg.OnDisable != nil {
+		d.cfg.OnDisable(cur, reason)
 	}
 }

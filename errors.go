@@ -29,6 +29,8 @@ var (
 	// ErrLeaseLost is returned by a Store when a result is settled for a
 	// delivery whose lease has expired and been claimed again.
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrDisabled is wrapped by the reason given to Config.OnDisable.
+	ErrDisabled = errors.New("webhook disabled")
 	// ErrQueueFull is returned by Emit when the store's queue is at its
 	// capacity (see MemoryStoreConfig.Capacity); nothing of that Emit was
 	// enqueued.

@@ -351,7 +351,11 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease t
 		if out == nil {
 			out = make([]Claim, 0, min(max, s.ready.Len()+1))
 		}
-		out = append(out, Claim{Delivery: it.d, Hook: it.hook.w, Lease: it.lease})
+		w := it.hook.w
+		if !it.hook.failingSince.IsZero() { // rare: copy only then
+			w = it.hook.snapshot()
+		}
+		out = append(out, Claim{Delivery: it.d, Hook: w, Lease: it.lease})
 	}
 	return out, nil
 }

@@ -79,7 +79,9 @@ type Delivery struct {
 type Claim struct {
 	// Delivery is a copy of the delivery as claimed.
 	Delivery Delivery
-	// Hook is the webhook's current record. It is read-only.
+	// Hook is the webhook's current record. It is read-only. Its
+	// FailingSince must be current; LatestSentAt and LatestStatus may be
+	// left out.
 	Hook *Webhook
 	// Lease identifies this claim; Settle accepts a result only with the
 	// lease of the delivery's latest claim.

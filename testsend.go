@@ -67,7 +67,7 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 		ID: newEventIDs(1)[0], HookID: w.ID, UserID: w.UserID, Type: e, Server: d.cfg.Origin,
 		CreatedAt: time.UnixMilli(d.clock.Now().UnixMilli()), Body: b,
 	}
-	status, _, dur, verdict, err := d.send(ctx, del, w)
+	status, _, _, dur, verdict, err := d.send(ctx, del, w)
 	res := &TestResult{EventID: del.ID, Status: status, Duration: dur}
 	if verdict != Delivered {
 		res.Err = &DeliveryError{HookID: w.ID, Attempt: 1, Status: status, Err: err}
