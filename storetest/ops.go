@@ -135,7 +135,7 @@ func testListDeliveries(t *testing.T, s webhook.Store) {
 	require.True(t, ok, "the store implements webhook.History")
 	w := mustCreate(t, s, newHook("u"))
 	other := mustCreate(t, s, newHook("u"))
-	var want []uuid.UUID // newest first
+	var want []uuid.UUID
 	const n = 23
 	for i := range n {
 		d := newDelivery(w, t0, `{}`)
@@ -168,6 +168,11 @@ func testListDeliveries(t *testing.T, s webhook.Store) {
 		cursor = p.Next
 	}
 	require.Len(t, got, n, "every delivery once, across pages")
+	gotIDs := make([]uuid.UUID, len(got))
+	for i, d := range got {
+		gotIDs[i] = d.ID
+	}
+	require.ElementsMatch(t, want, gotIDs, "only this webhook's deliveries")
 	seen := map[uuid.UUID]bool{}
 	for i, d := range got {
 		require.Equal(t, w.ID, d.HookID)
