@@ -668,7 +668,11 @@ func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time, buf []byt
 			"X-Misskey-Hook-Id":     {del.HookID},
 			"X-Misskey-Hook-Secret": {w.Secret},
 		},
-		Body: AppendPayload(buf, del),
+		Body:    AppendPayload(buf, del),
+		HookID:  del.HookID,
+		Type:    del.Type,
+		EventID: del.ID,
+		Attempt: del.Attempts + 1,
 	}
 	signing, previous := w.SigningSecret, w.PreviousSigningSecrets
 	if signing == "" {

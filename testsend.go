@@ -66,6 +66,7 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 	del := &Delivery{
 		ID: newEventIDs(1)[0], HookID: w.ID, UserID: w.UserID, Type: e, Server: d.cfg.Origin,
 		CreatedAt: time.UnixMilli(d.clock.Now().UnixMilli()), Body: b,
+		Attempts: -1, // the Request's Attempt is 0 for a test send
 	}
 	status, _, _, dur, verdict, err := d.send(ctx, del, w)
 	res := &TestResult{EventID: del.ID, Status: status, Duration: dur}

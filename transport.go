@@ -3,6 +3,8 @@ package webhook
 import (
 	"context"
 	"net/http"
+
+	"github.com/google/uuid"
 )
 
 // A Request is one delivery attempt as the Transport sends it: a POST of
@@ -14,6 +16,18 @@ type Request struct {
 	Header http.Header
 	// Body is the payload; the Transport must not modify or keep it.
 	Body []byte
+
+	// What the request delivers, for Transports that log, trace or
+	// measure; they are not sent.
+
+	// HookID is the webhook's ID.
+	HookID string
+	// Type is the event type.
+	Type Event
+	// EventID is the delivery's eventId.
+	EventID uuid.UUID
+	// Attempt is the attempt's number, counting from 1; 0 for a test send.
+	Attempt int
 }
 
 // A Response is what the receiver answered.
