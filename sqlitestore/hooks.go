@@ -12,14 +12,14 @@ import (
 )
 
 const hookColumns = `pk, id, user_id, name, events, url, secret, active, latest_sent_at, latest_status,
-	signing_secret, previous_signing_secrets`
+	signing_secret, previous_signing_secrets, failing_since`
 
 const (
 	getHookSQL   = `SELECT ` + hookColumns + ` FROM webhook_hooks WHERE id = ?`
 	listHooksSQL = `SELECT ` + hookColumns + ` FROM webhook_hooks WHERE user_id = ? ORDER BY id`
 	// matchHooksSQL reads one range of webhook_hook_events' primary key.
 	matchHooksSQL = `SELECT h.pk, h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active, h.latest_sent_at, h.latest_status,
-			h.signing_secret, h.previous_signing_secrets
+			h.signing_secret, h.previous_signing_secrets, h.failing_since
 		FROM webhook_hook_events e JOIN webhook_hooks h ON h.pk = e.hook_pk
 		WHERE e.user_id = ? AND e.event = ? AND h.active
 		ORDER BY e.hook_pk`
@@ -38,10 +38,15 @@ func scanHook(sc interface{ Scan(...any) error }) (int64, *webhook.Webhook, erro
 		sentAt sql.NullInt64
 		status sql.NullInt64
 		prev   string
+		since  sql.NullInt64
 	)
 	if err := sc.Scan(&pk, &w.ID, &w.UserID, &w.Name, &events, &w.URL, &w.Secret, &w.Active, &sentAt, &status,
-		&w.SigningSecret, &prev); err != nil {
+		&w.SigningSecret, &prev, &since); err != nil {
 		return 0, nil, err
+	}
+	if since.Valid {
+		t := fromNanos(since.Int64)
+		w.FailingSince = &t
 	}
 	w.On = parseEvents(events)
 	if prev != "" {
@@ -134,10 +139,14 @@ func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) e
 			sentAt = sql.NullInt64{Int64: nanos(*w.LatestSentAt), Valid: true}
 			status = sql.NullInt64{Int64: int64(*w.LatestStatus), Valid: true}
 		}
+		var since sql.NullInt64
+		if w.FailingSince != nil {
+			since = sql.NullInt64{Int64: nanos(*w.FailingSince), Valid: true}
+		}
 		res, err := r.exec(ctx, `INSERT INTO webhook_hooks (id, user_id, name, events, url, secret, active, latest_sent_at, latest_status,
-				signing_secret, previous_signing_secrets)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			w.ID, w.UserID, w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, sentAt, status, w.SigningSecret, prev)
+				signing_secret, previous_signing_secrets, failing_since)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			w.ID, w.UserID, w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, sentAt, status, w.SigningSecret, prev, since)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: create webhook: %w", err)
 		}
@@ -256,7 +265,7 @@ func (s *Store) DeleteHook(ctx context.Context, id string) error {
 		if err != nil {
 			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
 		}
-		if _, err := deleteDeliveries(ctx, r, `DELETE FROM webhook_deliveries WHERE hook_pk = ? RETURNING payload_pk`, pk); err != nil {
+		if _, err := deleteDeliveries(ctx, r, `DELETE FROM webhook_deliveries WHERE hook_pk = ? RETURNING pk, payload_pk`, pk); err != nil {
 			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
 		}
 		if _, err := r.exec(ctx, `DELETE FROM webhook_hook_events WHERE user_id = ? AND hook_pk = ?`, userID, pk); err != nil {

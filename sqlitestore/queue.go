@@ -156,8 +156,9 @@ const claimSQL = `UPDATE webhook_deliveries SET lease = abs(lease) + 1, run_at =
 	WHERE pk IN (
 		SELECT pk FROM webhook_deliveries
 		WHERE state = 1 AND run_at <= ?
-		ORDER BY run_at, pk LIMIT ?)
-	RETURNING pk, id, hook_pk, user_id, type, server, created_at, attempts, due_at, last_status, last_error, lease,
+		ORDER BY run_at, due_at, pk LIMIT ?)
+	RETURNING pk, id, hook_pk, user_id, type, server, created_at, attempts, due_at, last_status, last_error,
+		last_attempt_at, lease,
 		(SELECT p.body FROM webhook_payloads p WHERE p.pk = webhook_deliveries.payload_pk)`
 
 type claimRow struct {
@@ -249,9 +250,10 @@ func claim(ctx context.Context, r runner, now time.Time, max int, lease time.Dur
 			id                      []byte
 			typ                     string
 			createdAt, dueAt, lease int64
+			lastAt                  sql.NullInt64
 		)
 		if err := rows.Scan(&cr.pk, &id, &cr.hookPK, &d.UserID, &typ, &d.Server, &createdAt,
-			&d.Attempts, &dueAt, &d.LastStatus, &d.LastError, &lease, &d.Body); err != nil {
+			&d.Attempts, &dueAt, &d.LastStatus, &d.LastError, &lastAt, &lease, &d.Body); err != nil {
 			return nil, fmt.Errorf("sqlitestore: claim: %w", err)
 		}
 		if d.ID, err = uuid.FromBytes(id); err != nil {
@@ -260,6 +262,7 @@ func claim(ctx context.Context, r runner, now time.Time, max int, lease time.Dur
 		d.Type = webhook.Event(typ)
 		d.CreatedAt = fromNanos(createdAt)
 		d.NextAttemptAt = fromNanos(dueAt)
+		d.LastAttemptAt = fromNanos(lastAt.Int64)
 		d.State = webhook.StatePending
 		cr.claim.Lease = lease
 		crs = append(crs, cr)
@@ -301,36 +304,57 @@ func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
 }
 
 // settleSQL applies n results to the deliveries they name, if the lease
-// is still theirs.
+// is still theirs. Per row: id, lease, state, due_at (NULL for a
+// finished delivery), status, error, finished_at, whether it was an
+// attempt (0 for a release) and the attempt's time.
 func settleSQL(n int) string {
 	return `UPDATE webhook_deliveries
-		SET state = r.column3, attempts = attempts + 1,
-			due_at = coalesce(r.column4, due_at), run_at = coalesce(r.column4, run_at),
-			lease = -lease, last_status = r.column5, last_error = r.column6, finished_at = r.column7
-		FROM (VALUES ` + values(n, 7) + `) AS r
+		SET state = r.column3, attempts = attempts + r.column8,
+			due_at = coalesce(r.column4, due_at), run_at = coalesce(r.column4, run_at), lease = -lease,
+			last_status = CASE WHEN r.column8 THEN r.column5 ELSE last_status END,
+			last_error = CASE WHEN r.column8 THEN r.column6 ELSE last_error END,
+			finished_at = r.column7,
+			last_attempt_at = CASE WHEN r.column8 THEN r.column9 ELSE last_attempt_at END
+		FROM (VALUES ` + values(n, 9) + `) AS r
 		WHERE webhook_deliveries.id = r.column1 AND webhook_deliveries.lease = r.column2 AND webhook_deliveries.lease > 0
-		RETURNING id, hook_pk`
+		RETURNING pk, id, hook_pk`
 }
 
-// hookStatusSQL sets the latest attempt of n webhooks.
+// hookStatusSQL sets the latest attempt of n webhooks and their failing
+// streak. Per row: pk, latest_sent_at, latest_status, whether a delivery
+// succeeded (then failing_since restarts from the next column), and the
+// first failure (after that success, if any), or NULL.
 func hookStatusSQL(n int) string {
-	return `UPDATE webhook_hooks SET latest_sent_at = r.column2, latest_status = r.column3
-		FROM (VALUES ` + values(n, 3) + `) AS r WHERE webhook_hooks.pk = r.column1`
+	return `UPDATE webhook_hooks SET latest_sent_at = r.column2, latest_status = r.column3,
+			failing_since = CASE WHEN r.column4 THEN r.column5 ELSE coalesce(failing_since, r.column5) END
+		FROM (VALUES ` + values(n, 5) + `) AS r WHERE webhook_hooks.pk = r.column1`
 }
 
+// attemptsSQL records n attempts; rows of NULLs (padding) are skipped.
+func attemptsSQL(n int) string {
+	return `INSERT INTO webhook_attempts (delivery_pk, at, duration, status, error, response, retry)
+		SELECT * FROM (VALUES ` + values(n, 7) + `) WHERE column1 IS NOT NULL`
+}
+
+// hookStatus is what a batch of results does to a webhook.
 type hookStatus struct {
-	at     int64
-	status int
+	at        int64
+	status    int
+	succeeded bool          // a delivery succeeded: the streak restarts
+	failedAt  sql.NullInt64 // the streak's first failure since then, or in all
 }
 
 // settle applies rs in order; lost[i] reports that rs[i] was refused
-// because its lease was lost.
+// because its lease was lost. A result with a zero Attempt.At releases
+// its claim: the delivery stays pending, due at NextAttemptAt, and no
+// attempt is recorded.
 func settle(ctx context.Context, r runner, rs []webhook.Result) (lost []bool, err error) {
 	lost = make([]bool, len(rs))
 	var (
-		order []int64
-		hooks = make(map[int64]hookStatus)
-		seen  = make(map[uuid.UUID]bool, min(len(rs), maxRows))
+		order    []int64
+		hooks    = make(map[int64]*hookStatus)
+		attempts []any
+		seen     = make(map[uuid.UUID]bool, min(len(rs), maxRows))
 	)
 	for start := 0; start < len(rs); {
 		// A chunk names each delivery once, so that two results for one
@@ -346,82 +370,113 @@ func settle(ctx context.Context, r runner, rs []webhook.Result) (lost []bool, er
 		if err != nil {
 			return nil, err
 		}
-		for i, hookPK := range applied {
-			if hookPK == 0 {
-				continue
-			}
-			if _, ok := hooks[hookPK]; !ok {
-				order = append(order, hookPK)
-			}
+		for i, a := range applied {
 			res := &rs[start+i]
-			hooks[hookPK] = hookStatus{at: nanos(res.Attempt.At), status: cmp.Or(res.Attempt.Status, 1)}
+			if a.hookPK == 0 || res.Attempt.At.IsZero() {
+				continue // not applied, or a release
+			}
+			at := nanos(res.Attempt.At)
+			h := hooks[a.hookPK]
+			if h == nil {
+				h = &hookStatus{}
+				hooks[a.hookPK] = h
+				order = append(order, a.hookPK)
+			}
+			h.at, h.status = at, cmp.Or(res.Attempt.Status, 1)
+			switch {
+			case res.State == webhook.StateDelivered:
+				h.succeeded, h.failedAt = true, sql.NullInt64{}
+			case !h.failedAt.Valid:
+				h.failedAt = sql.NullInt64{Int64: at, Valid: true}
+			}
+			resp := res.Attempt.Response
+			resp = resp[:min(len(resp), webhook.MaxResponseRecord)]
+			if resp == nil {
+				resp = []byte{}
+			}
+			attempts = append(attempts, a.pk, at, int64(res.Attempt.Duration), res.Attempt.Status,
+				res.Attempt.Error, resp, res.State == webhook.StatePending)
 		}
 		start = end
 	}
-	args := make([]any, 0, 3*bucket(min(len(order), maxRows)))
+	for start := 0; start < len(attempts); start += 7 * maxRows {
+		chunk := attempts[start:min(start+7*maxRows, len(attempts))]
+		b := bucket(len(chunk) / 7)
+		if _, err := r.exec(ctx, attemptsSQL(b), pad(chunk, b, 7)...); err != nil {
+			return nil, fmt.Errorf("sqlitestore: settle: %w", err)
+		}
+	}
+	args := make([]any, 0, 5*bucket(min(len(order), maxRows)))
 	for start := 0; start < len(order); start += maxRows {
 		chunk := order[start:min(start+maxRows, len(order))]
 		args = args[:0]
 		for _, pk := range chunk {
 			h := hooks[pk]
-			args = append(args, pk, h.at, h.status)
+			args = append(args, pk, h.at, h.status, h.succeeded, h.failedAt)
 		}
 		b := bucket(len(chunk))
-		if _, err := r.exec(ctx, hookStatusSQL(b), pad(args, b, 3)...); err != nil {
+		if _, err := r.exec(ctx, hookStatusSQL(b), pad(args, b, 5)...); err != nil {
 			return nil, fmt.Errorf("sqlitestore: settle: %w", err)
 		}
 	}
 	return lost, nil
 }
 
+// settled says what became of one result: the pk of its delivery and of
+// the delivery's webhook, or zeros when it was not applied.
+type settled struct{ pk, hookPK int64 }
+
 // settleRows applies rs, which name distinct deliveries, in one
-// statement. It returns, for each result, the pk of the delivery's
-// webhook, or 0 when the result was not applied: its lease was lost
-// (then lost[i] is set) or the delivery is gone.
-func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost []bool) ([]int64, error) {
+// statement. A result not applied had lost its lease (then lost[i] is
+// set), or its delivery is gone.
+func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost []bool) ([]settled, error) {
 	b := bucket(len(rs))
-	args := make([]any, 0, 7*b)
+	args := make([]any, 0, 9*b)
 	for i := range rs {
 		res := &rs[i]
 		st, _ := toState(res.State)
-		var due, finished sql.NullInt64
-		if st == statePending {
+		var due, finished, at sql.NullInt64
+		attempt := !res.Attempt.At.IsZero()
+		switch {
+		case !attempt: // a release
+			st = statePending
 			due = sql.NullInt64{Int64: nanos(res.NextAttemptAt), Valid: true}
-		} else {
-			at := res.Attempt.At
-			if at.IsZero() {
-				at = time.Now()
-			}
-			finished = sql.NullInt64{Int64: nanos(at), Valid: true}
+		case st == statePending:
+			due = sql.NullInt64{Int64: nanos(res.NextAttemptAt), Valid: true}
+		default:
+			finished = sql.NullInt64{Int64: nanos(res.Attempt.At), Valid: true}
 		}
-		args = append(args, res.ID[:], res.Lease, st, due, res.Attempt.Status, res.Attempt.Error, finished)
+		if attempt {
+			at = sql.NullInt64{Int64: nanos(res.Attempt.At), Valid: true}
+		}
+		args = append(args, res.ID[:], res.Lease, st, due, res.Attempt.Status, res.Attempt.Error, finished, attempt, at)
 	}
-	rows, err := r.query(ctx, settleSQL(b), pad(args, b, 7)...)
+	rows, err := r.query(ctx, settleSQL(b), pad(args, b, 9)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: settle: %w", err)
 	}
-	byID := make(map[uuid.UUID]int64, len(rs))
+	byID := make(map[uuid.UUID]settled, len(rs))
 	for rows.Next() {
 		var (
-			id     []byte
-			hookPK int64
+			id []byte
+			st settled
 		)
-		if err := rows.Scan(&id, &hookPK); err != nil {
+		if err := rows.Scan(&st.pk, &id, &st.hookPK); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlitestore: settle: %w", err)
 		}
 		if u, err := uuid.FromBytes(id); err == nil {
-			byID[u] = hookPK
+			byID[u] = st
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: settle: %w", err)
 	}
-	applied := make([]int64, len(rs))
+	applied := make([]settled, len(rs))
 	var missed []any
 	for i := range rs {
-		if applied[i] = byID[rs[i].ID]; applied[i] == 0 {
+		if applied[i] = byID[rs[i].ID]; applied[i].pk == 0 {
 			missed = append(missed, rs[i].ID[:])
 		}
 	}
@@ -448,41 +503,60 @@ func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost []bool)
 		return nil, fmt.Errorf("sqlitestore: settle: %w", err)
 	}
 	for i := range rs {
-		if applied[i] == 0 && exists[rs[i].ID] {
+		if applied[i].pk == 0 && exists[rs[i].ID] {
 			lost[i] = true
 		}
 	}
 	return applied, nil
 }
 
-const getDeliverySQL = `SELECT h.id, d.user_id, d.type, d.server, d.created_at, d.state, d.attempts,
-		d.due_at, d.last_status, d.last_error, p.body
+// deliveryColumns are read by scanDelivery; the query joins
+// webhook_deliveries d, webhook_hooks h and webhook_payloads p.
+const deliveryColumns = `h.id, d.id, d.user_id, d.type, d.server, d.created_at, d.state, d.attempts,
+	d.due_at, d.last_status, d.last_error, d.last_attempt_at, p.body`
+
+const getDeliverySQL = `SELECT ` + deliveryColumns + `
 	FROM webhook_deliveries d
 	JOIN webhook_hooks h ON h.pk = d.hook_pk
 	JOIN webhook_payloads p ON p.pk = d.payload_pk
 	WHERE d.id = ?`
 
-// GetDelivery implements [webhook.Queue].
-func (s *Store) GetDelivery(ctx context.Context, id uuid.UUID) (*webhook.Delivery, error) {
-	s.prepare(ctx)
+// scanDelivery reads a row of deliveryColumns.
+func scanDelivery(sc interface{ Scan(...any) error }) (*webhook.Delivery, error) {
 	var (
-		d                = &webhook.Delivery{ID: id}
+		d                = &webhook.Delivery{}
+		id               []byte
 		typ              string
 		state            int
 		createdAt, dueAt int64
+		lastAt           sql.NullInt64
 	)
-	err := runner{s: s}.queryRow(ctx, getDeliverySQL, id[:]).Scan(&d.HookID, &d.UserID, &typ, &d.Server,
-		&createdAt, &state, &d.Attempts, &dueAt, &d.LastStatus, &d.LastError, &d.Body)
+	if err := sc.Scan(&d.HookID, &id, &d.UserID, &typ, &d.Server, &createdAt, &state, &d.Attempts,
+		&dueAt, &d.LastStatus, &d.LastError, &lastAt, &d.Body); err != nil {
+		return nil, err
+	}
+	var err error
+	if d.ID, err = uuid.FromBytes(id); err != nil {
+		return nil, err
+	}
+	d.Type = webhook.Event(typ)
+	d.CreatedAt = fromNanos(createdAt)
+	d.State = fromState(state)
+	d.NextAttemptAt = fromNanos(dueAt)
+	d.LastAttemptAt = fromNanos(lastAt.Int64)
+	return d, nil
+}
+
+// GetDelivery implements [webhook.Queue].
+func (s *Store) GetDelivery(ctx context.Context, id uuid.UUID) (*webhook.Delivery, error) {
+	s.prepare(ctx)
+	d, err := scanDelivery(runner{s: s}.queryRow(ctx, getDeliverySQL, id[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("delivery", id.String())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: get delivery: %w", err)
 	}
-	d.Type = webhook.Event(typ)
-	d.CreatedAt = fromNanos(createdAt)
-	d.State = fromState(state)
-	d.NextAttemptAt = fromNanos(dueAt)
 	return d, nil
 }
 
@@ -501,7 +575,7 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 			var err error
 			n, err = deleteDeliveries(ctx, r, `DELETE FROM webhook_deliveries WHERE pk IN (
 				SELECT pk FROM webhook_deliveries WHERE state <> 1 AND finished_at < ?
-				ORDER BY finished_at LIMIT ?) RETURNING payload_pk`, cutoff, s.pruneBatch)
+				ORDER BY finished_at LIMIT ?) RETURNING pk, payload_pk`, cutoff, s.pruneBatch)
 			if err != nil {
 				return fmt.Errorf("sqlitestore: prune: %w", err)
 			}
@@ -517,29 +591,28 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 	}
 }
 
-// deleteDeliveries runs query, a DELETE of deliveries RETURNING their
-// payload_pk, then deletes the payloads left unused. It returns how many
-// deliveries were deleted.
+// deleteDeliveries runs query, a DELETE of deliveries RETURNING their pk
+// and payload_pk, then deletes their attempts and the payloads left
+// unused. It returns how many deliveries were deleted.
 func deleteDeliveries(ctx context.Context, r runner, query string, args ...any) (int64, error) {
 	rows, err := r.query(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
 	var (
-		n    int64
-		pks  []any
-		seen = make(map[int64]bool)
+		pks, payloads []any
+		seen          = make(map[int64]bool)
 	)
 	for rows.Next() {
-		var pk int64
-		if err := rows.Scan(&pk); err != nil {
+		var pk, ppk int64
+		if err := rows.Scan(&pk, &ppk); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		n++
-		if !seen[pk] {
-			seen[pk] = true
-			pks = append(pks, pk)
+		pks = append(pks, pk)
+		if !seen[ppk] {
+			seen[ppk] = true
+			payloads = append(payloads, ppk)
 		}
 	}
 	rows.Close()
@@ -547,13 +620,16 @@ func deleteDeliveries(ctx context.Context, r runner, query string, args ...any) 
 		return 0, err
 	}
 	const chunk = 500
-	for len(pks) > 0 {
-		c := pks[:min(chunk, len(pks))]
-		pks = pks[len(c):]
+	for c := range slices.Chunk(pks, chunk) {
+		if _, err := r.exec(ctx, `DELETE FROM webhook_attempts WHERE delivery_pk IN (`+inArgs(len(c))+`)`, c...); err != nil {
+			return 0, err
+		}
+	}
+	for c := range slices.Chunk(payloads, chunk) {
 		if _, err := r.exec(ctx, `DELETE FROM webhook_payloads WHERE pk IN (`+inArgs(len(c))+`)
 			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.payload_pk = webhook_payloads.pk)`, c...); err != nil {
 			return 0, err
 		}
 	}
-	return n, nil
+	return int64(len(pks)), nil
 }

@@ -60,7 +60,7 @@ func (r runner) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 }
 
 // maxRows is the most rows one multi-row statement takes: within
-// SQLite's historic limit of 999 parameters at 9 per row.
+// SQLite's historic limit of 999 parameters at 9 per row (576).
 const maxRows = 64
 
 // bucket rounds n (1 <= n <= maxRows) up to a power of two, so that
@@ -100,7 +100,7 @@ func hotQueries() []string {
 		insertPayloadSQL, claimSQL, matchHooksSQL, getHookSQL, getDeliverySQL,
 	}
 	for b := 1; b <= maxRows; b *= 2 {
-		qs = append(qs, enqueueSQL(b), settleSQL(b), hookStatusSQL(b), hooksByPKSQL(b))
+		qs = append(qs, enqueueSQL(b), settleSQL(b), hookStatusSQL(b), attemptsSQL(b), hooksByPKSQL(b))
 	}
 	return qs
 }

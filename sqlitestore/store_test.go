@@ -26,6 +26,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestConformanceOperations(t *testing.T) {
+	t.Parallel()
+	storetest.RunOperations(t, func(t *testing.T) webhook.Store {
+		s, _ := newStore(t, nil)
+		return s
+	})
+}
+
 var t0 = time.Date(2025, 3, 4, 5, 6, 7, 891_000_000, time.UTC)
 
 var hookSeq struct {

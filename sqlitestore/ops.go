@@ -1,0 +1,192 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fedihook/webhook"
+)
+
+var (
+	_ webhook.History       = (*Store)(nil)
+	_ webhook.Redeliverer   = (*Store)(nil)
+	_ webhook.StatsReporter = (*Store)(nil)
+)
+
+// listDeliveriesSQL reads a page of a webhook's deliveries, newest first,
+// from a range of webhook_deliveries_hook: those before the cursor
+// (created_at, id), in the given state unless it is 0.
+const listDeliveriesSQL = `SELECT ` + deliveryColumns + `
+	FROM webhook_hooks h
+	JOIN webhook_deliveries d ON d.hook_pk = h.pk
+	JOIN webhook_payloads p ON p.pk = d.payload_pk
+	WHERE h.id = ? AND (d.created_at, d.id) < (?, ?) AND (? = 0 OR d.state = ?)
+	ORDER BY d.created_at DESC, d.id DESC
+	LIMIT ?`
+
+// ListDeliveries implements [webhook.History]: a page of a webhook's
+// deliveries, newest (by CreatedAt, then ID) first. Cursors are those of
+// [webhook.EncodeCursor], which keep CreatedAt to the millisecond, as the
+// Dispatcher makes it.
+func (s *Store) ListDeliveries(ctx context.Context, q webhook.DeliveryQuery) (*webhook.DeliveryPage, error) {
+	limit, err := webhook.CheckQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	before, beforeID := int64(math.MaxInt64), bytesOf(0xff)
+	if q.Cursor != "" {
+		created, id, err := webhook.DecodeCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		before, beforeID = nanos(created), id[:]
+	}
+	var state int
+	if q.State != 0 {
+		state, _ = toState(q.State)
+	}
+	rows, err := s.db.QueryContext(ctx, listDeliveriesSQL, q.HookID, before, beforeID, state, state, limit+1)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
+	}
+	defer rows.Close()
+	page := &webhook.DeliveryPage{Deliveries: []*webhook.Delivery{}}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
+		}
+		page.Deliveries = append(page.Deliveries, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
+	}
+	if len(page.Deliveries) > limit {
+		page.Deliveries = page.Deliveries[:limit]
+		last := page.Deliveries[limit-1]
+		page.Next = webhook.EncodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
+}
+
+func bytesOf(b byte) []byte {
+	id := make([]byte, 16)
+	for i := range id {
+		id[i] = b
+	}
+	return id
+}
+
+// ListAttempts implements [webhook.History]: the attempts of a delivery,
+// oldest first.
+func (s *Store) ListAttempts(ctx context.Context, id uuid.UUID) ([]webhook.Attempt, error) {
+	var pk int64
+	err := s.db.QueryRowContext(ctx, `SELECT pk FROM webhook_deliveries WHERE id = ?`, id[:]).Scan(&pk)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("delivery", id.String())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list attempts: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT at, duration, status, error, response, retry
+		FROM webhook_attempts WHERE delivery_pk = ? ORDER BY pk`, pk)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list attempts: %w", err)
+	}
+	defer rows.Close()
+	out := []webhook.Attempt{}
+	for rows.Next() {
+		var (
+			a        webhook.Attempt
+			at, dur  int64
+			response []byte
+		)
+		if err := rows.Scan(&at, &dur, &a.Status, &a.Error, &response, &a.Retry); err != nil {
+			return nil, fmt.Errorf("sqlitestore: list attempts: %w", err)
+		}
+		a.At, a.Duration = fromNanos(at), time.Duration(dur)
+		if len(response) > 0 {
+			a.Response = response
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list attempts: %w", err)
+	}
+	return out, nil
+}
+
+// redeliverSet starts a new attempt series: pending, due at now (the
+// first parameter), no attempt made, the lease given up. The attempts,
+// body, ID and createdAt stay.
+const redeliverSet = `state = 1, attempts = 0, due_at = ?1, run_at = ?1, lease = -abs(lease), finished_at = NULL`
+
+// Redeliver implements [webhook.Redeliverer]. A delivery under a live
+// lease (claimed, lease not expired at now) is left alone with an error
+// wrapping [webhook.ErrLeaseLost].
+func (s *Store) Redeliver(ctx context.Context, id uuid.UUID, now time.Time) error {
+	return s.write(ctx, "redeliver", func(r runner) error {
+		n := nanos(now)
+		res, err := r.exec(ctx, `UPDATE webhook_deliveries SET `+redeliverSet+`
+			WHERE id = ?2 AND NOT (state = 1 AND lease > 0 AND run_at > ?1)`, n, id[:])
+		if err != nil {
+			return fmt.Errorf("sqlitestore: redeliver: %w", err)
+		}
+		if changed, err := res.RowsAffected(); err != nil || changed == 1 {
+			return err
+		}
+		var exists bool
+		if err := r.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?)`, id[:]).Scan(&exists); err != nil {
+			return fmt.Errorf("sqlitestore: redeliver: %w", err)
+		}
+		if exists {
+			return fmt.Errorf("webhook: delivery %s is in flight: %w", id, webhook.ErrLeaseLost)
+		}
+		return notFound("delivery", id.String())
+	})
+}
+
+// RecoverFailed implements [webhook.Redeliverer], in one statement.
+func (s *Store) RecoverFailed(ctx context.Context, hookID string, since, now time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, invalidf("RecoverFailed: limit must be >= 1, got %d", limit)
+	}
+	var n int64
+	err := s.write(ctx, "recover failed", func(r runner) error {
+		res, err := r.exec(ctx, `UPDATE webhook_deliveries SET `+redeliverSet+`
+			WHERE pk IN (
+				SELECT d.pk FROM webhook_hooks h JOIN webhook_deliveries d ON d.hook_pk = h.pk
+				WHERE h.id = ?2 AND d.state = 3 AND d.last_attempt_at >= ?3
+				ORDER BY d.last_attempt_at LIMIT ?4)`, nanos(now), hookID, nanos(since), limit)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: recover failed: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// QueueStats implements [webhook.StatsReporter]. It counts the pending
+// deliveries in an index of them: its cost grows with the queue's length
+// (some milliseconds per hundred thousand).
+func (s *Store) QueueStats(ctx context.Context) (webhook.QueueStats, error) {
+	var (
+		st     webhook.QueueStats
+		oldest sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), min(due_at) FROM webhook_deliveries WHERE state = 1`).Scan(&st.Pending, &oldest)
+	if err != nil {
+		return webhook.QueueStats{}, fmt.Errorf("sqlitestore: queue stats: %w", err)
+	}
+	if oldest.Valid {
+		st.OldestDue = fromNanos(oldest.Int64)
+	}
+	return st, nil
+}

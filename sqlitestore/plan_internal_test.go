@@ -1,0 +1,47 @@
+package sqlitestore
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestQueryPlans checks that the hot statements read through indexes:
+// none scans a table, whatever its size.
+func TestQueryPlans(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newInternalStore(t)
+	for name, q := range map[string]string{
+		"claim":           claimSQL,
+		"match":           matchHooksSQL,
+		"enqueue":         enqueueSQL(4),
+		"settle":          settleSQL(4),
+		"hook status":     hookStatusSQL(4),
+		"hooks by pk":     hooksByPKSQL(4),
+		"get delivery":    getDeliverySQL,
+		"list deliveries": listDeliveriesSQL,
+		"get hook":        getHookSQL,
+		"list hooks":      listHooksSQL,
+	} {
+		args := make([]any, strings.Count(q, "?")) // all NULL
+		rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		require.NoError(t, err, name)
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &notused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN webhook_") || strings.HasPrefix(step, "SCAN h ") || strings.HasPrefix(step, "SCAN d ") {
+				t.Errorf("%s scans a table: %s", name, strings.Join(plan, "; "))
+			}
+		}
+	}
+}
