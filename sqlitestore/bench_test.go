@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
 )
@@ -24,19 +23,34 @@ func BenchmarkMatchHooks100k(b *testing.B) {
 	s, _ := newStore(b, nil)
 	const users, perUser = 33_334, 3
 	events := webhook.UserEvents()
-	rnd := rand.New(rand.NewPCG(1, 2))
-	for u := range users {
-		for h := range perUser {
-			on := []webhook.Event{webhook.EventNote}
-			for _, e := range events {
-				if e != webhook.EventNote && rnd.IntN(3) == 0 {
-					on = append(on, e)
+	// Created by 16 goroutines, so that the Store groups the inserts.
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 16 {
+		wg.Go(func() {
+			rnd := rand.New(rand.NewPCG(1, uint64(g)))
+			for u := g; u < users; u += 16 {
+				for h := range perUser {
+					on := []webhook.Event{webhook.EventNote}
+					for _, e := range events {
+						if e != webhook.EventNote && rnd.IntN(3) == 0 {
+							on = append(on, e)
+						}
+					}
+					w := &webhook.Webhook{ID: fmt.Sprintf("h%d-%d", u, h), UserID: fmt.Sprintf("user%d", u), Name: "h",
+						On: on, URL: "https://receiver.example/x", Secret: "s", Active: h != 2 || u%2 == 0}
+					if err := s.CreateHook(ctx, w, 0); err != nil {
+						errs <- err
+						return
+					}
 				}
 			}
-			w := &webhook.Webhook{ID: fmt.Sprintf("h%d-%d", u, h), UserID: fmt.Sprintf("user%d", u), Name: "h",
-				On: on, URL: "https://receiver.example/x", Secret: "s", Active: h != 2 || u%2 == 0}
-			require.NoError(b, s.CreateHook(ctx, w, 0))
-		}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

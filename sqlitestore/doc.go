@@ -90,7 +90,16 @@
 //     row), and kept apart so that claiming and settling rewrite small
 //     rows only.
 //   - webhook_deliveries: one row per delivery, with a partial index on
-//     (run_at) of the pending ones, from which Claim takes the head.
+//     (run_at, due_at) of the pending ones, from which Claim takes the
+//     head, and an index on (hook_pk, created_at, id) that lists a
+//     webhook's deliveries newest first.
+//   - webhook_attempts: every attempt, with the first
+//     [webhook.MaxResponseRecord] bytes of the response, for
+//     [Store.ListAttempts].
+//
+// Besides [webhook.Store], the Store implements the operators'
+// interfaces [webhook.History], [webhook.Redeliverer] and
+// [webhook.StatsReporter].
 //
 // # Claiming and leases
 //
@@ -142,7 +151,8 @@
 // # Retention
 //
 // Delivered and failed deliveries are kept, a failed one with its last
-// error, until [Store.Prune] deletes those whose last attempt is older
-// than Config.Retention ([DefaultRetention], 7 days). Pending deliveries
-// are never pruned. Call Prune periodically from one process.
+// error and its attempts, until [Store.Prune] deletes those whose last
+// attempt is older than Config.Retention ([DefaultRetention], 7 days),
+// with their attempts and the payloads no other delivery uses. Pending
+// deliveries are never pruned. Call Prune periodically from one process.
 package sqlitestore

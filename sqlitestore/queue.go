@@ -561,8 +561,8 @@ func (s *Store) GetDelivery(ctx context.Context, id uuid.UUID) (*webhook.Deliver
 }
 
 // Prune deletes the deliveries that were delivered or failed longer than
-// Config.Retention before now (by the time of their last attempt), and
-// the payloads no delivery uses any more. It works in batches of
+// Config.Retention before now (by the time of their last attempt), their
+// attempts, and the payloads no delivery uses any more. It works in batches of
 // Config.PruneBatch deliveries, one transaction each, and returns how many
 // deliveries it deleted, also when it fails part-way. Pending deliveries
 // are never pruned. Call it now and then, say hourly, from one process.
