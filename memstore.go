@@ -73,8 +73,11 @@ type memHook struct {
 	sentAt       time.Time
 	status       int // 0: no attempt yet
 	failingSince time.Time
-	deleted      bool
-	createSeq    uint64
+	// queue holds an Ordered webhook's pending deliveries in enqueue
+	// order; only its head is in a heap.
+	queue     []*memItem
+	deleted   bool
+	createSeq uint64
 }
 
 // memUser indexes one user's webhooks for MatchHooks; rebuilt whenever
@@ -258,7 +261,15 @@ func (s *MemoryStore) DeleteHook(ctx context.Context, id string) error {
 		u.reindex()
 	}
 	// Queued deliveries of h are dropped lazily, when they reach the
-	// head of a heap; the finished ones now.
+	// head of a heap; those waiting in an Ordered queue behind its head,
+	// and the finished ones, now.
+	if len(h.queue) > 1 {
+		for _, it := range h.queue[1:] {
+			delete(s.items, it.d.ID)
+		}
+		s.pending -= len(h.queue) - 1
+		h.queue = h.queue[:1]
+	}
 	s.finished = slices.DeleteFunc(s.finished, func(it *memItem) bool {
 		if it.hook == h {
 			delete(s.items, it.d.ID)
@@ -313,10 +324,39 @@ func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
 		it.seq = s.seq
 		it.d.State, it.d.Attempts = StatePending, 0
 		s.items[it.d.ID] = it
-		heap.Push(&s.ready, it)
+		s.push(it)
 	}
 	s.pending += len(items)
 	return nil
+}
+
+// push makes a newly pending item claimable: into the ready heap, or, for
+// an Ordered webhook, at the end of its queue, and into the heap only as
+// the queue's head.
+func (s *MemoryStore) push(it *memItem) {
+	h := it.hook
+	if !h.w.Ordered {
+		heap.Push(&s.ready, it)
+		return
+	}
+	h.queue = append(h.queue, it)
+	if len(h.queue) == 1 {
+		heap.Push(&s.ready, it)
+	}
+}
+
+// pop takes a finished item off its Ordered webhook's queue, making the
+// next one claimable.
+func (s *MemoryStore) pop(it *memItem) {
+	h := it.hook
+	if !h.w.Ordered || len(h.queue) == 0 || h.queue[0] != it {
+		return
+	}
+	h.queue[0] = nil
+	h.queue = h.queue[1:]
+	if len(h.queue) > 0 {
+		heap.Push(&s.ready, h.queue[0])
+	}
 }
 
 // Claim implements [Queue].
@@ -420,6 +460,7 @@ func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
 // beyond the history size.
 func (s *MemoryStore) finish(it *memItem) {
 	s.pending--
+	s.pop(it)
 	if s.history == 0 {
 		delete(s.items, it.d.ID)
 		return

@@ -144,7 +144,8 @@ func (s *MemoryStore) redeliver(it *memItem, now time.Time) error {
 	if it.lease != 0 && it.leaseUntil.After(now) {
 		return fmt.Errorf("webhook: delivery %s is in flight: %w", it.d.ID, ErrLeaseLost)
 	}
-	if it.d.State != StatePending {
+	wasPending := it.d.State == StatePending
+	if !wasPending {
 		if s.pending+1 > s.capacity {
 			return fmt.Errorf("webhook: redeliver: %w", ErrQueueFull)
 		}
@@ -162,7 +163,12 @@ func (s *MemoryStore) redeliver(it *memItem, now time.Time) error {
 	it.d.State, it.d.Attempts, it.d.NextAttemptAt = StatePending, 0, now
 	s.seq++
 	it.seq = s.seq
-	heap.Push(&s.ready, it)
+	switch {
+	case !wasPending:
+		s.push(it) // an Ordered webhook's queue takes it at the end
+	case !it.hook.w.Ordered || it.hook.queue[0] == it:
+		heap.Push(&s.ready, it)
+	} // else it keeps its place in the queue
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -201,4 +203,41 @@ func TestRecoverFailedSince(t *testing.T) {
 	page, err := d.ListDeliveries(ctx, webhook.DeliveryQuery{HookID: h.ID, State: webhook.StateFailed})
 	require.NoError(t, err)
 	require.Len(t, page.Deliveries, 1, "the one before T is still failed")
+}
+
+// An Ordered webhook receives 1,000 events in emit order, though every
+// seventh attempt fails and is retried.
+func TestOrderedDeliveryAcrossRetries(t *testing.T) {
+	t.Parallel()
+	tr := webhooktest.NewTransport()
+	var sends atomic.Int64
+	flaky := webhook.TransportFunc(func(c context.Context, req *webhook.Request) (*webhook.Response, error) {
+		if sends.Add(1)%7 == 0 {
+			return &webhook.Response{StatusCode: 503}, nil
+		}
+		return tr.Send(c, req)
+	})
+	clk := webhooktest.NewClock(webhooktest.Epoch)
+	d, err := webhook.New(nil, &webhook.Config{Host: "example.tld", Transport: flaky, Clock: clk, RetryPolicy: noJitter})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, d.Shutdown(ctx)) })
+	w, err := d.CreateHook(ctx, &webhook.Webhook{UserID: "u", Name: "fifo", On: []webhook.Event{webhook.EventNote},
+		URL: "https://fifo.example/", Active: true, Ordered: true})
+	require.NoError(t, err)
+	other := webhooktest.CreateHook(t, d, "u", webhook.EventNote)
+	const n = 1000
+	for i := range n {
+		require.NoError(t, d.Emit(ctx, "u", webhook.EventNote, map[string]int{"n": i}))
+	}
+	for round := 0; round < 1000 && len(tr.To(w.ID)) < n; round++ {
+		webhooktest.Flush(t, d)
+		clk.Advance(time.Hour)
+	}
+	got := tr.To(w.ID)
+	require.Len(t, got, n)
+	for i, r := range got {
+		require.JSONEq(t, fmt.Sprintf(`{"n":%d}`, i), string(r.Payload.Body), "delivery %d out of order", i)
+	}
+	require.Len(t, tr.To(other.ID), n, "the unordered webhook got everything too")
+	require.Greater(t, sends.Load(), int64(2*n), "there were retries")
 }

@@ -145,8 +145,8 @@ type HookStore interface {
 	// system webhooks), in ascending order of ID.
 	ListHooks(ctx context.Context, userID string) ([]*Webhook, error)
 	// UpdateHook replaces Name, On, URL, Secret, Active, SigningSecret and
-	// PreviousSigningSecrets of the webhook with w's ID; other fields are
-	// left as stored.
+	// PreviousSigningSecrets of the webhook with w's ID; other fields
+	// (Ordered among them) are left as stored.
 	UpdateHook(ctx context.Context, w *Webhook) error
 	// DeleteHook removes the webhook and every delivery of it.
 	DeleteHook(ctx context.Context, id string) error
@@ -169,6 +169,8 @@ type Queue interface {
 	// Claim leases up to max pending deliveries due at now (NextAttemptAt
 	// <= now) whose lease is free or expired, earliest due first, for the
 	// duration lease. Deliveries of deleted webhooks are never returned.
+	// Of an Ordered webhook, only the earliest enqueued pending delivery
+	// may be claimed: none while it is leased or not yet due.
 	Claim(ctx context.Context, now time.Time, max int, lease time.Duration) ([]Claim, error)
 	// Settle applies results: the delivery's state, attempt count, next
 	// attempt time, last status, error and attempt time, its attempt

@@ -42,6 +42,12 @@ type Webhook struct {
 	// PreviousSigningSecrets are secrets being rotated out: until each
 	// expires, requests carry a signature by it too.
 	PreviousSigningSecrets []PreviousSecret `json:"previousSigningSecrets,omitempty"`
+	// Ordered makes the webhook receive its deliveries one at a time, in
+	// the order they were enqueued (emit order), across retries: a
+	// delivery waiting for a retry holds back the later ones of this
+	// webhook only. It is set when the webhook is created and kept by
+	// updates. An extension of Misskey's record.
+	Ordered bool `json:"ordered,omitempty"`
 	// LatestSentAt is the time of the latest delivery attempt, nil until
 	// the first.
 	LatestSentAt *time.Time `json:"latestSentAt"`

@@ -13,7 +13,8 @@ import (
 )
 
 // RunOperations runs the cases of what operators need, beside Run's: a
-// claim released without an attempt, the webhook's FailingSince, and the
+// claim released without an attempt, the webhook's FailingSince, Ordered
+// (FIFO) webhooks, and the
 // optional interfaces [webhook.History] (attempt history, listing with
 // cursors), [webhook.Redeliverer] and [webhook.StatsReporter], which it
 // requires: a store without them fails.
@@ -30,6 +31,7 @@ func RunOperations(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"Redeliver", testRedeliver},
 		{"RecoverFailed", testRecoverFailed},
 		{"QueueStats", testQueueStats},
+		{"OrderedClaims", testOrderedClaims},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, newStore(t))
@@ -286,4 +288,66 @@ func testQueueStats(t *testing.T, s webhook.Store) {
 	require.NoError(t, err)
 	require.Equal(t, int64(2), st.Pending)
 	require.True(t, t0.Add(time.Minute).Equal(st.OldestDue))
+}
+
+func testOrderedClaims(t *testing.T, s webhook.Store) {
+	ctx := context.Background()
+	fifo := newHook("u")
+	fifo.Ordered = true
+	mustCreate(t, s, fifo)
+	got, err := s.GetHook(ctx, fifo.ID)
+	require.NoError(t, err)
+	require.True(t, got.Ordered)
+	up := got.Clone()
+	up.Ordered, up.Name = false, "renamed"
+	require.NoError(t, s.UpdateHook(ctx, up))
+	got, err = s.GetHook(ctx, fifo.ID)
+	require.NoError(t, err)
+	require.True(t, got.Ordered, "UpdateHook keeps Ordered")
+	plain := mustCreate(t, s, newHook("u"))
+
+	var ids []uuid.UUID
+	for i := range 3 {
+		d := newDelivery(fifo, t0, `{}`)
+		enqueue(t, s, d)
+		ids = append(ids, d.ID)
+		if i == 0 {
+			enqueue(t, s, newDelivery(plain, t0, `{}`), newDelivery(plain, t0, `{}`))
+		}
+	}
+	claimFIFO := func(now time.Time) []webhook.Claim {
+		t.Helper()
+		cs, err := s.Claim(ctx, now, 10, time.Minute)
+		require.NoError(t, err)
+		var out []webhook.Claim
+		for _, c := range cs {
+			if c.Delivery.HookID == fifo.ID {
+				out = append(out, c)
+			} else {
+				require.NoError(t, s.Settle(ctx, []webhook.Result{result(c, webhook.StateDelivered, 200)}))
+			}
+		}
+		return out
+	}
+	cs := claimFIFO(t0)
+	require.Len(t, cs, 1, "only the head of an ordered webhook")
+	require.Equal(t, ids[0], cs[0].Delivery.ID)
+	require.Empty(t, claimFIFO(t0), "nothing behind a leased head")
+
+	// The head fails and waits for a retry: the rest wait behind it.
+	r := result(cs[0], webhook.StatePending, 503)
+	r.NextAttemptAt = t0.Add(time.Minute)
+	require.NoError(t, s.Settle(ctx, []webhook.Result{r}))
+	require.Empty(t, claimFIFO(t0.Add(30*time.Second)), "a head waiting for its retry holds the rest")
+	cs = claimFIFO(t0.Add(time.Minute))
+	require.Len(t, cs, 1)
+	require.Equal(t, ids[0], cs[0].Delivery.ID, "the retry comes first")
+	require.NoError(t, s.Settle(ctx, []webhook.Result{result(cs[0], webhook.StateDelivered, 200)}))
+	cs = claimFIFO(t0.Add(time.Minute))
+	require.Len(t, cs, 1)
+	require.Equal(t, ids[1], cs[0].Delivery.ID)
+	require.NoError(t, s.Settle(ctx, []webhook.Result{result(cs[0], webhook.StateFailed, 400)}))
+	cs = claimFIFO(t0.Add(time.Minute))
+	require.Len(t, cs, 1, "a head that gave up lets the next one go")
+	require.Equal(t, ids[2], cs[0].Delivery.ID)
 }
