@@ -160,8 +160,10 @@ type Dispatcher struct {
 	closed    bool
 	stop      chan struct{} // closed when Shutdown begins
 	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	finished  chan struct{} // closed when every goroutine has returned
+	// stopListening ends the store's Notifier.Listen, if it has one.
+	stopListening context.CancelFunc
+	wg            sync.WaitGroup
+	finished      chan struct{} // closed when every goroutine has returned
 }
 
 // New returns a Dispatcher over store; a nil store means a new
@@ -384,7 +386,9 @@ func (d *Dispatcher) EmitSystem(ctx context.Context, e Event, body any) error {
 // EmitVia is Emit through o instead of the Dispatcher's store: pass an
 // Outbox bound to the caller's database transaction (see the durable
 // stores' InTx) and the deliveries exist if and only if that transaction
-// commits. userID "" emits a system event.
+// commits. userID "" emits a system event. Call Notify after the commit
+// to start the deliveries at once, unless the store pushes by itself
+// (pgstore's LISTEN/NOTIFY does).
 func (d *Dispatcher) EmitVia(ctx context.Context, o Outbox, userID string, e Event, body any) error {
 	if (userID == "" && !e.IsSystem()) || (userID != "" && !e.IsUser()) {
 		return invalidf("EmitVia: event %q does not go with user ID %q", truncate(string(e), 64), truncate(userID, 64))
@@ -422,7 +426,9 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event,
 	if err := o.Enqueue(ctx, ptrs); err != nil {
 		return err
 	}
-	d.Notify()
+	if o == Outbox(d.store) {
+		d.Notify() // through EmitVia, the caller notifies after commit
+	}
 	return nil
 }
 
@@ -478,10 +484,14 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		d.run(workCtx)
 	}()
 	if n, ok := d.store.(Notifier); ok {
+		// The listener stops as soon as Shutdown begins: unlike the
+		// workers, it has nothing in flight to finish.
+		listenCtx, stopListening := context.WithCancel(workCtx)
+		d.stopListening = stopListening
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			if err := n.Listen(workCtx, d.Notify); err != nil && workCtx.Err() == nil {
+			if err := n.Listen(listenCtx, d.Notify); err != nil && listenCtx.Err() == nil {
 				d.log.Warn("webhook: store notifications stopped; polling instead", "err", err)
 			}
 		}()
@@ -505,6 +515,9 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	if first {
 		d.closed = true
 		close(d.stop)
+		if d.stopListening != nil {
+			d.stopListening()
+		}
 	}
 	started := d.started
 	d.mu.Unlock()

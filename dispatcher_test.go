@@ -719,3 +719,28 @@ func TestOutcomesOverHTTP(t *testing.T) {
 		})
 	}
 }
+
+// notifierStore is a MemoryStore that is also a Notifier whose Listen
+// blocks until its context ends, as the contract says.
+type notifierStore struct {
+	*webhook.MemoryStore
+	listening chan struct{}
+}
+
+func (s notifierStore) Listen(ctx context.Context, wake func()) error {
+	close(s.listening)
+	<-ctx.Done()
+	return nil
+}
+
+func TestShutdownStopsNotifier(t *testing.T) {
+	t.Parallel()
+	ms, err := webhook.NewMemoryStore(nil)
+	require.NoError(t, err)
+	s := notifierStore{ms, make(chan struct{})}
+	d, err := webhook.New(s, &webhook.Config{Host: "example.tld", Transport: webhooktest.NewTransport()})
+	require.NoError(t, err)
+	require.NoError(t, d.Start(ctx))
+	<-s.listening
+	require.NoError(t, d.Shutdown(context.Background()), "Shutdown ends Listen and returns")
+}
