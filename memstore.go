@@ -87,14 +87,57 @@ type memUser struct {
 	byEvent map[Event][]*Webhook
 }
 
+// memItem is one delivery, kept compact: a million queued ones are a
+// workload the store is sized for. Times are Unix nanoseconds (createdAt
+// milliseconds); what only attempts produce lives in x.
 type memItem struct {
-	d          Delivery
-	attempts   []Attempt
-	hook       *memHook
+	id         uuid.UUID
+	hook       *memHook // gives HookID and UserID
+	typ        Event
+	server     string
+	body       []byte // shared by the deliveries of one Emit
+	createdAt  int64
+	nextAt     int64
 	seq        uint64
 	lease      int64
-	leaseUntil time.Time
-	index      int // in ready or leased, -1 in neither
+	leaseUntil int64
+	index      int32 // in ready or leased, -1 in neither
+	attempts   int32
+	state      State
+	x          *memExtra
+}
+
+// memExtra is what a delivery gains once attempted.
+type memExtra struct {
+	lastStatus    int
+	lastError     string
+	lastAttemptAt time.Time
+	history       []Attempt
+}
+
+func newMemItem(d *Delivery, h *memHook) memItem {
+	return memItem{id: d.ID, hook: h, typ: d.Type, server: d.Server, body: d.Body,
+		createdAt: d.CreatedAt.UnixMilli(), nextAt: d.NextAttemptAt.UnixNano(), index: -1, state: StatePending}
+}
+
+func (it *memItem) nextAttemptAt() time.Time { return time.Unix(0, it.nextAt) }
+
+func (it *memItem) lastAttemptAt() time.Time {
+	if it.x == nil {
+		return time.Time{}
+	}
+	return it.x.lastAttemptAt
+}
+
+// delivery returns the public form of it.
+func (it *memItem) delivery() Delivery {
+	d := Delivery{ID: it.id, HookID: it.hook.w.ID, UserID: it.hook.w.UserID, Type: it.typ, Server: it.server,
+		CreatedAt: time.UnixMilli(it.createdAt), Body: it.body, State: it.state, Attempts: int(it.attempts),
+		NextAttemptAt: it.nextAttemptAt()}
+	if it.x != nil {
+		d.LastStatus, d.LastError, d.LastAttemptAt = it.x.lastStatus, it.x.lastError, it.x.lastAttemptAt
+	}
+	return d
 }
 
 // NewMemoryStore returns an empty MemoryStore. A nil cfg means defaults.
@@ -265,14 +308,14 @@ func (s *MemoryStore) DeleteHook(ctx context.Context, id string) error {
 	// and the finished ones, now.
 	if len(h.queue) > 1 {
 		for _, it := range h.queue[1:] {
-			delete(s.items, it.d.ID)
+			delete(s.items, it.id)
 		}
 		s.pending -= len(h.queue) - 1
 		h.queue = h.queue[:1]
 	}
 	s.finished = slices.DeleteFunc(s.finished, func(it *memItem) bool {
 		if it.hook == h {
-			delete(s.items, it.d.ID)
+			delete(s.items, it.id)
 			return true
 		}
 		return false
@@ -316,14 +359,13 @@ func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
 		if _, dup := s.items[d.ID]; dup {
 			return fmt.Errorf("webhook: delivery %s exists: %w", d.ID, ErrConflict)
 		}
-		items[i] = memItem{d: *d, hook: h, index: -1}
+		items[i] = newMemItem(d, h)
 	}
 	for i := range items {
 		it := &items[i]
 		s.seq++
 		it.seq = s.seq
-		it.d.State, it.d.Attempts = StatePending, 0
-		s.items[it.d.ID] = it
+		s.items[it.id] = it
 		s.push(it)
 	}
 	s.pending += len(items)
@@ -367,7 +409,7 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease t
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Expired leases go back to the ready heap first.
-	for s.leased.Len() > 0 && !s.leased.items[0].leaseUntil.After(now) {
+	for s.leased.Len() > 0 && s.leased.items[0].leaseUntil <= now.UnixNano() {
 		it := heap.Pop(&s.leased).(*memItem)
 		it.lease = 0
 		heap.Push(&s.ready, it)
@@ -377,16 +419,16 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease t
 		it := s.ready.items[0]
 		if it.hook.deleted {
 			heap.Pop(&s.ready)
-			delete(s.items, it.d.ID)
+			delete(s.items, it.id)
 			s.pending--
 			continue
 		}
-		if it.d.NextAttemptAt.After(now) {
+		if it.nextAt > now.UnixNano() {
 			break
 		}
 		heap.Pop(&s.ready)
 		s.leaseSeq++
-		it.lease, it.leaseUntil = s.leaseSeq, now.Add(lease)
+		it.lease, it.leaseUntil = s.leaseSeq, now.Add(lease).UnixNano()
 		heap.Push(&s.leased, it)
 		if out == nil {
 			out = make([]Claim, 0, min(max, s.ready.Len()+1))
@@ -395,7 +437,7 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease t
 		if !it.hook.failingSince.IsZero() { // rare: copy only then
 			w = it.hook.snapshot()
 		}
-		out = append(out, Claim{Delivery: it.d, Hook: w, Lease: it.lease})
+		out = append(out, Claim{Delivery: it.delivery(), Hook: w, Lease: it.lease})
 	}
 	return out, nil
 }
@@ -418,23 +460,23 @@ func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
 			lost = append(lost, fmt.Errorf("webhook: delivery %s: %w", r.ID, ErrLeaseLost))
 			continue
 		}
-		heap.Remove(&s.leased, it.index)
+		heap.Remove(&s.leased, int(it.index))
 		it.lease = 0
-		d := &it.d
 		if r.Attempt.At.IsZero() { // released without an attempt
-			d.NextAttemptAt = r.NextAttemptAt
+			it.nextAt = r.NextAttemptAt.UnixNano()
 			heap.Push(&s.ready, it)
 			continue
 		}
 		a := r.Attempt
 		a.Response = bytes.Clone(a.Response[:min(len(a.Response), MaxResponseRecord)])
 		a.Retry = r.State == StatePending
-		it.attempts = append(it.attempts, a)
-		d.Attempts++
-		d.State = r.State
-		d.LastStatus = a.Status
-		d.LastError = a.Error
-		d.LastAttemptAt = a.At
+		if it.x == nil {
+			it.x = &memExtra{}
+		}
+		it.x.history = append(it.x.history, a)
+		it.x.lastStatus, it.x.lastError, it.x.lastAttemptAt = a.Status, a.Error, a.At
+		it.attempts++
+		it.state = r.State
 		h := it.hook
 		h.sentAt = a.At
 		h.status = cmp.Or(a.Status, 1)
@@ -445,7 +487,7 @@ func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
 			h.failingSince = a.At
 		}
 		if r.State == StatePending {
-			d.NextAttemptAt = r.NextAttemptAt
+			it.nextAt = r.NextAttemptAt.UnixNano()
 			s.seq++
 			it.seq = s.seq
 			heap.Push(&s.ready, it)
@@ -462,13 +504,13 @@ func (s *MemoryStore) finish(it *memItem) {
 	s.pending--
 	s.pop(it)
 	if s.history == 0 {
-		delete(s.items, it.d.ID)
+		delete(s.items, it.id)
 		return
 	}
 	s.finished = append(s.finished, it)
 	if over := len(s.finished) - s.history; over > 0 {
 		for _, old := range s.finished[:over] {
-			delete(s.items, old.d.ID)
+			delete(s.items, old.id)
 		}
 		s.finished = slices.Delete(s.finished, 0, over)
 	}
@@ -485,7 +527,7 @@ func (s *MemoryStore) GetDelivery(ctx context.Context, id uuid.UUID) (*Delivery,
 	if !ok || it.hook.deleted {
 		return nil, notFound("delivery", id.String())
 	}
-	d := it.d
+	d := it.delivery()
 	return &d, nil
 }
 
@@ -497,23 +539,23 @@ type itemHeap struct {
 }
 
 func readyLess(a, b *memItem) bool {
-	if c := a.d.NextAttemptAt.Compare(b.d.NextAttemptAt); c != 0 {
-		return c < 0
+	if a.nextAt != b.nextAt {
+		return a.nextAt < b.nextAt
 	}
 	return a.seq < b.seq
 }
 
-func leaseLess(a, b *memItem) bool { return a.leaseUntil.Before(b.leaseUntil) }
+func leaseLess(a, b *memItem) bool { return a.leaseUntil < b.leaseUntil }
 
 func (h *itemHeap) Len() int           { return len(h.items) }
 func (h *itemHeap) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
 func (h *itemHeap) Swap(i, j int) {
 	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.items[i].index, h.items[j].index = i, j
+	h.items[i].index, h.items[j].index = int32(i), int32(j)
 }
 func (h *itemHeap) Push(x any) {
 	it := x.(*memItem)
-	it.index = len(h.items)
+	it.index = int32(len(h.items))
 	h.items = append(h.items, it)
 }
 func (h *itemHeap) Pop() any {

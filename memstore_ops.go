@@ -88,13 +88,13 @@ func (s *MemoryStore) ListDeliveries(ctx context.Context, q DeliveryQuery) (*Del
 	s.mu.Lock()
 	var ds []*Delivery
 	for _, it := range s.items {
-		if it.d.HookID != q.HookID || it.hook.deleted || (q.State != 0 && it.d.State != q.State) {
+		if it.hook.w.ID != q.HookID || it.hook.deleted || (q.State != 0 && it.state != q.State) {
 			continue
 		}
-		if after != nil && newerFirst(after, &it.d) >= 0 {
+		d := it.delivery()
+		if after != nil && newerFirst(after, &d) >= 0 {
 			continue
 		}
-		d := it.d
 		ds = append(ds, &d)
 	}
 	s.mu.Unlock()
@@ -119,7 +119,10 @@ func (s *MemoryStore) ListAttempts(ctx context.Context, id uuid.UUID) ([]Attempt
 	if !ok || it.hook.deleted {
 		return nil, notFound("delivery", id.String())
 	}
-	out := slices.Clone(it.attempts)
+	var out []Attempt
+	if it.x != nil {
+		out = slices.Clone(it.x.history)
+	}
 	if out == nil {
 		out = []Attempt{}
 	}
@@ -141,10 +144,10 @@ func (s *MemoryStore) Redeliver(ctx context.Context, id uuid.UUID, now time.Time
 }
 
 func (s *MemoryStore) redeliver(it *memItem, now time.Time) error {
-	if it.lease != 0 && it.leaseUntil.After(now) {
-		return fmt.Errorf("webhook: delivery %s is in flight: %w", it.d.ID, ErrLeaseLost)
+	if it.lease != 0 && it.leaseUntil > now.UnixNano() {
+		return fmt.Errorf("webhook: delivery %s is in flight: %w", it.id, ErrLeaseLost)
 	}
-	wasPending := it.d.State == StatePending
+	wasPending := it.state == StatePending
 	if !wasPending {
 		if s.pending+1 > s.capacity {
 			return fmt.Errorf("webhook: redeliver: %w", ErrQueueFull)
@@ -155,12 +158,12 @@ func (s *MemoryStore) redeliver(it *memItem, now time.Time) error {
 		s.pending++
 	}
 	if it.lease != 0 { // an expired lease nobody reclaimed yet
-		heap.Remove(&s.leased, it.index)
+		heap.Remove(&s.leased, int(it.index))
 		it.lease = 0
 	} else if it.index >= 0 {
-		heap.Remove(&s.ready, it.index)
+		heap.Remove(&s.ready, int(it.index))
 	}
-	it.d.State, it.d.Attempts, it.d.NextAttemptAt = StatePending, 0, now
+	it.state, it.attempts, it.nextAt = StatePending, 0, now.UnixNano()
 	s.seq++
 	it.seq = s.seq
 	switch {
@@ -184,11 +187,11 @@ func (s *MemoryStore) RecoverFailed(ctx context.Context, hookID string, since, n
 	defer s.mu.Unlock()
 	var failed []*memItem
 	for _, it := range s.finished {
-		if it.d.HookID == hookID && it.d.State == StateFailed && !it.d.LastAttemptAt.Before(since) {
+		if it.hook.w.ID == hookID && it.state == StateFailed && !it.lastAttemptAt().Before(since) {
 			failed = append(failed, it)
 		}
 	}
-	slices.SortFunc(failed, func(a, b *memItem) int { return a.d.LastAttemptAt.Compare(b.d.LastAttemptAt) })
+	slices.SortFunc(failed, func(a, b *memItem) int { return a.lastAttemptAt().Compare(b.lastAttemptAt()) })
 	n := 0
 	for _, it := range failed[:min(limit, len(failed))] {
 		if err := s.redeliver(it, now); err != nil {
@@ -208,11 +211,11 @@ func (s *MemoryStore) QueueStats(ctx context.Context) (QueueStats, error) {
 	defer s.mu.Unlock()
 	st := QueueStats{Pending: int64(s.pending)}
 	if s.ready.Len() > 0 {
-		st.OldestDue = s.ready.items[0].d.NextAttemptAt
+		st.OldestDue = s.ready.items[0].nextAttemptAt()
 	}
 	for _, it := range s.leased.items {
-		if st.OldestDue.IsZero() || it.d.NextAttemptAt.Before(st.OldestDue) {
-			st.OldestDue = it.d.NextAttemptAt
+		if st.OldestDue.IsZero() || it.nextAttemptAt().Before(st.OldestDue) {
+			st.OldestDue = it.nextAttemptAt()
 		}
 	}
 	return st, nil
