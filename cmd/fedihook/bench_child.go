@@ -489,6 +489,10 @@ func runDispatcher(ctx context.Context, spec *runSpec, store webhook.Store, read
 	var payloadBytes atomic.Int64
 	d, err := webhook.New(store, &webhook.Config{
 		Host: benchHost, Workers: spec.Concurrency, Transport: tr,
+		// The one receiver stands for the many hosts and webhooks of a
+		// real fan-out: the fairness limits, which would otherwise hold
+		// it to fewer deliveries in flight than raw's, are the workers'.
+		MaxInFlightPerHost: spec.Concurrency, MaxInFlightPerHook: spec.Concurrency,
 		OnAttempt: func(r webhook.AttemptReport) {
 			switch r.State {
 			case webhook.StateDelivered:
