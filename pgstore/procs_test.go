@@ -46,8 +46,19 @@ func TestMultiInstance(t *testing.T) {
 	emitter, err := webhook.New(s, &webhook.Config{Host: "example.tld"})
 	require.NoError(t, err)
 	start := time.Now()
-	for i := range events {
-		require.NoError(t, emitter.Emit(ctx, userName(i%users), webhook.EventNote, json.RawMessage(`{"i":`+strconv.Itoa(i)+`}`)))
+	const emitters = 8 // as concurrent requests of a server would
+	errs := make(chan error, emitters)
+	for g := range emitters {
+		go func() {
+			var err error
+			for i := g; i < events && err == nil; i += emitters {
+				err = emitter.Emit(ctx, userName(i%users), webhook.EventNote, json.RawMessage(`{"i":`+strconv.Itoa(i)+`}`))
+			}
+			errs <- err
+		}()
+	}
+	for range emitters {
+		require.NoError(t, <-errs)
 	}
 	require.NoError(t, emitter.Shutdown(ctx))
 	t.Logf("emitted %d events in %v", events, time.Since(start).Round(time.Millisecond))
