@@ -555,6 +555,9 @@ func figures(o *benchOptions, rows []*benchRow, meta map[string]any) map[string]
 		}
 		if r.recv != nil {
 			f[p+"received"] = r.recv.Received
+			if r.recv.Received > 0 {
+				f[p+"receiver_cpu_us"] = roundTo(float64(r.recv.CPU)/float64(time.Microsecond)/float64(r.recv.Received), 1)
+			}
 			if r.mode == modeRate || o.rate == 0 {
 				f[k+"_p50_ms"] = ms(r.recv.Latency.P50)
 				f[k+"_p99_ms"] = ms(r.recv.Latency.P99)
@@ -599,7 +602,7 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 	fmt.Fprintf(w, "\nload average (1 min): %.2f at start, %.2f at end\n\n", meta["load1_start"], meta["load1_end"])
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "contender\tmode\tdeliv/s\tx raw\temit/s\tp50 ms\tp99 ms\temit p99 µs\tCPU µs/deliv\tallocs/deliv\tpeak RSS MB\tdelivered/received\tload\t")
+	fmt.Fprintln(tw, "contender\tmode\tdeliv/s\tx raw\temit/s\tp50 ms\tp99 ms\temit p99 µs\tCPU µs/deliv\tallocs/deliv\tpeak RSS MB\trcv CPU µs\tdelivered/received\tload\t")
 	var rawRPS float64
 	for _, r := range rows {
 		if r.contender == contRaw && r.mode == modeSaturation && r.res != nil {
@@ -620,7 +623,7 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 			continue
 		}
 		s := r.res
-		ratio, emit, p50, p99, emitP99, recv := "-", "-", "-", "-", "-", "-"
+		ratio, emit, p50, p99, emitP99, recv, rcvCPU := "-", "-", "-", "-", "-", "-", "-"
 		if rawRPS > 0 && r.mode == modeSaturation && isHTTPContender(r.contender) {
 			ratio = fmt.Sprintf("%.3f", r.rps()/rawRPS)
 		}
@@ -633,22 +636,25 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 		if r.recv != nil {
 			p50, p99 = fmt.Sprintf("%.3f", ms(r.recv.Latency.P50)), fmt.Sprintf("%.3f", ms(r.recv.Latency.P99))
 			recv = fmt.Sprint(r.recv.Received)
+			if r.recv.Received > 0 {
+				rcvCPU = fmt.Sprintf("%.1f", float64(r.recv.CPU)/float64(time.Microsecond)/float64(r.recv.Received))
+			}
 		}
 		acc := ""
 		if !r.ok() {
 			acc = " (!)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%d/%s%s\t%.2f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%s\t%d/%s%s\t%.2f\t\n",
 			r.contender, mode, r.rps(), ratio, emit, p50, p99, emitP99,
 			perDelivery(float64(s.CPU)/float64(time.Microsecond), s), perDelivery(float64(s.Mallocs), s),
-			float64(s.MaxRSS)/(1<<20), s.Delivered, recv, acc, r.load)
+			float64(s.MaxRSS)/(1<<20), rcvCPU, s.Delivered, recv, acc, r.load)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "deliv/s: deliveries ended 2xx in the window; p50/p99: Emit (raw: request start) to receipt, at the fixed rate")
 	fmt.Fprintln(w, "when given, else in saturation; CPU, allocations and RSS are the contender's process only (not the receiver's,")
-	fmt.Fprintln(w, "not PostgreSQL's); *-db rows: the database alone, same tables and operations, no HTTP; (!): not every")
-	fmt.Fprintln(w, "delivery accounted for (see the JSON's *_failed, *_left, *_received).")
+	fmt.Fprintln(w, "not PostgreSQL's); rcv CPU: the receiver's, per request; *-db rows: the database alone, same tables and")
+	fmt.Fprintln(w, "operations, no HTTP; (!): not every delivery accounted for (see the JSON's *_failed, *_left, *_received).")
 	for _, r := range rows {
 		if r.res != nil && (r.res.FirstError != "" || r.res.Note != "") {
 			fmt.Fprintf(w, "%s %s: %s %s\n", r.contender, r.mode, r.res.Note, r.res.FirstError)

@@ -23,7 +23,7 @@ import (
 // through its standard input, one command a line, each answered with one
 // line on its standard output:
 //
-//	reset   forget every request so far; answers "ok"
+//	reset   forget every request so far, and the CPU time used; answers "ok"
 //	stats   answers a receiverStats as JSON
 //
 // It stops when its standard input ends, or after --lifetime.
@@ -39,10 +39,13 @@ type receiverStats struct {
 	Untimed int64 `json:"untimed"`
 	// Latency summarises, for the others, receipt time minus emit time.
 	Latency latencies `json:"latency"`
+	// CPU is the CPU time the receiver's process used since the reset.
+	CPU time.Duration `json:"cpu"`
 }
 
 // A benchReceiver is the receiver's handler and tallies.
 type benchReceiver struct {
+	cpu      time.Duration // processUsage at the last reset
 	received atomic.Int64
 	untimed  atomic.Int64
 	lat      histogram
@@ -137,9 +140,12 @@ loop:
 				rc.received.Store(0)
 				rc.untimed.Store(0)
 				rc.lat.Reset()
+				rc.cpu, _ = processUsage()
 				fmt.Fprintln(stdout, "ok")
 			case "stats":
-				b, _ := json.Marshal(receiverStats{Received: rc.received.Load(), Untimed: rc.untimed.Load(), Latency: rc.lat.Summary()})
+				cpu, _ := processUsage()
+				b, _ := json.Marshal(receiverStats{Received: rc.received.Load(), Untimed: rc.untimed.Load(),
+					Latency: rc.lat.Summary(), CPU: cpu - rc.cpu})
 				fmt.Fprintf(stdout, "%s\n", b)
 			default:
 				fmt.Fprintf(stdout, "unknown command %q\n", line)

@@ -41,7 +41,7 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"raw_rps", "memory_ratio", "memory_p50_ms", "memory_p99_ms", "sqlite_ratio",
-		"memory_cpu_us", "memory_allocs", "memory_rss_mb", "sqlite_emit_rps", "sqlite_vs_db", "load1_start"} {
+		"memory_cpu_us", "memory_allocs", "memory_rss_mb", "memory_receiver_cpu_us", "sqlite_emit_rps", "sqlite_vs_db", "load1_start"} {
 		require.Contains(t, fig, k)
 	}
 	require.NotContains(t, fig, "postgres_rps")
