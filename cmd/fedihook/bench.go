@@ -178,6 +178,7 @@ type benchRow struct {
 	res             *runResult
 	recv            *receiverStats // nil for the database ceilings
 	load            float64        // one-minute load average at its start
+	busy            float64        // the machine's CPU use while it measured, 0 to 1; -1 unknown
 	err             string
 	skipped         string
 }
@@ -325,7 +326,7 @@ func (b *benchRunner) progress(r *benchRow) {
 // run runs one contender in one mode in a child process.
 func (b *benchRunner) run(ctx context.Context, contender, mode string) *benchRow {
 	o := b.o
-	row := &benchRow{contender: contender, mode: mode, load: loadAverage()}
+	row := &benchRow{contender: contender, mode: mode, load: loadAverage(), busy: -1}
 	spec := runSpec{
 		Contender: contender, Mode: mode, URL: b.url, Duration: o.duration,
 		Concurrency: o.concurrency, BodySize: o.bodySize, Hooks: o.hooks, Rate: o.rate,
@@ -380,12 +381,16 @@ func (b *benchRunner) run(ctx context.Context, contender, mode string) *benchRow
 			return fail(err)
 		}
 	}
+	busy0, total0, cpuOK := cpuTimes()
 	if _, err := fmt.Fprintln(in, "go"); err != nil {
 		return fail(err)
 	}
 	line, err = r.ReadString('\n')
 	if err != nil {
 		return fail(fmt.Errorf("measuring: %v", err))
+	}
+	if busy1, total1, ok := cpuTimes(); ok && cpuOK && total1 > total0 {
+		row.busy = float64(busy1-busy0) / float64(total1-total0)
 	}
 	var res runResult
 	if err := json.Unmarshal([]byte(line), &res); err != nil {
@@ -538,6 +543,9 @@ func figures(o *benchOptions, rows []*benchRow, meta map[string]any) map[string]
 		f[p+"failed"] = s.Failed
 		f[p+"left"] = s.Emitted - s.Delivered - s.Failed
 		f[p+"accounted"] = r.ok()
+		if r.busy >= 0 {
+			f[p+"machine_busy"] = roundTo(r.busy, 3)
+		}
 		if s.FirstError != "" {
 			f[p+"first_error"] = s.FirstError
 		}
@@ -602,7 +610,7 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 	fmt.Fprintf(w, "\nload average (1 min): %.2f at start, %.2f at end\n\n", meta["load1_start"], meta["load1_end"])
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "contender\tmode\tdeliv/s\tx raw\temit/s\tp50 ms\tp99 ms\temit p99 µs\tCPU µs/deliv\tallocs/deliv\tpeak RSS MB\trcv CPU µs\tdelivered/received\tload\t")
+	fmt.Fprintln(tw, "contender\tmode\tdeliv/s\tx raw\temit/s\tp50 ms\tp99 ms\temit p99 µs\tCPU µs/deliv\tallocs/deliv\tpeak RSS MB\trcv CPU µs\tdelivered/received\tload\tbusy\t")
 	var rawRPS float64
 	for _, r := range rows {
 		if r.contender == contRaw && r.mode == modeSaturation && r.res != nil {
@@ -644,17 +652,23 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 		if !r.ok() {
 			acc = " (!)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%s\t%d/%s%s\t%.2f\t\n",
+		busy := "-"
+		if r.busy >= 0 {
+			busy = fmt.Sprintf("%.0f%%", 100*r.busy)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%s\t%d/%s%s\t%.2f\t%s\t\n",
 			r.contender, mode, r.rps(), ratio, emit, p50, p99, emitP99,
 			perDelivery(float64(s.CPU)/float64(time.Microsecond), s), perDelivery(float64(s.Mallocs), s),
-			float64(s.MaxRSS)/(1<<20), rcvCPU, s.Delivered, recv, acc, r.load)
+			float64(s.MaxRSS)/(1<<20), rcvCPU, s.Delivered, recv, acc, r.load, busy)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "deliv/s: deliveries ended 2xx in the window; p50/p99: Emit (raw: request start) to receipt, at the fixed rate")
 	fmt.Fprintln(w, "when given, else in saturation; CPU, allocations and RSS are the contender's process only (not the receiver's,")
 	fmt.Fprintln(w, "not PostgreSQL's); rcv CPU: the receiver's, per request; *-db rows: the database alone, same tables and")
-	fmt.Fprintln(w, "operations, no HTTP; (!): not every delivery accounted for (see the JSON's *_failed, *_left, *_received).")
+	fmt.Fprintln(w, "operations, no HTTP; load: 1-minute load average at the row's start; busy: the whole machine's CPU use")
+	fmt.Fprintln(w, "while the row measured (everyone's, PostgreSQL's included); (!): not every delivery accounted for (see the")
+	fmt.Fprintln(w, "JSON's *_failed, *_left, *_received).")
 	for _, r := range rows {
 		if r.res != nil && (r.res.FirstError != "" || r.res.Note != "") {
 			fmt.Fprintf(w, "%s %s: %s %s\n", r.contender, r.mode, r.res.Note, r.res.FirstError)

@@ -222,6 +222,35 @@ func benchHeaders(hookID string) map[string][]string {
 	}
 }
 
+// cpuTimes returns the machine's busy and total CPU time so far, in
+// clock ticks, from /proc/stat; ok is false on systems without it.
+func cpuTimes() (busy, total int64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	// user nice system idle iowait irq softirq [steal ...]
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		if i >= 8 { // guest times are counted in user already
+			break
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total, true
+}
+
 // loadAverage returns the one-minute load average, or -1 when it cannot
 // be read (on systems without /proc).
 func loadAverage() float64 {

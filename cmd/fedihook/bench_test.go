@@ -41,7 +41,7 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"raw_rps", "memory_ratio", "memory_p50_ms", "memory_p99_ms", "sqlite_ratio",
-		"memory_cpu_us", "memory_allocs", "memory_rss_mb", "memory_receiver_cpu_us", "sqlite_emit_rps", "sqlite_vs_db", "load1_start"} {
+		"memory_cpu_us", "memory_allocs", "memory_rss_mb", "memory_receiver_cpu_us", "memory_machine_busy", "sqlite_emit_rps", "sqlite_vs_db", "load1_start"} {
 		require.Contains(t, fig, k)
 	}
 	require.NotContains(t, fig, "postgres_rps")
@@ -161,4 +161,15 @@ func TestHistogram(t *testing.T) {
 	}
 	h.Reset()
 	require.Equal(t, latencies{}, h.Summary())
+}
+
+func TestCPUTimes(t *testing.T) {
+	t.Parallel()
+	busy, total, ok := cpuTimes()
+	if !ok {
+		t.Skip("no /proc/stat")
+	}
+	require.Positive(t, total)
+	require.LessOrEqual(t, busy, total)
+	require.GreaterOrEqual(t, busy, int64(0))
 }
