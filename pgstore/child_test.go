@@ -77,9 +77,7 @@ func runChild(role string) error {
 	defer ht.CloseIdleConnections()
 	name := os.Getenv(nameEnv)
 	var sent atomic.Int64
-	listenCtx, stopListening := context.WithCancel(ctx)
-	defer stopListening()
-	d, err := webhook.New(&stoppableListen{store, listenCtx}, &webhook.Config{
+	d, err := webhook.New(store, &webhook.Config{
 		Host:         "example.tld",
 		Lease:        childLease,
 		PollInterval: 200 * time.Millisecond,
@@ -110,26 +108,11 @@ func runChild(role string) error {
 	cancelErr := <-emitted
 	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer scancel()
-	stopListening()
 	if err := d.Shutdown(sctx); err != nil {
 		return err
 	}
 	fmt.Printf("sent %d\n", sent.Load())
 	return cancelErr
-}
-
-// stoppableListen works around Dispatcher.Shutdown not stopping the
-// store's Listen, which it waits for: Listen also returns when stop is
-// done, which the child cancels before calling Shutdown.
-type stoppableListen struct {
-	*pgstore.Store
-	stop context.Context
-}
-
-func (s *stoppableListen) Listen(ctx context.Context, wake func()) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer context.AfterFunc(s.stop, cancel)()
-	return s.Store.Listen(ctx, wake)
 }
 
 // emitNotes is the crash child's application: it "posts" notes 0 to

@@ -19,6 +19,13 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) webhook.Store { return newStore(t) })
 }
 
+// TestOperations runs the operations suite: releases, FailingSince,
+// ordered webhooks, history, redelivery and stats.
+func TestOperations(t *testing.T) {
+	t.Parallel()
+	storetest.RunOperations(t, func(t *testing.T) webhook.Store { return newStore(t) })
+}
+
 // TestConformanceSearchPath runs the suite with unqualified table names,
 // found through the search_path set on the pool.
 func TestConformanceSearchPath(t *testing.T) {

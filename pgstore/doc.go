@@ -16,7 +16,8 @@
 // in [Config.Schema] (which Migrate creates if needed) or, by default, in
 // the first schema of the connection's search_path: fedihook_hooks (one
 // row a webhook), fedihook_deliveries (one row a delivery, pending or
-// finished, with its body, state, lease and last attempt) and
+// finished, with its body, state, lease and last attempt),
+// fedihook_attempts (one row an attempt, for [Store.ListAttempts]) and
 // fedihook_schema_migrations. [Store.Migrate] creates and upgrades them
 // with the versioned migrations shipped in this module; it is idempotent,
 // and safe when several processes run it at once (they serialise on a
@@ -33,6 +34,10 @@
 // a whole batch of results in one statement; a result whose lease has been
 // taken over by another claim is refused with [webhook.ErrLeaseLost].
 //
+// Of an Ordered webhook, only the earliest enqueued pending delivery is
+// ever claimable, so its deliveries go out one at a time, in emit order,
+// whichever process claims them.
+//
 // # Push
 //
 // [Store] is a [webhook.Notifier]: Enqueue sends a NOTIFY on the store's
@@ -47,11 +52,19 @@
 // through it (with [webhook.Dispatcher.EmitVia]) enqueues the deliveries
 // in that transaction, so they exist if and only if it commits.
 //
+// # Operations
+//
+// Besides [webhook.Store] and [webhook.Notifier], a Store is a
+// [webhook.History] (a webhook's deliveries, newest first, and each
+// delivery's attempts with the start of the receiver's answer), a
+// [webhook.Redeliverer] and a [webhook.StatsReporter].
+//
 // # Retention
 //
 // Delivered and failed deliveries stay in the table, with their last
-// status and error, so an operator can inspect them; [Store.Prune] removes
-// the ones finished more than [Config.Retention] ago. Call it now and then,
+// status and error and their attempts, so an operator can inspect and
+// redeliver them; [Store.Prune] removes the ones finished more than
+// [Config.Retention] ago. Call it now and then,
 // for instance hourly.
 //
 // # Batching

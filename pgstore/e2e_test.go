@@ -26,8 +26,7 @@ func TestOutboxThroughDispatcher(t *testing.T) {
 	require.NoError(t, err)
 
 	got := make(chan webhook.Request, 10)
-	listenCtx, stopListening := context.WithCancel(ctx)
-	d, err := webhook.New(&stoppableListen{s, listenCtx}, &webhook.Config{
+	d, err := webhook.New(s, &webhook.Config{
 		Host:         "example.tld",
 		PollInterval: time.Hour, // only a wake-up can start a delivery
 		Transport: webhook.TransportFunc(func(ctx context.Context, req *webhook.Request) (*webhook.Response, error) {
@@ -43,7 +42,6 @@ func TestOutboxThroughDispatcher(t *testing.T) {
 	var once sync.Once
 	shutdown := func() {
 		once.Do(func() {
-			stopListening()
 			require.NoError(t, d.Shutdown(ctx))
 		})
 	}

@@ -11,7 +11,8 @@ import (
 	"github.com/fedihook/webhook"
 )
 
-const hookColumns = `id, user_id, name, events, url, secret, active, signing_secret, previous_secrets, previous_expires, latest_sent_at, latest_status`
+// hookColumns are the columns scanHook reads, but for the latest attempt.
+const hookColumns = `id, user_id, name, events, url, secret, active, signing_secret, previous_secrets, previous_expires, ordered, failing_since`
 
 // The per-user limit is checked under a transaction-level advisory lock
 // on the user, so that two concurrent creations cannot both see room for
@@ -23,8 +24,8 @@ const sqlCreateHook = `
 WITH c AS (
 	SELECT count(*) AS n FROM ${s}fedihook_hooks WHERE user_id = $2
 ), ins AS (
-	INSERT INTO ${s}fedihook_hooks (` + hookColumns + `)
-	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM c WHERE $13::int <= 0 OR c.n < $13::int
+	INSERT INTO ${s}fedihook_hooks (` + hookColumns + `, latest_sent_at, latest_status)
+	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM c WHERE $15::int <= 0 OR c.n < $15::int
 	ON CONFLICT (id) DO NOTHING
 	RETURNING 1
 )
@@ -35,7 +36,7 @@ SELECT (SELECT n FROM c), EXISTS (SELECT FROM ins), EXISTS (SELECT FROM ${s}fedi
 // deliveries' (found through fedihook_deliveries_hook_idx).
 const hookSelect = `
 SELECT h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active,
-	h.signing_secret, h.previous_secrets, h.previous_expires,
+	h.signing_secret, h.previous_secrets, h.previous_expires, h.ordered, h.failing_since,
 	CASE WHEN l.at >= h.latest_sent_at OR h.latest_sent_at IS NULL THEN l.at ELSE h.latest_sent_at END,
 	CASE WHEN l.at >= h.latest_sent_at OR h.latest_sent_at IS NULL THEN l.status ELSE h.latest_status END
 FROM ${s}fedihook_hooks h
@@ -56,12 +57,13 @@ UPDATE ${s}fedihook_hooks SET name = $2, events = $3, url = $4, secret = $5, act
 	signing_secret = $7, previous_secrets = $8, previous_expires = $9
 WHERE id = $1`
 
+const sqlDeleteHookDeliveries = `DELETE FROM ${s}fedihook_deliveries WHERE hook_id = $1`
+
 const sqlDeleteHook = `DELETE FROM ${s}fedihook_hooks WHERE id = $1`
 
 // sqlMatchHooks leaves out the latest attempt, which Emit does not need.
 const sqlMatchHooks = `
-SELECT id, user_id, name, events, url, secret, active,
-	signing_secret, previous_secrets, previous_expires, NULL::timestamptz, NULL::int
+SELECT ` + hookColumns + `, NULL::timestamptz, NULL::int
 FROM ${s}fedihook_hooks
 WHERE user_id = $1 AND active AND $2 = ANY (events)
 ORDER BY id`
@@ -84,7 +86,7 @@ func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) e
 		prev, expires := splitPrevious(w.PreviousSigningSecrets)
 		return tx.QueryRow(ctx, s.sql.createHook,
 			w.ID, w.UserID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active,
-			w.SigningSecret, prev, expires, sentAt, status, limit,
+			w.SigningSecret, prev, expires, w.Ordered, w.FailingSince, sentAt, status, limit,
 		).Scan(&n, &inserted, &exists)
 	})
 	switch {
@@ -135,13 +137,23 @@ func (s *Store) UpdateHook(ctx context.Context, w *webhook.Webhook) error {
 }
 
 // DeleteHook implements [webhook.HookStore]. The webhook's deliveries,
-// pending and finished, are deleted with it.
+// pending and finished, are deleted with it: first, and then the webhook,
+// so that it locks rows in the order Settle and Prune do (deliveries,
+// then webhooks).
 func (s *Store) DeleteHook(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, s.sql.deleteHook, id)
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.sql.deleteHookDeliveries, id); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, s.sql.deleteHook, id)
+		n = tag.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("pgstore: deleting webhook: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return notFound("webhook", id)
 	}
 	return nil
@@ -182,14 +194,15 @@ func scanHook(row pgx.Row) (*webhook.Webhook, error) {
 	var w webhook.Webhook
 	var events, prev []string
 	var expires []time.Time
-	var sentAt *time.Time
+	var failing, sentAt *time.Time
 	var status *int32
 	if err := row.Scan(&w.ID, &w.UserID, &w.Name, &events, &w.URL, &w.Secret, &w.Active,
-		&w.SigningSecret, &prev, &expires, &sentAt, &status); err != nil {
+		&w.SigningSecret, &prev, &expires, &w.Ordered, &failing, &sentAt, &status); err != nil {
 		return nil, err
 	}
 	w.On = toEvents(events)
 	w.PreviousSigningSecrets = joinPrevious(prev, expires)
+	w.FailingSince = utcPtr(failing)
 	if sentAt != nil && status != nil {
 		t, st := sentAt.UTC(), int(*status)
 		w.LatestSentAt, w.LatestStatus = &t, &st
@@ -230,4 +243,12 @@ func joinPrevious(secrets []string, expires []time.Time) []webhook.PreviousSecre
 		ps[i] = webhook.PreviousSecret{Secret: secrets[i], Expires: expires[i].UTC()}
 	}
 	return ps
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }

@@ -160,27 +160,36 @@ func pgCode(err error) string {
 // statements holds the store's SQL with the schema filled in.
 type statements struct {
 	createHook, getHook, listHooks, updateHook, deleteHook, matchHooks string
-	enqueue, claim, settle, getDelivery, pruneLockHooks, prune         string
+	deleteHookDeliveries                                               string
+	listDeliveries, listAttempts, deliveryExists, redeliver            string
+	recoverFailed, queueStats                                          string
+	enqueue, claim, settle, getDelivery, prune                         string
 	migrationsTable, migrationVersions, recordMigration                string
 }
 
 func newStatements(prefix string) statements {
 	r := strings.NewReplacer("${s}", prefix)
 	return statements{
-		createHook:        r.Replace(sqlCreateHook),
-		getHook:           r.Replace(sqlGetHook),
-		listHooks:         r.Replace(sqlListHooks),
-		updateHook:        r.Replace(sqlUpdateHook),
-		deleteHook:        r.Replace(sqlDeleteHook),
-		matchHooks:        r.Replace(sqlMatchHooks),
-		enqueue:           r.Replace(sqlEnqueue),
-		claim:             r.Replace(sqlClaim),
-		settle:            r.Replace(sqlSettle),
-		getDelivery:       r.Replace(sqlGetDelivery),
-		pruneLockHooks:    r.Replace(sqlPruneLockHooks),
-		prune:             r.Replace(sqlPrune),
-		migrationsTable:   r.Replace(sqlMigrationsTable),
-		migrationVersions: r.Replace(sqlMigrationVersions),
-		recordMigration:   r.Replace(sqlRecordMigration),
+		createHook:           r.Replace(sqlCreateHook),
+		getHook:              r.Replace(sqlGetHook),
+		listHooks:            r.Replace(sqlListHooks),
+		updateHook:           r.Replace(sqlUpdateHook),
+		deleteHook:           r.Replace(sqlDeleteHook),
+		deleteHookDeliveries: r.Replace(sqlDeleteHookDeliveries),
+		listDeliveries:       r.Replace(sqlListDeliveries),
+		listAttempts:         r.Replace(sqlListAttempts),
+		deliveryExists:       r.Replace(sqlDeliveryExists),
+		redeliver:            r.Replace(sqlRedeliver),
+		recoverFailed:        r.Replace(sqlRecoverFailed),
+		queueStats:           r.Replace(sqlQueueStats),
+		matchHooks:           r.Replace(sqlMatchHooks),
+		enqueue:              r.Replace(sqlEnqueue),
+		claim:                r.Replace(sqlClaim),
+		settle:               r.Replace(sqlSettle),
+		getDelivery:          r.Replace(sqlGetDelivery),
+		prune:                r.Replace(sqlPrune),
+		migrationsTable:      r.Replace(sqlMigrationsTable),
+		migrationVersions:    r.Replace(sqlMigrationVersions),
+		recordMigration:      r.Replace(sqlRecordMigration),
 	}
 }

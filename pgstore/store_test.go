@@ -635,3 +635,124 @@ func TestEnqueueMergedCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestSettleFailingSinceBatch: in one Settle, results apply in order: the
+// webhook's FailingSince is its first failure after its last success.
+func TestSettleFailingSinceBatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	w := testHook("h1", "u")
+	require.NoError(t, s.CreateHook(ctx, w, 0))
+	settleBatch := func(states ...webhook.State) {
+		t.Helper()
+		fanOut(t, s, w, len(states))
+		cs, err := s.Claim(ctx, t0.Add(time.Hour), len(states), time.Minute)
+		require.NoError(t, err)
+		require.Len(t, cs, len(states))
+		rs := make([]webhook.Result, len(cs))
+		for i, c := range cs {
+			rs[i] = delivered(c, t0.Add(time.Duration(i+1)*time.Second))
+			if states[i] != webhook.StateDelivered {
+				rs[i].State, rs[i].Attempt.Status = states[i], 500
+				rs[i].NextAttemptAt = t0.Add(48 * time.Hour)
+			}
+		}
+		require.NoError(t, s.Settle(ctx, rs))
+	}
+	failingSince := func() *time.Time {
+		t.Helper()
+		h, err := s.GetHook(ctx, w.ID)
+		require.NoError(t, err)
+		return h.FailingSince
+	}
+	settleBatch(webhook.StateFailed, webhook.StateDelivered, webhook.StatePending, webhook.StateFailed)
+	require.NotNil(t, failingSince())
+	require.True(t, t0.Add(3*time.Second).Equal(*failingSince()), "first failure after the last success")
+	settleBatch(webhook.StatePending)
+	require.True(t, t0.Add(3*time.Second).Equal(*failingSince()), "kept while failing")
+	settleBatch(webhook.StateFailed, webhook.StateDelivered)
+	require.Nil(t, failingSince(), "cleared by a success")
+}
+
+// TestOrderedClaimRace: claimers on two pools drain an ordered webhook's
+// deliveries: one at a time (each is claimed only once the one before it
+// is settled), in enqueue order, even across processes.
+func TestOrderedClaimRace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := newSchema(t)
+	a := newStoreIn(t, schema, nil)
+	b := newStoreIn(t, schema, nil)
+	w := testHook("fifo", "u")
+	w.Ordered = true
+	require.NoError(t, a.CreateHook(ctx, w, 0))
+	plain := testHook("plain", "u")
+	require.NoError(t, a.CreateHook(ctx, plain, 0))
+	var want []uuid.UUID
+	index := map[uuid.UUID]int{}
+	for range 10 {
+		for _, d := range fanOut(t, a, w, 10) {
+			index[d.ID] = len(want)
+			want = append(want, d.ID)
+		}
+		fanOut(t, b, plain, 10)
+	}
+	var (
+		mu  sync.Mutex
+		got []uuid.UUID
+		wg  sync.WaitGroup
+	)
+	errs := make(chan error, 6)
+	for i := range 6 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			err := func() error {
+				for {
+					cs, err := s.Claim(ctx, t0.Add(time.Second), 4, time.Hour)
+					if err != nil {
+						return err
+					}
+					mu.Lock()
+					done := len(got) == len(want)
+					mu.Unlock()
+					if len(cs) == 0 && done {
+						return nil
+					}
+					rs := make([]webhook.Result, len(cs))
+					for i, c := range cs {
+						rs[i] = delivered(c, t0.Add(time.Second))
+						if c.Delivery.HookID != w.ID {
+							continue
+						}
+						if k := index[c.Delivery.ID]; k > 0 {
+							prev, err := s.GetDelivery(ctx, want[k-1])
+							if err != nil {
+								return err
+							}
+							if prev.State != webhook.StateDelivered {
+								return fmt.Errorf("delivery %d claimed before %d was settled", k, k-1)
+							}
+						}
+						mu.Lock()
+						got = append(got, c.Delivery.ID)
+						mu.Unlock()
+					}
+					if err := s.Settle(ctx, rs); err != nil {
+						return err
+					}
+				}
+			}()
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, want, got, "in enqueue order, each once")
+}
