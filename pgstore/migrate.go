@@ -72,10 +72,16 @@ const sqlRecordMigration = `INSERT INTO ${s}fedihook_schema_migrations (version,
 // lock, and all but the first find nothing to do. It refuses a database
 // whose schema is newer than this package knows.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := migrations()
+	return s.migrate(ctx, SchemaVersion)
+}
+
+// migrate applies the migrations up to version upTo.
+func (s *Store) migrate(ctx context.Context, upTo int) error {
+	all, err := migrations()
 	if err != nil {
 		return err
 	}
+	ms := all[:min(upTo, len(all))]
 	r := strings.NewReplacer("${s}", s.prefix())
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, sqlLockMigrate, s.schema); err != nil {
@@ -99,8 +105,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		done := map[int]bool{}
 		for _, v := range applied {
-			if int(v) > len(ms) {
-				return fmt.Errorf("schema version %d is newer than this pgstore knows (%d)", v, len(ms))
+			if int(v) > len(all) {
+				return fmt.Errorf("schema version %d is newer than this pgstore knows (%d)", v, len(all))
 			}
 			done[int(v)] = true
 		}
