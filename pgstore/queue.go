@@ -255,6 +255,8 @@ func enqueue(ctx context.Context, q querier, s *Store, ds []*webhook.Delivery) e
 
 // Claim implements [webhook.Queue] in one statement. Concurrent claims,
 // from this process or others, skip each other's rows instead of waiting.
+// A Claim's Hook has a current FailingSince but no LatestSentAt or
+// LatestStatus; claims of one webhook share it.
 func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
 	if max <= 0 {
 		return nil, ctx.Err()
