@@ -99,6 +99,10 @@ type Config struct {
 	DisableAfter time.Duration
 	// NoAutoDisable turns automatic disabling off.
 	NoAutoDisable bool
+	// PruneInterval is how often a started Dispatcher asks a [Pruner]
+	// store to delete finished deliveries past its retention. Defaults to
+	// DefaultPruneInterval; -1 never prunes (the host calls Prune).
+	PruneInterval time.Duration
 
 	// OnAttempt, if set, is called after every attempt has been settled
 	// in the store, from the goroutine that made it. It must not block;
@@ -114,6 +118,9 @@ type Config struct {
 	// tell its owner. Re-enabling is an ordinary UpdateHook.
 	OnDisable func(w *Webhook, reason error)
 }
+
+// DefaultPruneInterval is how often a Pruner store is pruned.
+const DefaultPruneInterval = time.Hour
 
 // DefaultDisableAfter is how long a webhook may fail without a success
 // before it is disabled.
@@ -229,6 +236,13 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 		{"Lease", &c.Lease, DefaultLease},
 		{"PollInterval", &c.PollInterval, DefaultPollInterval},
 		{"DisableAfter", &c.DisableAfter, DefaultDisableAfter},
+	}
+	if c.PruneInterval == -1 {
+		c.PruneInterval = 0 // never
+	} else if c.PruneInterval == 0 {
+		c.PruneInterval = DefaultPruneInterval
+	} else if c.PruneInterval < 0 {
+		return nil, invalidf("Config.PruneInterval must be > 0 or -1, got %v", c.PruneInterval)
 	}
 	for _, f := range durs {
 		if *f.v == 0 {
@@ -496,6 +510,13 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 			}
 		}()
 	}
+	if p, ok := d.store.(Pruner); ok && d.cfg.PruneInterval > 0 {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.prune(workCtx, p)
+		}()
+	}
 	go func() {
 		d.wg.Wait()
 		close(d.finished)
@@ -595,6 +616,29 @@ func (d *Dispatcher) run(ctx context.Context) {
 		}
 		if !d.idle(ctx) {
 			return
+		}
+	}
+}
+
+// prune prunes p every PruneInterval until Shutdown.
+func (d *Dispatcher) prune(ctx context.Context, p Pruner) {
+	for {
+		t := d.clock.NewTimer(d.cfg.PruneInterval)
+		select {
+		case <-t.C():
+		case <-d.stop:
+			t.Stop()
+			return
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+		n, err := p.Prune(ctx, d.clock.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.log.Error("webhook: pruning finished deliveries", "err", err, "deleted", n)
+		case n > 0:
+			d.log.Info("webhook: pruned finished deliveries", "deleted", n)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -743,4 +744,41 @@ func TestShutdownStopsNotifier(t *testing.T) {
 	require.NoError(t, d.Start(ctx))
 	<-s.listening
 	require.NoError(t, d.Shutdown(context.Background()), "Shutdown ends Listen and returns")
+}
+
+// prunerStore is a MemoryStore that reports each Prune call.
+type prunerStore struct {
+	*webhook.MemoryStore
+	pruned chan time.Time
+}
+
+func (s prunerStore) Prune(_ context.Context, now time.Time) (int64, error) {
+	s.pruned <- now
+	return 0, nil
+}
+
+func TestDispatcherPrunes(t *testing.T) {
+	t.Parallel()
+	ms, err := webhook.NewMemoryStore(nil)
+	require.NoError(t, err)
+	s := prunerStore{ms, make(chan time.Time)}
+	clk := webhooktest.NewClock(webhooktest.Epoch)
+	d, err := webhook.New(s, &webhook.Config{Host: "example.tld", Transport: webhooktest.NewTransport(), Clock: clk,
+		PollInterval: 24 * time.Hour, PruneInterval: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, d.Start(ctx))
+	// Advance the fake clock until the pruner's timer (made after Start,
+	// at some point) has fired: each Advance fires whatever timers exist.
+	for i := 1; ; i++ {
+		clk.Advance(time.Hour)
+		select {
+		case now := <-s.pruned:
+			require.True(t, now.After(webhooktest.Epoch))
+			require.NoError(t, d.Shutdown(ctx))
+			return
+		default:
+		}
+		require.Less(t, i, 1_000_000, "Prune never called")
+		runtime.Gosched()
+	}
 }

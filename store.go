@@ -263,3 +263,12 @@ type QueueStats struct {
 type StatsReporter interface {
 	QueueStats(ctx context.Context) (QueueStats, error)
 }
+
+// A Pruner is a Store that deletes finished deliveries past its retention
+// (the durable stores keep them 7 days by default). A started Dispatcher
+// calls Prune every Config.PruneInterval.
+type Pruner interface {
+	// Prune deletes the delivered and failed deliveries older than the
+	// store's retention at now, and returns how many.
+	Prune(ctx context.Context, now time.Time) (int64, error)
+}
