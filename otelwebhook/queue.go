@@ -12,10 +12,10 @@ import (
 // ObserveQueue reports s's queue (a store, such as a *webhook.MemoryStore)
 // as the gauges webhook.queue.depth and webhook.queue.oldest_due_age,
 // asking s for its QueueStats at each collection, with the collection's
-// context; an error from s is returned to the MeterProvider, which
-// reports it through otel's error handler. Observe one store per
-// MeterProvider: the gauges carry no attribute to tell two apart. Call
-// unregister to stop.
+// context. An error from s fails that collection's gauges: the reader's
+// Collect returns it (a periodic reader hands it to otel's error
+// handler). Observe one store per MeterProvider: the gauges carry no
+// attribute to tell two apart. Call unregister to stop.
 func (in *Instrumentation) ObserveQueue(s webhook.StatsReporter) (unregister func() error, err error) {
 	if s == nil {
 		return nil, fmt.Errorf("otelwebhook: ObserveQueue needs a webhook.StatsReporter, got nil")
