@@ -560,12 +560,32 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// run claims due deliveries while workers are free and hands each to a
-// goroutine of its own, at most Config.Workers at once.
+// A job is a claimed delivery admitted by the fairness gate.
+type job struct {
+	c    Claim
+	host string
+}
+
+// run claims due deliveries while workers are free and hands each to one
+// of Config.Workers worker goroutines, which live as long as run does (a
+// goroutine per delivery would grow a fresh stack for every attempt).
 func (d *Dispatcher) run(ctx context.Context) {
 	slots := make(chan struct{}, d.cfg.Workers)
-	var inflight sync.WaitGroup
-	defer inflight.Wait()
+	work := make(chan job)
+	var workers sync.WaitGroup
+	for range d.cfg.Workers {
+		workers.Go(func() {
+			for j := range work {
+				d.attempt(ctx, j.c)
+				d.gate.done(j.c.Hook.ID, j.host)
+				<-slots
+			}
+		})
+	}
+	defer func() {
+		close(work)
+		workers.Wait()
+	}()
 	for {
 		// Wait for a free worker.
 		select {
@@ -600,11 +620,7 @@ func (d *Dispatcher) run(ctx context.Context) {
 				released = append(released, d.release(&c, retryAt))
 				continue
 			}
-			inflight.Add(1)
-			go func() {
-				defer func() { d.gate.done(c.Hook.ID, host); <-slots; inflight.Done() }()
-				d.attempt(ctx, c)
-			}()
+			work <- job{c, host} // a worker is free: we hold its slot
 		}
 		if len(released) > 0 {
 			if err := d.store.Settle(context.WithoutCancel(ctx), released); err != nil {

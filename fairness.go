@@ -30,6 +30,7 @@ type gate struct {
 	burst            int
 
 	mu       sync.Mutex
+	hostOf   map[string]string // URL → host, parsed once
 	hooks    map[string]int
 	hosts    map[string]int
 	limiters map[string]*rate.Limiter
@@ -37,13 +38,16 @@ type gate struct {
 
 func newGate(c *Config) *gate {
 	g := &gate{perHook: c.MaxInFlightPerHook, perHost: c.MaxInFlightPerHost,
-		hooks: make(map[string]int), hosts: make(map[string]int)}
+		hooks: make(map[string]int), hosts: make(map[string]int), hostOf: make(map[string]string)}
 	if c.RatePerHook > 0 {
 		g.rate, g.burst = rate.Limit(c.RatePerHook), c.RateBurst
 		g.limiters = make(map[string]*rate.Limiter)
 	}
 	return g
 }
+
+// maxHostCache bounds gate.hostOf; past it the cache starts over.
+const maxHostCache = 1 << 16
 
 // receiverHost returns the host of a webhook URL, the key of the per-host
 // limit.
@@ -57,9 +61,16 @@ func receiverHost(raw string) string {
 
 // admit reserves a place for c's delivery, or says when to try again.
 func (g *gate) admit(c *Claim, now time.Time) (host string, ok bool, retryAt time.Time) {
-	host = receiverHost(c.Hook.URL)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	host, known := g.hostOf[c.Hook.URL]
+	if !known {
+		if len(g.hostOf) >= maxHostCache {
+			clear(g.hostOf)
+		}
+		host = receiverHost(c.Hook.URL)
+		g.hostOf[c.Hook.URL] = host
+	}
 	if g.hooks[c.Hook.ID] >= g.perHook || g.hosts[host] >= g.perHost {
 		return host, false, time.Time{}
 	}

@@ -117,7 +117,6 @@ func (c *HTTPTransportConfig) validate() error {
 // query (which may hold a token), and the headers, are never in them.
 // An HTTPTransport is safe for concurrent use.
 type HTTPTransport struct {
-	client   *http.Client
 	tr       *http.Transport
 	timeout  time.Duration
 	maxBytes int64
@@ -164,12 +163,6 @@ func NewHTTPTransport(cfg *HTTPTransportConfig) (*HTTPTransport, error) {
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
 	return &HTTPTransport{
-		client: &http.Client{
-			Transport: tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		},
 		tr:       tr,
 		timeout:  c.Timeout,
 		maxBytes: int64(c.MaxResponseBytes),
@@ -208,18 +201,23 @@ func (t *HTTPTransport) Send(ctx context.Context, req *Request) (*Response, erro
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("webhook: POST %s: %w", where, unwrapURLError(err)))
 	}
-	hreq.Header = make(http.Header, len(req.Header))
+	// The header is used as given, not copied: net/http does not modify
+	// it, and neither may the caller while Send runs.
+	hreq.Header = req.Header
 	for k, v := range req.Header {
 		if strings.EqualFold(k, "Host") {
+			hreq.Header = req.Header.Clone()
+			delete(hreq.Header, k)
 			if len(v) > 0 {
 				hreq.Host = v[0]
 			}
-			continue
+			break
 		}
-		hreq.Header[k] = append([]string(nil), v...)
 	}
 
-	resp, err := t.client.Do(hreq)
+	// RoundTrip, not a Client: redirects are never followed, and a Client
+	// would copy the headers for them on every request.
+	resp, err := t.tr.RoundTrip(hreq)
 	if err != nil {
 		return nil, t.sendError(ctx, where, err)
 	}

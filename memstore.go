@@ -56,7 +56,12 @@ type MemoryStore struct {
 	items    map[uuid.UUID]*memItem
 	ready    itemHeap // pending, unleased, by due time
 	leased   itemHeap // pending, leased, by lease expiry
-	finished []*memItem
+	// finished is a FIFO of the finished deliveries kept for History;
+	// a slot is nil once its delivery was redelivered or its webhook
+	// deleted. fbase is the absolute index of finished[0].
+	finished  []*memItem
+	fbase     int
+	nfinished int
 	seq      uint64
 	leaseSeq int64
 }
@@ -105,6 +110,7 @@ type memItem struct {
 	attempts   int32
 	state      State
 	x          *memExtra
+	fin        int // absolute index in MemoryStore.finished, once finished
 }
 
 // memExtra is what a delivery gains once attempted.
@@ -313,13 +319,13 @@ func (s *MemoryStore) DeleteHook(ctx context.Context, id string) error {
 		s.pending -= len(h.queue) - 1
 		h.queue = h.queue[:1]
 	}
-	s.finished = slices.DeleteFunc(s.finished, func(it *memItem) bool {
-		if it.hook == h {
+	for i, it := range s.finished {
+		if it != nil && it.hook == h {
 			delete(s.items, it.id)
-			return true
+			s.finished[i] = nil
+			s.nfinished--
 		}
-		return false
-	})
+	}
 	return nil
 }
 
@@ -507,12 +513,26 @@ func (s *MemoryStore) finish(it *memItem) {
 		delete(s.items, it.id)
 		return
 	}
+	it.fin = s.fbase + len(s.finished)
 	s.finished = append(s.finished, it)
-	if over := len(s.finished) - s.history; over > 0 {
-		for _, old := range s.finished[:over] {
+	s.nfinished++
+	for s.nfinished > s.history {
+		old := s.finished[0]
+		s.finished[0] = nil
+		s.finished = s.finished[1:]
+		s.fbase++
+		if old != nil {
 			delete(s.items, old.id)
+			s.nfinished--
 		}
-		s.finished = slices.Delete(s.finished, 0, over)
+	}
+}
+
+// unfinish takes a finished item out of the history FIFO.
+func (s *MemoryStore) unfinish(it *memItem) {
+	if i := it.fin - s.fbase; i >= 0 && i < len(s.finished) && s.finished[i] == it {
+		s.finished[i] = nil
+		s.nfinished--
 	}
 }
 

@@ -152,9 +152,7 @@ func (s *MemoryStore) redeliver(it *memItem, now time.Time) error {
 		if s.pending+1 > s.capacity {
 			return fmt.Errorf("webhook: redeliver: %w", ErrQueueFull)
 		}
-		if i := slices.Index(s.finished, it); i >= 0 {
-			s.finished = slices.Delete(s.finished, i, i+1)
-		}
+		s.unfinish(it)
 		s.pending++
 	}
 	if it.lease != 0 { // an expired lease nobody reclaimed yet
@@ -187,7 +185,7 @@ func (s *MemoryStore) RecoverFailed(ctx context.Context, hookID string, since, n
 	defer s.mu.Unlock()
 	var failed []*memItem
 	for _, it := range s.finished {
-		if it.hook.w.ID == hookID && it.state == StateFailed && !it.lastAttemptAt().Before(since) {
+		if it != nil && it.hook.w.ID == hookID && it.state == StateFailed && !it.lastAttemptAt().Before(since) {
 			failed = append(failed, it)
 		}
 	}

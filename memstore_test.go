@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
@@ -46,4 +47,36 @@ func TestMemoryStoreCapacity(t *testing.T) {
 	require.NoError(t, d.Emit(ctx, "u", webhook.EventNote, map[string]any{}), "room again once delivered")
 	_, err = webhook.NewMemoryStore(&webhook.MemoryStoreConfig{Capacity: -1})
 	require.ErrorIs(t, err, webhook.ErrInvalid)
+}
+
+func TestMemoryStoreHistoryBound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := webhook.NewMemoryStore(&webhook.MemoryStoreConfig{History: 3})
+	require.NoError(t, err)
+	d2, err := webhook.New(s, &webhook.Config{Host: "example.tld", Transport: webhooktest.NewTransport()})
+	require.NoError(t, err)
+	defer d2.Shutdown(ctx)
+	webhooktest.CreateHook(t, d2, "u", webhook.EventNote)
+	for i := range 5 {
+		require.NoError(t, d2.Emit(ctx, "u", webhook.EventNote, map[string]int{"n": i}))
+		_, err := d2.Drain(ctx)
+		require.NoError(t, err)
+	}
+	hooks, err := d2.ListHooks(ctx, "u")
+	require.NoError(t, err)
+	page, err := d2.ListDeliveries(ctx, webhook.DeliveryQuery{HookID: hooks[0].ID})
+	require.NoError(t, err)
+	require.Len(t, page.Deliveries, 3, "only the newest History finished deliveries are kept")
+	oldest := page.Deliveries[2]
+	require.NoError(t, d2.Redeliver(ctx, oldest.ID))
+	page, err = d2.ListDeliveries(ctx, webhook.DeliveryQuery{HookID: hooks[0].ID, State: webhook.StateDelivered})
+	require.NoError(t, err)
+	require.Len(t, page.Deliveries, 2, "a redelivered one leaves the history")
+	_, err = d2.Drain(ctx)
+	require.NoError(t, err)
+	page, err = d2.ListDeliveries(ctx, webhook.DeliveryQuery{HookID: hooks[0].ID})
+	require.NoError(t, err)
+	require.Len(t, page.Deliveries, 3, "and comes back once finished again")
+	require.Contains(t, []uuid.UUID{page.Deliveries[0].ID, page.Deliveries[1].ID, page.Deliveries[2].ID}, oldest.ID)
 }
