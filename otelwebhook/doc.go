@@ -51,7 +51,8 @@
 //     "gave_up".
 //   - webhook.attempt.duration (histogram, s): how long each attempt took,
 //     from the request to the response or error, recorded by
-//     [Instrumentation.Transport]. Attributes: webhook.event.type, and
+//     [Instrumentation.Transport] (test sends of
+//     [webhook.Dispatcher.TestHook] included). Attributes: webhook.event.type, and
 //     webhook.outcome as [webhook.Classify] judges the attempt alone:
 //     "delivered", "retry" (a failure that may pass) or "failed" (a final
 //     one). The Transport cannot know whether the retry policy has an

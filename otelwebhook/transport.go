@@ -19,10 +19,11 @@ import (
 )
 
 // Transport returns a Transport that sends through next, recording each
-// attempt as a span and in the webhook.attempt.duration histogram. next
-// must not be nil: to trace the default transport, wrap one made by
+// attempt as a span and in the webhook.attempt.duration histogram. It
+// changes neither the request nor the answer. It panics if next is nil:
+// to trace the default transport, wrap one made by
 // [webhook.NewHTTPTransport] (and close its idle connections after the
-// Dispatcher's Shutdown).
+// Dispatcher's Shutdown, which closes only a transport it made itself).
 func (in *Instrumentation) Transport(next webhook.Transport) webhook.Transport {
 	if next == nil {
 		panic("otelwebhook: Instrumentation.Transport needs a Transport to wrap, got nil")
