@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"testing"
@@ -30,6 +31,8 @@ func TestErrorType(t *testing.T) {
 		{context.Canceled, "canceled"},
 		{fmt.Errorf("webhook: POST https://h: %w", &net.DNSError{Err: "no such host", Name: "h", IsNotFound: true}), "dns"},
 		{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, "connection"},
+		{fmt.Errorf("webhook: POST https://h: %w", io.EOF), "connection"},
+		{io.ErrUnexpectedEOF, "connection"},
 		{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, "tls"},
 		{x509.HostnameError{Host: "h"}, "tls"},
 		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, "tls"},

@@ -5,8 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 
@@ -60,7 +60,7 @@ func (t *transport) Send(ctx context.Context, req *webhook.Request) (*webhook.Re
 
 	var verdict webhook.Verdict
 	if err != nil || resp == nil {
-		verdict = webhook.Classify(0, cmpErr(err))
+		verdict = webhook.Classify(0, orNoResponse(err))
 		et := errorType(err)
 		span.SetAttributes(semconv.ErrorTypeKey.String(et))
 		span.SetStatus(codes.Error, "no response: "+et)
@@ -88,9 +88,9 @@ func (t *transport) Send(ctx context.Context, req *webhook.Request) (*webhook.Re
 	return resp, err
 }
 
-// cmpErr returns err, or for a Transport that returned neither a response
-// nor an error, the error the Dispatcher sees in that case.
-func cmpErr(err error) error {
+// orNoResponse returns err, or for a Transport that returned neither a
+// response nor an error, an error as the Dispatcher sees in that case.
+func orNoResponse(err error) error {
 	if err == nil {
 		return errNoResponse
 	}
@@ -150,7 +150,7 @@ func errorType(err error) string {
 	case errors.As(err, &certErr), errors.As(err, &hostErr), errors.As(err, &authErr),
 		errors.As(err, &invErr), errors.As(err, &recErr), errors.As(err, &alert):
 		return "tls"
-	case errors.As(err, &opErr), errors.Is(err, http.ErrServerClosed):
+	case errors.As(err, &opErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "connection"
 	case errors.As(err, &permErr):
 		return "permanent"
