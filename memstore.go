@@ -50,20 +50,20 @@ type MemoryStore struct {
 	capacity int
 	pending  int
 
-	mu       sync.Mutex
-	hooks    map[string]*memHook
-	users    map[string]*memUser
-	items    map[uuid.UUID]*memItem
-	ready    itemHeap // pending, unleased, by due time
-	leased   itemHeap // pending, leased, by lease expiry
+	mu     sync.Mutex
+	hooks  map[string]*memHook
+	users  map[string]*memUser
+	items  map[uuid.UUID]*memItem
+	ready  itemHeap // pending, unleased, by due time
+	leased itemHeap // pending, leased, by lease expiry
 	// finished is a FIFO of the finished deliveries kept for History;
 	// a slot is nil once its delivery was redelivered or its webhook
 	// deleted. fbase is the absolute index of finished[0].
 	finished  []*memItem
 	fbase     int
 	nfinished int
-	seq      uint64
-	leaseSeq int64
+	seq       uint64
+	leaseSeq  int64
 }
 
 var (
