@@ -91,8 +91,10 @@
 //     rows only.
 //   - webhook_deliveries: one row per delivery, with a partial index on
 //     (run_at, due_at) of the pending ones, from which Claim takes the
-//     head, and an index on (hook_pk, created_at, id) that lists a
-//     webhook's deliveries newest first.
+//     head, an index on (hook_pk, created_at, id) that lists a
+//     webhook's deliveries newest first, and a partial index of the
+//     pending deliveries of ordered webhooks by (hook_pk, pk), their
+//     order.
 //   - webhook_attempts: every attempt, with the first
 //     [webhook.MaxResponseRecord] bytes of the response, for
 //     [Store.ListAttempts].
@@ -109,6 +111,16 @@
 // becomes its lease's expiry: if the worker dies, the delivery is
 // claimable again from then on, with a new lease. Settling with the old
 // lease then fails with an error wrapping [webhook.ErrLeaseLost].
+//
+// Of an ordered webhook ([webhook.Webhook.Ordered]), only the head, its
+// earliest-enqueued pending delivery, is in the claim index: the others
+// wait "held", with a run_at no time reaches, until the head is delivered
+// or fails and the settling transaction makes the next one the head. So
+// the claim statement is the same for ordered and unordered webhooks, and
+// costs the same; a head waiting for its retry, or leased, holds back its
+// webhook alone. A redelivered finished delivery of an ordered webhook
+// takes a new pk, the highest, and so goes to the end of its webhook's
+// order; a redelivered pending one keeps its place.
 //
 // SQLite has no way to tell another process that deliveries were
 // enqueued, so Dispatchers in other processes find them when they poll.

@@ -12,14 +12,14 @@ import (
 )
 
 const hookColumns = `pk, id, user_id, name, events, url, secret, active, latest_sent_at, latest_status,
-	signing_secret, previous_signing_secrets, failing_since`
+	signing_secret, previous_signing_secrets, failing_since, ordered`
 
 const (
 	getHookSQL   = `SELECT ` + hookColumns + ` FROM webhook_hooks WHERE id = ?`
 	listHooksSQL = `SELECT ` + hookColumns + ` FROM webhook_hooks WHERE user_id = ? ORDER BY id`
 	// matchHooksSQL reads one range of webhook_hook_events' primary key.
 	matchHooksSQL = `SELECT h.pk, h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active, h.latest_sent_at, h.latest_status,
-			h.signing_secret, h.previous_signing_secrets, h.failing_since
+			h.signing_secret, h.previous_signing_secrets, h.failing_since, h.ordered
 		FROM webhook_hook_events e JOIN webhook_hooks h ON h.pk = e.hook_pk
 		WHERE e.user_id = ? AND e.event = ? AND h.active
 		ORDER BY e.hook_pk`
@@ -41,7 +41,7 @@ func scanHook(sc interface{ Scan(...any) error }) (int64, *webhook.Webhook, erro
 		since  sql.NullInt64
 	)
 	if err := sc.Scan(&pk, &w.ID, &w.UserID, &w.Name, &events, &w.URL, &w.Secret, &w.Active, &sentAt, &status,
-		&w.SigningSecret, &prev, &since); err != nil {
+		&w.SigningSecret, &prev, &since, &w.Ordered); err != nil {
 		return 0, nil, err
 	}
 	if since.Valid {
@@ -144,9 +144,9 @@ func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) e
 			since = sql.NullInt64{Int64: nanos(*w.FailingSince), Valid: true}
 		}
 		res, err := r.exec(ctx, `INSERT INTO webhook_hooks (id, user_id, name, events, url, secret, active, latest_sent_at, latest_status,
-				signing_secret, previous_signing_secrets, failing_since)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			w.ID, w.UserID, w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, sentAt, status, w.SigningSecret, prev, since)
+				signing_secret, previous_signing_secrets, failing_since, ordered)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			w.ID, w.UserID, w.Name, formatEvents(w.On), w.URL, w.Secret, w.Active, sentAt, status, w.SigningSecret, prev, since, w.Ordered)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: create webhook: %w", err)
 		}
@@ -215,7 +215,8 @@ func queryHooks(ctx context.Context, r runner, query string, args ...any) ([]*we
 	return out, rows.Err()
 }
 
-// UpdateHook implements [webhook.HookStore].
+// UpdateHook implements [webhook.HookStore]. Ordered keeps the value the
+// webhook was created with.
 func (s *Store) UpdateHook(ctx context.Context, w *webhook.Webhook) error {
 	if err := checkEvents(w.On); err != nil {
 		return err

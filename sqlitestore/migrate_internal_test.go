@@ -45,6 +45,7 @@ func TestMigrateUpgrade(t *testing.T) {
 	require.Equal(t, "https://r.example/", w.URL)
 	require.Len(t, w.On, 2)
 	require.Empty(t, w.SigningSecret)
+	require.False(t, w.Ordered, "webhooks from before version 4 are unordered")
 }
 
 func TestSplitStatements(t *testing.T) {

@@ -124,53 +124,141 @@ func (s *Store) ListAttempts(ctx context.Context, id uuid.UUID) ([]webhook.Attem
 
 // redeliverSet starts a new attempt series: pending, due at now (the
 // first parameter), no attempt made, the lease given up. The attempts,
-// body, ID and createdAt stay.
-const redeliverSet = `state = 1, attempts = 0, due_at = ?1, run_at = ?1, lease = -abs(lease), finished_at = NULL`
+// body, ID and createdAt stay; a held delivery stays held.
+const redeliverSet = `state = 1, attempts = 0, due_at = ?1, run_at = CASE WHEN held THEN run_at ELSE ?1 END,
+	lease = -abs(lease), finished_at = NULL`
 
 // Redeliver implements [webhook.Redeliverer]. A delivery under a live
 // lease (claimed, lease not expired at now) is left alone with an error
-// wrapping [webhook.ErrLeaseLost].
+// wrapping [webhook.ErrLeaseLost]. A pending delivery of an ordered
+// webhook keeps its place in the webhook's order; a finished one goes to
+// its end.
 func (s *Store) Redeliver(ctx context.Context, id uuid.UUID, now time.Time) error {
 	return s.write(ctx, "redeliver", func(r runner) error {
-		n := nanos(now)
-		res, err := r.exec(ctx, `UPDATE webhook_deliveries SET `+redeliverSet+`
-			WHERE id = ?2 AND NOT (state = 1 AND lease > 0 AND run_at > ?1)`, n, id[:])
+		var (
+			pk, hookPK int64
+			state      int
+			ordered    bool
+		)
+		err := r.queryRow(ctx, `SELECT pk, hook_pk, state, ordered FROM webhook_deliveries WHERE id = ?`, id[:]).
+			Scan(&pk, &hookPK, &state, &ordered)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("delivery", id.String())
+		}
 		if err != nil {
 			return fmt.Errorf("sqlitestore: redeliver: %w", err)
 		}
-		if changed, err := res.RowsAffected(); err != nil || changed == 1 {
-			return err
-		}
-		var exists bool
-		if err := r.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?)`, id[:]).Scan(&exists); err != nil {
+		n := nanos(now)
+		res, err := r.exec(ctx, `UPDATE webhook_deliveries SET `+redeliverSet+`
+			WHERE pk = ?2 AND NOT (state = 1 AND lease > 0 AND run_at > ?1)`, n, pk)
+		if err != nil {
 			return fmt.Errorf("sqlitestore: redeliver: %w", err)
 		}
-		if exists {
+		changed, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sqlitestore: redeliver: %w", err)
+		}
+		if changed == 0 {
 			return fmt.Errorf("webhook: delivery %s is in flight: %w", id, webhook.ErrLeaseLost)
 		}
-		return notFound("delivery", id.String())
+		if ordered && state != statePending {
+			if err := requeueLast(ctx, r, pk, hookPK); err != nil {
+				return fmt.Errorf("sqlitestore: redeliver: %w", err)
+			}
+		}
+		return nil
 	})
 }
 
-// RecoverFailed implements [webhook.Redeliverer], in one statement.
+// requeueLastSQL gives delivery ?1 of the ordered webhook ?2 the highest
+// pk, held if another delivery of the webhook is pending.
+const requeueLastSQL = `UPDATE webhook_deliveries SET pk = (SELECT max(pk) + 1 FROM webhook_deliveries),
+		held = EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.hook_pk = ?2 AND d.state = 1 AND d.ordered = 1 AND d.pk <> ?1)
+	WHERE pk = ?1 RETURNING pk`
+
+// requeueLast moves delivery pk of the ordered webhook hookPK, made
+// pending again after it finished, to the end of the webhook's order: it
+// takes a new pk, the highest, and waits held behind the webhook's head,
+// if there is one. Its attempts follow it.
+func requeueLast(ctx context.Context, r runner, pk, hookPK int64) error {
+	var newPK int64
+	err := r.queryRow(ctx, requeueLastSQL, pk, hookPK).Scan(&newPK)
+	if err != nil {
+		return err
+	}
+	if _, err := r.exec(ctx, `UPDATE webhook_deliveries SET run_at = `+heldRunAt+` WHERE pk = ? AND held`, newPK); err != nil {
+		return err
+	}
+	_, err = r.exec(ctx, `UPDATE webhook_attempts SET delivery_pk = ? WHERE delivery_pk = ?`, newPK, pk)
+	return err
+}
+
+// RecoverFailed implements [webhook.Redeliverer]: in one statement, or,
+// for an ordered webhook, one per delivery, each going to the end of the
+// webhook's order, oldest last attempt first.
 func (s *Store) RecoverFailed(ctx context.Context, hookID string, since, now time.Time, limit int) (int, error) {
 	if limit < 1 {
 		return 0, invalidf("RecoverFailed: limit must be >= 1, got %d", limit)
 	}
 	var n int64
 	err := s.write(ctx, "recover failed", func(r runner) error {
-		res, err := r.exec(ctx, `UPDATE webhook_deliveries SET `+redeliverSet+`
-			WHERE pk IN (
-				SELECT d.pk FROM webhook_hooks h JOIN webhook_deliveries d ON d.hook_pk = h.pk
-				WHERE h.id = ?2 AND d.state = 3 AND d.last_attempt_at >= ?3
-				ORDER BY d.last_attempt_at LIMIT ?4)`, nanos(now), hookID, nanos(since), limit)
+		var (
+			hookPK  int64
+			ordered bool
+		)
+		err := r.queryRow(ctx, `SELECT pk, ordered FROM webhook_hooks WHERE id = ?`, hookID).Scan(&hookPK, &ordered)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // no webhook, no failed deliveries
+		}
 		if err != nil {
 			return fmt.Errorf("sqlitestore: recover failed: %w", err)
 		}
-		n, err = res.RowsAffected()
-		return err
+		const failedSQL = `SELECT pk FROM webhook_deliveries
+			WHERE hook_pk = ?2 AND state = 3 AND last_attempt_at >= ?3
+			ORDER BY last_attempt_at LIMIT ?4`
+		if !ordered {
+			res, err := r.exec(ctx, `UPDATE webhook_deliveries SET `+redeliverSet+`
+				WHERE pk IN (`+failedSQL+`)`, nanos(now), hookPK, nanos(since), limit)
+			if err != nil {
+				return fmt.Errorf("sqlitestore: recover failed: %w", err)
+			}
+			n, err = res.RowsAffected()
+			return err
+		}
+		pks, err := queryPKs(ctx, r, failedSQL, nanos(now), hookPK, nanos(since), limit)
+		if err != nil {
+			return fmt.Errorf("sqlitestore: recover failed: %w", err)
+		}
+		for _, pk := range pks {
+			if _, err := r.exec(ctx, `UPDATE webhook_deliveries SET `+redeliverSet+` WHERE pk = ?2`, nanos(now), pk); err != nil {
+				return fmt.Errorf("sqlitestore: recover failed: %w", err)
+			}
+			if err := requeueLast(ctx, r, pk, hookPK); err != nil {
+				return fmt.Errorf("sqlitestore: recover failed: %w", err)
+			}
+			n++
+		}
+		return nil
 	})
 	return int(n), err
+}
+
+// queryPKs returns the first column of query's rows.
+func queryPKs(ctx context.Context, r runner, query string, args ...any) ([]int64, error) {
+	rows, err := r.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var pks []int64
+	for rows.Next() {
+		var pk int64
+		if err := rows.Scan(&pk); err != nil {
+			return nil, err
+		}
+		pks = append(pks, pk)
+	}
+	return pks, rows.Err()
 }
 
 // QueueStats implements [webhook.StatsReporter]. It counts the pending

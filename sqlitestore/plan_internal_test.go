@@ -16,6 +16,8 @@ func TestQueryPlans(t *testing.T) {
 	s := newInternalStore(t)
 	for name, q := range map[string]string{
 		"claim":           claimSQL,
+		"promote":         promoteSQL,
+		"requeue last":    requeueLastSQL,
 		"match":           matchHooksSQL,
 		"enqueue":         enqueueSQL(4),
 		"settle":          settleSQL(4),
@@ -38,6 +40,10 @@ func TestQueryPlans(t *testing.T) {
 		}
 		require.NoError(t, rows.Err())
 		rows.Close()
+		if name == "promote" || name == "requeue last" {
+			require.Contains(t, strings.Join(plan, "; "), "webhook_deliveries_ordered", "%s finds the webhook's pending deliveries in its index", name)
+		}
+		t.Logf("%s: %s", name, strings.Join(plan, "; "))
 		for _, step := range plan {
 			if strings.HasPrefix(step, "SCAN webhook_") || strings.HasPrefix(step, "SCAN h ") || strings.HasPrefix(step, "SCAN d ") {
 				t.Errorf("%s scans a table: %s", name, strings.Join(plan, "; "))

@@ -48,14 +48,37 @@ func fromState(n int) webhook.State {
 
 const insertPayloadSQL = `INSERT INTO webhook_payloads (body) VALUES (?)`
 
-// enqueueSQL inserts n deliveries, taking each webhook's pk from its ID:
-// a delivery of a missing webhook is not inserted, nor one whose ID is
-// taken.
+// enqueueSQL inserts n deliveries, taking each webhook's pk and ordered
+// flag from its ID: a delivery of a missing webhook is not inserted, nor
+// one whose ID is taken. A delivery of an ordered webhook is inserted
+// held; [promoteSQL] then makes the webhook's earliest one its head.
 func enqueueSQL(n int) string {
 	return `INSERT OR IGNORE INTO webhook_deliveries
-		(id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at)
-		SELECT v.column1, h.pk, v.column3, v.column4, v.column5, v.column6, v.column7, 1, v.column8, v.column8
-		FROM (VALUES ` + values(n, 8) + `) AS v JOIN webhook_hooks h ON h.id = v.column2`
+		(id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at, ordered, held)
+		SELECT v.column1, h.pk, v.column3, v.column4, v.column5, v.column6, v.column7, 1, v.column8,
+			CASE WHEN h.ordered THEN ` + heldRunAt + ` ELSE v.column8 END, h.ordered, h.ordered
+		FROM (VALUES ` + values(n, 8) + `) AS v JOIN webhook_hooks h ON h.id = v.column2
+		RETURNING hook_pk, ordered`
+}
+
+// heldRunAt is the run_at of a held delivery: never due.
+const heldRunAt = `9223372036854775807`
+
+// promoteSQL makes the earliest pending delivery of an ordered webhook
+// (the parameter) its head, claimable from its due time, unless it is
+// already. One entry of webhook_deliveries_ordered says which it is.
+const promoteSQL = `UPDATE webhook_deliveries SET held = 0, run_at = due_at
+	WHERE pk = (SELECT pk FROM webhook_deliveries WHERE hook_pk = ?1 AND state = 1 AND ordered = 1 ORDER BY pk LIMIT 1)
+		AND held = 1`
+
+// promote runs promoteSQL for each of the ordered webhooks hookPKs.
+func promote(ctx context.Context, r runner, hookPKs []int64) error {
+	for _, pk := range hookPKs {
+		if _, err := r.exec(ctx, promoteSQL, pk); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Enqueue implements [webhook.Outbox]: the deliveries are inserted in one
@@ -110,19 +133,42 @@ func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
 				nanos(d.CreatedAt), nanos(d.NextAttemptAt))
 		}
 		b := bucket(len(chunk))
-		res, err := r.exec(ctx, enqueueSQL(b), pad(args, b, 8)...)
+		n, ordered, err := insertDeliveries(ctx, r, b, pad(args, b, 8))
 		if err != nil {
 			return fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("sqlitestore: enqueue: %w", err)
-		}
-		if n != int64(len(chunk)) {
+		if n != len(chunk) {
 			return enqueueFailure(ctx, r, chunk)
+		}
+		if err := promote(ctx, r, ordered); err != nil {
+			return fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}
 	}
 	return nil
+}
+
+// insertDeliveries runs enqueueSQL(b) and returns how many deliveries it
+// inserted and the distinct ordered webhooks among theirs.
+func insertDeliveries(ctx context.Context, r runner, b int, args []any) (n int, ordered []int64, err error) {
+	rows, err := r.query(ctx, enqueueSQL(b), args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			hookPK int64
+			ord    bool
+		)
+		if err := rows.Scan(&hookPK, &ord); err != nil {
+			return 0, nil, err
+		}
+		n++
+		if ord && !slices.Contains(ordered, hookPK) {
+			ordered = append(ordered, hookPK)
+		}
+	}
+	return n, ordered, rows.Err()
 }
 
 // enqueueFailure explains why not every delivery of chunk was inserted:
@@ -317,7 +363,7 @@ func settleSQL(n int) string {
 			last_attempt_at = CASE WHEN r.column8 THEN r.column9 ELSE last_attempt_at END
 		FROM (VALUES ` + values(n, 9) + `) AS r
 		WHERE webhook_deliveries.id = r.column1 AND webhook_deliveries.lease = r.column2 AND webhook_deliveries.lease > 0
-		RETURNING pk, id, hook_pk`
+		RETURNING pk, id, hook_pk, ordered AND state <> 1`
 }
 
 // hookStatusSQL sets the latest attempt of n webhooks and their failing
@@ -355,6 +401,7 @@ func settle(ctx context.Context, r runner, rs []webhook.Result) (lost []bool, er
 		hooks    = make(map[int64]*hookStatus)
 		attempts []any
 		seen     = make(map[uuid.UUID]bool, min(len(rs), maxRows))
+		heads    []int64 // ordered webhooks whose head finished
 	)
 	for start := 0; start < len(rs); {
 		// A chunk names each delivery once, so that two results for one
@@ -372,6 +419,9 @@ func settle(ctx context.Context, r runner, rs []webhook.Result) (lost []bool, er
 		}
 		for i, a := range applied {
 			res := &rs[start+i]
+			if a.headDone && !slices.Contains(heads, a.hookPK) {
+				heads = append(heads, a.hookPK)
+			}
 			if a.hookPK == 0 || res.Attempt.At.IsZero() {
 				continue // not applied, or a release
 			}
@@ -399,6 +449,11 @@ func settle(ctx context.Context, r runner, rs []webhook.Result) (lost []bool, er
 		}
 		start = end
 	}
+	// The next delivery of an ordered webhook whose head finished becomes
+	// its head.
+	if err := promote(ctx, r, heads); err != nil {
+		return nil, fmt.Errorf("sqlitestore: settle: %w", err)
+	}
 	for start := 0; start < len(attempts); start += 7 * maxRows {
 		chunk := attempts[start:min(start+7*maxRows, len(attempts))]
 		b := bucket(len(chunk) / 7)
@@ -423,8 +478,12 @@ func settle(ctx context.Context, r runner, rs []webhook.Result) (lost []bool, er
 }
 
 // settled says what became of one result: the pk of its delivery and of
-// the delivery's webhook, or zeros when it was not applied.
-type settled struct{ pk, hookPK int64 }
+// the delivery's webhook, or zeros when it was not applied, and whether it
+// finished the head of an ordered webhook.
+type settled struct {
+	pk, hookPK int64
+	headDone   bool
+}
 
 // settleRows applies rs, which name distinct deliveries, in one
 // statement. A result not applied had lost its lease (then lost[i] is
@@ -461,7 +520,7 @@ func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost []bool)
 			id []byte
 			st settled
 		)
-		if err := rows.Scan(&st.pk, &id, &st.hookPK); err != nil {
+		if err := rows.Scan(&st.pk, &id, &st.hookPK, &st.headDone); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlitestore: settle: %w", err)
 		}

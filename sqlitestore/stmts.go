@@ -97,7 +97,7 @@ func pad(args []any, rows, cols int) []any {
 func hotQueries() []string {
 	qs := []string{
 		lockSQL, savepointSQL, releaseSQL, rollbackToSQL,
-		insertPayloadSQL, claimSQL, matchHooksSQL, getHookSQL, getDeliverySQL,
+		insertPayloadSQL, claimSQL, promoteSQL, matchHooksSQL, getHookSQL, getDeliverySQL,
 	}
 	for b := 1; b <= maxRows; b *= 2 {
 		qs = append(qs, enqueueSQL(b), settleSQL(b), hookStatusSQL(b), attemptsSQL(b), hooksByPKSQL(b))
