@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -76,4 +77,64 @@ func TestDispatcherOutbox(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, h.LatestStatus)
 	require.Equal(t, 204, *h.LatestStatus)
+}
+
+// TestDispatcherListen: a started Dispatcher over the Store is woken by
+// the commit of a Store.Tx that emitted, with no Notify and no poll (its
+// clock never moves), and Shutdown with a context that never ends
+// returns once the workers are idle, ending the Store's Listen.
+func TestDispatcherListen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, _ := newStore(t, nil)
+	tr := webhooktest.NewTransport()
+	sent := make(chan webhooktest.Received, 1)
+	tr.OnSend(func(r webhooktest.Received) { sent <- r })
+	const poll = 7 * time.Minute
+	clock := &idleClock{Clock: webhooktest.NewClock(webhooktest.Epoch), poll: poll, idle: make(chan struct{}, 1)}
+	d, err := webhook.New(store, &webhook.Config{Host: "example.tld", Transport: tr, Clock: clock, PollInterval: poll})
+	require.NoError(t, err)
+	hook, err := d.CreateHook(ctx, &webhook.Webhook{UserID: "alice", Name: "notes", On: []webhook.Event{webhook.EventNote},
+		URL: "https://receiver.test/alice", Secret: "s", Active: true})
+	require.NoError(t, err)
+	require.NoError(t, d.Start(ctx))
+	<-clock.idle // the Dispatcher found nothing and waits; its clock never moves
+
+	body := map[string]any{"note": map[string]any{"id": "n1"}}
+	require.NoError(t, store.Tx(ctx, func(_ sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
+		return d.EmitVia(ctx, o, "alice", webhook.EventNote, body)
+	}))
+	select {
+	case r := <-sent:
+		require.Equal(t, hook.URL, r.URL)
+	case <-time.After(30 * time.Second): // a bound on failure, not a wait for success
+		t.Fatal("the commit of Tx did not wake the Dispatcher")
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- d.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown(context.Background()) did not return: the Store's Listen was not ended")
+	}
+}
+
+// idleClock is a fake clock that reports on idle each poll timer (one of
+// duration poll) made: the Dispatcher has nothing to claim and waits.
+type idleClock struct {
+	*webhooktest.Clock
+	poll time.Duration
+	idle chan struct{}
+}
+
+func (c *idleClock) NewTimer(d time.Duration) webhook.Timer {
+	if d == c.poll {
+		select {
+		case c.idle <- struct{}{}:
+		default:
+		}
+	}
+	return c.Clock.NewTimer(d)
 }

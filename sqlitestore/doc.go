@@ -122,11 +122,13 @@
 // takes a new pk, the highest, and so goes to the end of its webhook's
 // order; a redelivered pending one keeps its place.
 //
-// SQLite has no way to tell another process that deliveries were
-// enqueued, so Dispatchers in other processes find them when they poll.
-// In the process, the Dispatcher's Emit wakes its workers itself; after a
-// transaction that emitted ([Store.Tx], [Store.InTx]) commits, call the
-// Dispatcher's Notify.
+// The Store is a [webhook.Notifier]: a Dispatcher over it is woken as soon
+// as a transaction of the Store's that enqueued commits, whether through
+// [Store.Enqueue] or [Store.Tx], and whichever Dispatcher of the process
+// made it. SQLite has no way to tell another process, so Dispatchers in
+// other processes find those deliveries when they poll, and so do they
+// the deliveries of a transaction begun by the application ([Store.InTx]):
+// call the Dispatcher's Notify after committing it.
 //
 // # Transactional outbox
 //
@@ -140,8 +142,6 @@
 //		}
 //		return dispatcher.EmitVia(ctx, o, note.UserID, webhook.EventNote, body)
 //	})
-//	...
-//	dispatcher.Notify() // deliver now rather than at the next poll
 //
 // [Store.InTx] binds an Outbox to a *sql.Tx the application began itself,
 // for code that already manages its transactions:

@@ -14,6 +14,8 @@ import (
 // EmitVia. It is valid only as long as its transaction.
 type TxOutbox struct {
 	r runner
+	// enqueued, when set, is called after a successful Enqueue.
+	enqueued func()
 }
 
 // InTx returns an Outbox that matches webhooks and enqueues deliveries in
@@ -56,6 +58,9 @@ func (o *TxOutbox) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 	if _, err := o.r.exec(ctx, `RELEASE webhook_enqueue`); err != nil {
 		return fmt.Errorf("sqlitestore: enqueue: %w", err)
 	}
+	if o.enqueued != nil {
+		o.enqueued()
+	}
 	return nil
 }
 
@@ -93,9 +98,8 @@ func (q txQuerier) PrepareContext(ctx context.Context, query string) (*sql.Stmt,
 // and the deliveries it enqueued, exist if and only if fn succeeded. fn's
 // error is returned as is.
 //
-// The Dispatcher does not know when the transaction commits: call its
-// Notify after Tx returns nil, so that its workers start on the new
-// deliveries now rather than at their next poll.
+// When it commits deliveries, the Dispatchers of the process that listen
+// (see [Store.Listen]) are woken.
 //
 // Tx is the faster way to emit in a transaction: fn runs as one of the
 // Store's grouped writes, in a savepoint of a transaction shared with
@@ -107,10 +111,12 @@ func (q txQuerier) PrepareContext(ctx context.Context, query string) (*sql.Stmt,
 // for fn to end. Use the Outbox and q instead.
 func (s *Store) Tx(ctx context.Context, fn func(q Querier, o *TxOutbox) error) error {
 	var fnErr error
-	err := s.write(ctx, "transaction", func(r runner) error {
-		fnErr = fn(txQuerier{r.tx}, &TxOutbox{r: r})
+	req := &writeReq{ctx: ctx, op: "transaction"}
+	req.fn = func(r runner) error {
+		fnErr = fn(txQuerier{r.tx}, &TxOutbox{r: r, enqueued: func() { req.enqueues = true }})
 		return fnErr
-	})
+	}
+	err := s.do(req)
 	if fnErr != nil {
 		return fnErr
 	}

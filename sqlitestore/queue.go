@@ -92,7 +92,7 @@ func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 	if len(ds) == 0 {
 		return ctx.Err()
 	}
-	return s.do(&writeReq{ctx: ctx, op: "enqueue", deliveries: ds,
+	return s.do(&writeReq{ctx: ctx, op: "enqueue", deliveries: ds, enqueues: true,
 		fn: func(r runner) error { return enqueue(ctx, r, ds) }})
 }
 

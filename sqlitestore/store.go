@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -52,14 +53,19 @@ type Store struct {
 	mu      sync.Mutex
 	pending []*writeReq
 
+	// listeners are the wake functions of Listen, by registration.
+	lmu       sync.Mutex
+	listeners map[*func()]struct{}
+
 	// stmts holds the prepared hot statements by query, once ready.
 	stmts  atomic.Pointer[map[string]*sql.Stmt]
 	prepMu sync.Mutex
 }
 
 var (
-	_ webhook.Store  = (*Store)(nil)
-	_ webhook.Outbox = (*TxOutbox)(nil)
+	_ webhook.Store    = (*Store)(nil)
+	_ webhook.Notifier = (*Store)(nil)
+	_ webhook.Outbox   = (*TxOutbox)(nil)
 )
 
 // New returns a Store over db, which must be a SQLite database opened with
@@ -143,4 +149,32 @@ func truncate(s string, n int) string {
 
 func notFound(kind, id string) error {
 	return fmt.Errorf("webhook: %s %q: %w", kind, truncate(id, webhook.MaxIDLength), webhook.ErrNotFound)
+}
+
+// Listen implements [webhook.Notifier]: it calls wake whenever a write
+// transaction of this Store that enqueued deliveries has committed
+// (through [Store.Enqueue] or [Store.Tx]), until ctx is done, and then
+// returns nil. It knows nothing of other processes, nor of transactions
+// begun by the application ([Store.InTx]). wake must not block.
+func (s *Store) Listen(ctx context.Context, wake func()) error {
+	key := &wake
+	s.lmu.Lock()
+	if s.listeners == nil {
+		s.listeners = make(map[*func()]struct{})
+	}
+	s.listeners[key] = struct{}{}
+	s.lmu.Unlock()
+	<-ctx.Done()
+	s.lmu.Lock()
+	delete(s.listeners, key)
+	s.lmu.Unlock()
+	return nil
+}
+
+func (s *Store) wakeListeners() {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	for wake := range s.listeners {
+		(*wake)()
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -616,4 +617,45 @@ func TestTx(t *testing.T) {
 		}
 	}
 	require.Len(t, claimAll(t, s, t0), n-n/3)
+}
+
+// TestListen checks that committed Enqueues and Store.Tx transactions that
+// enqueued wake the listeners, and that failed ones do not.
+func TestListen(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, nil)
+	w := createHook(t, s, "u")
+	var wakes atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan error, 1)
+	go func() { listening <- s.Listen(ctx, func() { wakes.Add(1) }) }()
+	enqueue := func() error {
+		return s.Enqueue(context.Background(), []*webhook.Delivery{delivery(w, t0, []byte(`{}`))})
+	}
+	// Listen registers in its goroutine: enqueue until it has.
+	for wakes.Load() == 0 {
+		require.NoError(t, enqueue())
+	}
+	wakes.Store(0)
+
+	require.NoError(t, enqueue())
+	require.EqualValues(t, 1, wakes.Load())
+	bad := delivery(&webhook.Webhook{ID: "missing", On: w.On}, t0, []byte(`{}`))
+	require.Error(t, s.Enqueue(context.Background(), []*webhook.Delivery{bad}))
+	require.EqualValues(t, 1, wakes.Load(), "a failed Enqueue wakes nobody")
+	require.NoError(t, s.Tx(context.Background(), func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
+		return o.Enqueue(context.Background(), []*webhook.Delivery{delivery(w, t0, []byte(`{}`))})
+	}))
+	require.EqualValues(t, 2, wakes.Load())
+	require.Error(t, s.Tx(context.Background(), func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
+		if err := o.Enqueue(context.Background(), []*webhook.Delivery{delivery(w, t0, []byte(`{}`))}); err != nil {
+			return err
+		}
+		return errors.New("changed my mind")
+	}))
+	require.NoError(t, s.Tx(context.Background(), func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error { return nil }))
+	require.EqualValues(t, 2, wakes.Load(), "a rolled-back Tx, or one that enqueued nothing, wakes nobody")
+
+	cancel()
+	require.NoError(t, <-listening)
 }

@@ -40,6 +40,8 @@ type writeReq struct {
 	deliveries []*webhook.Delivery
 	results    []webhook.Result
 	lost       []bool // Settle's: which results lost their lease
+
+	enqueues bool // the write enqueues deliveries: wake the listeners
 }
 
 // write runs fn in a write transaction, and returns once that has
@@ -124,6 +126,9 @@ func (s *Store) runBatch() {
 				r.err = err
 			}
 		}
+	}
+	if slices.ContainsFunc(batch, func(r *writeReq) bool { return r.err == nil && r.enqueues }) {
+		s.wakeListeners()
 	}
 	for _, r := range batch {
 		close(r.done)

@@ -146,19 +146,14 @@ func emitted(ctx context.Context, db *sql.DB) (map[string]bool, error) {
 	return done, rows.Err()
 }
 
-// post inserts a note and emits its webhooks in one transaction, then
-// wakes the Dispatcher's workers.
+// post inserts a note and emits its webhooks in one transaction. The
+// Store wakes the Dispatcher when it commits.
 func post(ctx context.Context, store *sqlitestore.Store, d *webhook.Dispatcher, id, userID string) error {
 	body := map[string]any{"note": map[string]any{"id": id, "userId": userID, "text": "note " + id}}
-	err := store.Tx(ctx, func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
+	return store.Tx(ctx, func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
 		if _, err := q.ExecContext(ctx, `INSERT INTO notes (id, user_id) VALUES (?, ?)`, id, userID); err != nil {
 			return err
 		}
 		return d.EmitVia(ctx, o, userID, webhook.EventNote, body)
 	})
-	if err != nil {
-		return err
-	}
-	d.Notify()
-	return nil
 }
