@@ -48,23 +48,18 @@ func (p *Payload) DecodeBody(v any) error {
 // EncodeBody encodes an event body the way the Dispatcher does: as JSON,
 // without escaping <, > and & (as JavaScript's JSON.stringify, which
 // Misskey uses), with no trailing newline. A []byte or [json.RawMessage]
-// is taken as already-encoded JSON and checked. The result must be a JSON
-// object; anything else yields an error matching [ErrInvalid].
+// is taken as already-encoded JSON, checked and compacted. The result
+// must be a JSON object; anything else yields an error matching
+// [ErrInvalid].
 func EncodeBody(body any) ([]byte, error) {
 	var b []byte
 	switch v := body.(type) {
 	case nil:
 		return nil, invalidf("event body must be a JSON object, got nil")
 	case json.RawMessage:
-		b = bytes.TrimSpace(v)
-		if !json.Valid(b) {
-			return nil, invalidf("event body is not valid JSON")
-		}
+		return encodeRaw(v)
 	case []byte:
-		b = bytes.TrimSpace(v)
-		if !json.Valid(b) {
-			return nil, invalidf("event body is not valid JSON")
-		}
+		return encodeRaw(v)
 	case jsonAppender:
 		// This package's body types write valid JSON by construction;
 		// encoding/json would check it once more.
@@ -81,6 +76,21 @@ func EncodeBody(body any) ([]byte, error) {
 		}
 		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
+	if len(b) == 0 || b[0] != '{' {
+		return nil, invalidf("event body must be a JSON object")
+	}
+	return b, nil
+}
+
+// encodeRaw checks already-encoded JSON and compacts it, as
+// JSON.stringify would have written it.
+func encodeRaw(raw []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(raw))
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, invalidf("event body is not valid JSON")
+	}
+	b := buf.Bytes()
 	if len(b) == 0 || b[0] != '{' {
 		return nil, invalidf("event body must be a JSON object")
 	}
