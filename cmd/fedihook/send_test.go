@@ -363,7 +363,8 @@ func TestSendBody(t *testing.T) {
 			require.Len(t, reqs, 1)
 			p := payload(t, reqs[0])
 			require.Equal(t, webhook.EventReaction, p.Type)
-			require.Equal(t, body, string(p.Body), "the body is sent as given")
+			require.Equal(t, `{"custom":true,"list":[1,2],"html":"<b>&</b>"}`, string(p.Body),
+				"the body is sent compacted, as JSON.stringify writes it, without HTML escapes")
 		})
 	}
 }
