@@ -58,6 +58,8 @@ func TestAppendServer(t *testing.T) {
 			attribute.String("server.address", "example.com"), attribute.Int("server.port", 80)}},
 		{"https://[2001:db8::1]:8443/x", []attribute.KeyValue{
 			attribute.String("server.address", "2001:db8::1"), attribute.Int("server.port", 8443)}},
+		{"https://user:p4ss@example.com/x#frag", []attribute.KeyValue{
+			attribute.String("server.address", "example.com"), attribute.Int("server.port", 443)}},
 		{"ftp://example.com/x", []attribute.KeyValue{attribute.String("server.address", "example.com")}},
 		{"/relative/only", nil},
 		{"https://bad host/%zz", nil},
