@@ -11,9 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Defaults of [Config].
@@ -164,7 +163,7 @@ type Dispatcher struct {
 	mu        sync.Mutex
 	recovered map[string]time.Time // hook ID → the failing spell reported over
 	started   bool
-	closed    bool
+	closed    atomic.Bool   // set under mu; read without it by Emit
 	stop      chan struct{} // closed when Shutdown begins
 	cancel    context.CancelFunc
 	// stopListening ends the store's Notifier.Listen, if it has one.
@@ -427,16 +426,16 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event,
 	}
 	now := d.clock.Now()
 	created := time.UnixMilli(now.UnixMilli())
-	ids := newEventIDs(len(hooks))
 	ds := make([]Delivery, len(hooks))
 	ptrs := make([]*Delivery, len(hooks))
 	for i, h := range hooks {
 		ds[i] = Delivery{
-			ID: ids[i], HookID: h.ID, UserID: h.UserID, Type: e, Server: d.cfg.Origin,
+			HookID: h.ID, UserID: h.UserID, Type: e, Server: d.cfg.Origin,
 			CreatedAt: created, Body: b, State: StatePending, NextAttemptAt: now,
 		}
 		ptrs[i] = &ds[i]
 	}
+	setEventIDs(ds)
 	if err := o.Enqueue(ctx, ptrs); err != nil {
 		return err
 	}
@@ -446,18 +445,21 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event,
 	return nil
 }
 
-// newEventIDs returns n random (version 4) UUIDs from one read of the
-// system's random source.
-func newEventIDs(n int) []uuid.UUID {
-	ids := make([]uuid.UUID, n)
-	buf := make([]byte, 16*n)
-	_, _ = rand.Read(buf) // crypto/rand.Read never fails
-	for i := range ids {
-		copy(ids[i][:], buf[16*i:])
-		ids[i][6] = ids[i][6]&0x0f | 0x40
-		ids[i][8] = ids[i][8]&0x3f | 0x80
+// setEventIDs gives each delivery a random (version 4) UUID, reading the
+// system's random source once for all of them.
+func setEventIDs(ds []Delivery) {
+	var small [8 * 16]byte
+	buf := small[:]
+	if n := 16 * len(ds); n > len(small) {
+		buf = make([]byte, n)
 	}
-	return ids
+	_, _ = rand.Read(buf[:16*len(ds)]) // crypto/rand.Read never fails
+	for i := range ds {
+		id := &ds[i].ID
+		copy(id[:], buf[16*i:])
+		id[6] = id[6]&0x0f | 0x40
+		id[8] = id[8]&0x3f | 0x80
+	}
 }
 
 // Notify wakes the Dispatcher's workers to look for due deliveries now.
@@ -470,11 +472,7 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
-func (d *Dispatcher) isClosed() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.closed
-}
+func (d *Dispatcher) isClosed() bool { return d.closed.Load() }
 
 // Start starts delivering in the background and returns at once. Calling
 // it again does nothing. Cancelling ctx stops the workers and interrupts
@@ -483,7 +481,7 @@ func (d *Dispatcher) isClosed() bool {
 func (d *Dispatcher) Start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed.Load() {
 		return fmt.Errorf("webhook: start: %w", ErrClosed)
 	}
 	if d.started {
@@ -532,9 +530,9 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 // the Dispatcher made itself, not one given in Config.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
-	first := !d.closed
+	first := !d.closed.Load()
 	if first {
-		d.closed = true
+		d.closed.Store(true)
 		close(d.stop)
 		if d.stopListening != nil {
 			d.stopListening()
@@ -575,6 +573,10 @@ func (d *Dispatcher) run(ctx context.Context) {
 	var workers sync.WaitGroup
 	for range d.cfg.Workers {
 		workers.Go(func() {
+			// A context per worker: the attempts' timeout contexts
+			// register with it, not all with one contended parent.
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
 			for j := range work {
 				d.attempt(ctx, j.c)
 				d.gate.done(j.c.Hook.ID, j.host)
@@ -728,25 +730,51 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	}
 }
 
+// An outgoing is the request of one attempt with the storage behind it,
+// reused from attempt to attempt: its header map, the header values and
+// the payload buffer. The Transport must not keep a Request (see
+// [Transport]), so once Send has returned the next attempt may reuse it.
+type outgoing struct {
+	req  Request
+	hdr  http.Header
+	vals [8]string
+	buf  []byte
+}
+
+var outgoingPool = sync.Pool{New: func() any {
+	return &outgoing{hdr: make(http.Header, 8), buf: make([]byte, 0, 4096)}
+}}
+
+// set sets header k to the single value v, held in o.vals[i].
+func (o *outgoing) set(i int, k, v string) {
+	o.vals[i] = v
+	o.hdr[k] = o.vals[i : i+1 : i+1]
+}
+
+// release returns o to the pool, unless its buffer grew too large to keep.
+func (o *outgoing) release() {
+	if cap(o.buf) > 1<<16 {
+		return
+	}
+	clear(o.hdr)
+	o.vals = [8]string{}
+	o.req = Request{}
+	outgoingPool.Put(o)
+}
+
 // request builds the request of one attempt to w (whose URL and secrets
 // are used, not its ID), signed when w or the Config has a signing
-// secret.
-func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time, buf []byte) (*Request, error) {
-	req := &Request{
-		URL: w.URL,
-		Header: http.Header{
-			"Content-Type":          {"application/json"},
-			"User-Agent":            {d.cfg.UserAgent},
-			"X-Misskey-Host":        {d.cfg.Host},
-			"X-Misskey-Hook-Id":     {del.HookID},
-			"X-Misskey-Hook-Secret": {w.Secret},
-		},
-		Body:    AppendPayload(buf, del),
-		HookID:  del.HookID,
-		Type:    del.Type,
-		EventID: del.ID,
-		Attempt: del.Attempts + 1,
-	}
+// secret. Call o.release once the Transport has returned.
+func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time) (*outgoing, error) {
+	o := outgoingPool.Get().(*outgoing)
+	o.set(0, "Content-Type", "application/json")
+	o.set(1, "User-Agent", d.cfg.UserAgent)
+	o.set(2, "X-Misskey-Host", d.cfg.Host)
+	o.set(3, "X-Misskey-Hook-Id", del.HookID)
+	o.set(4, "X-Misskey-Hook-Secret", w.Secret)
+	o.buf = AppendPayload(o.buf[:0], del)
+	o.req = Request{URL: w.URL, Header: o.hdr, Body: o.buf,
+		HookID: del.HookID, Type: del.Type, EventID: del.ID, Attempt: del.Attempts + 1}
 	signing, previous := w.SigningSecret, w.PreviousSigningSecrets
 	if signing == "" {
 		signing, previous = d.cfg.SigningSecret, nil
@@ -754,34 +782,27 @@ func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time, buf []byt
 	if signing != "" {
 		id := del.ID.String()
 		ts := now.Unix()
-		sig, err := signatureHeader(signing, previous, now, id, ts, req.Body)
+		sig, err := signatureHeader(signing, previous, now, id, ts, o.buf)
 		if err != nil {
+			o.release()
 			return nil, Permanent(fmt.Errorf("webhook: signing for hook %s: %w", del.HookID, err))
 		}
-		req.Header[HeaderWebhookID] = []string{id}
-		req.Header[HeaderWebhookTimestamp] = []string{strconv.FormatInt(ts, 10)}
-		req.Header[HeaderWebhookSignature] = []string{sig}
+		o.set(5, HeaderWebhookID, id)
+		o.set(6, HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
+		o.set(7, HeaderWebhookSignature, sig)
 	}
-	return req, nil
+	return o, nil
 }
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // send makes one attempt and classifies it.
 func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook) (status int, retryAfter string, respBody []byte, dur time.Duration, verdict Verdict, err error) {
-	bp := bufPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 1<<16 {
-			bufPool.Put(bp)
-		}
-	}()
 	start := d.clock.Now()
-	req, err := d.request(del, w, start, (*bp)[:0])
+	o, err := d.request(del, w, start)
 	if err != nil {
 		return 0, "", nil, 0, GiveUp, err
 	}
-	*bp = req.Body
-	resp, err := d.transport.Send(ctx, req)
+	resp, err := d.transport.Send(ctx, &o.req)
+	o.release()
 	dur = d.clock.Now().Sub(start)
 	if err == nil && resp == nil {
 		err = errors.New("webhook: Transport returned neither a response nor an error")
@@ -841,8 +862,10 @@ func (d *Dispatcher) attempt(ctx context.Context, c Claim) {
 	if r.State == StateFailed {
 		lvl = slog.LevelWarn
 	}
-	d.log.Log(ctx, lvl, "webhook: attempt", "hook", del.HookID, "event", del.ID, "type", del.Type,
-		"attempt", n, "status", status, "duration", dur, "state", r.State, "err", err)
+	if d.log.Enabled(ctx, lvl) { // spare the arguments' allocations
+		d.log.Log(ctx, lvl, "webhook: attempt", "hook", del.HookID, "event", del.ID, "type", del.Type,
+			"attempt", n, "status", status, "duration", dur, "state", r.State, "err", err)
+	}
 	var derr error
 	if verdict != Delivered {
 		derr = &DeliveryError{HookID: del.HookID, Attempt: n, Status: status, Err: err}

@@ -64,7 +64,7 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 		return nil, err
 	}
 	del := &Delivery{
-		ID: newEventIDs(1)[0], HookID: w.ID, UserID: w.UserID, Type: e, Server: d.cfg.Origin,
+		ID: uuid.New(), HookID: w.ID, UserID: w.UserID, Type: e, Server: d.cfg.Origin,
 		CreatedAt: time.UnixMilli(d.clock.Now().UnixMilli()), Body: b,
 		Attempts: -1, // the Request's Attempt is 0 for a test send
 	}

@@ -13,8 +13,12 @@ type Request struct {
 	// URL is the webhook's URL.
 	URL string
 	// Header holds the request headers; it includes the webhook's secret.
+	// The Transport may add to it for this attempt, but must not keep it,
+	// or anything in it, once Send has returned: the Dispatcher reuses it
+	// (Clone it to keep it).
 	Header http.Header
-	// Body is the payload; the Transport must not modify or keep it.
+	// Body is the payload; the Transport must not modify it, nor keep it
+	// once Send has returned.
 	Body []byte
 
 	// What the request delivers, for Transports that log, trace or
@@ -45,8 +49,9 @@ type Response struct {
 // [http.RoundTripper]: a non-2xx status is a Response, not an error; an
 // error means no response (DNS, connect, TLS, reset, timeout, or an
 // address refused by the private-network guard). A Transport never
-// retries: the Dispatcher alone decides. Implementations must be safe for
-// concurrent use. [HTTPTransport] is the default.
+// retries: the Dispatcher alone decides. Send must not keep the Request
+// or anything it refers to after it has returned. Implementations must be
+// safe for concurrent use. [HTTPTransport] is the default.
 type Transport interface {
 	Send(ctx context.Context, req *Request) (*Response, error)
 }
