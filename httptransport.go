@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -120,6 +122,23 @@ type HTTPTransport struct {
 	tr       *http.Transport
 	timeout  time.Duration
 	maxBytes int64
+
+	// targets caches the parsed URLs of webhooks (URL string → *target):
+	// every attempt of a webhook goes to the same URL, and parsing it is
+	// a good part of an attempt's own cost. ntargets counts the entries;
+	// past maxTargets the cache starts over.
+	targets  sync.Map
+	ntargets atomic.Int64
+}
+
+// maxTargets bounds HTTPTransport's cache of parsed URLs.
+const maxTargets = 1 << 16
+
+// A target is a checked webhook URL, parsed. Requests share u, which
+// nothing modifies.
+type target struct {
+	u     *url.URL
+	where string // scheme://host, the only part of the URL errors show
 }
 
 var _ Transport = (*HTTPTransport)(nil)
@@ -179,7 +198,61 @@ func (t *HTTPTransport) Send(ctx context.Context, req *Request) (*Response, erro
 	if req == nil {
 		return nil, Permanent(invalidf("HTTPTransport.Send: nil Request"))
 	}
-	u, err := url.Parse(req.URL)
+	tg, err := t.target(req.URL)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, t.timeout, attemptTimeout{})
+	defer cancel()
+	// The request is built as http.NewRequestWithContext would, from the
+	// parsed URL. The header is used as given, not copied: net/http does
+	// not modify it, and neither may the caller while Send runs.
+	body := req.Body
+	hreq := (&http.Request{
+		Method: http.MethodPost, URL: tg.u, Host: tg.u.Host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: req.Header, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+	}).WithContext(ctx)
+	if len(body) == 0 {
+		hreq.Body = http.NoBody
+		hreq.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+	}
+	for k, v := range req.Header {
+		if strings.EqualFold(k, "Host") {
+			hreq.Header = req.Header.Clone()
+			delete(hreq.Header, k)
+			if len(v) > 0 {
+				hreq.Host = v[0]
+			}
+			break
+		}
+	}
+	where := tg.where
+
+	// RoundTrip, not a Client: redirects are never followed, and a Client
+	// would copy the headers for them on every request.
+	resp, err := t.tr.RoundTrip(hreq)
+	if err != nil {
+		return nil, t.sendError(ctx, where, err)
+	}
+	defer resp.Body.Close()
+	var kept []byte
+	if resp.ContentLength != 0 { // most receivers answer with no body
+		kept, _ = io.ReadAll(io.LimitReader(resp.Body, t.maxBytes))
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: kept}, nil
+}
+
+// target returns the parsed form of a webhook URL, from the cache when it
+// has been sent to before, or an error marked Permanent if it is not an
+// absolute http or https URL without user info.
+func (t *HTTPTransport) target(raw string) (*target, error) {
+	if v, ok := t.targets.Load(raw); ok {
+		return v.(*target), nil
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -193,38 +266,17 @@ func (t *HTTPTransport) Send(ctx context.Context, req *Request) (*Response, erro
 	if u.User != nil {
 		return nil, Permanent(invalidf("Request.URL must not hold user info"))
 	}
-	where := u.Scheme + "://" + u.Host
-
-	ctx, cancel := context.WithTimeoutCause(ctx, t.timeout, attemptTimeout{})
-	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
-	if err != nil {
-		return nil, Permanent(fmt.Errorf("webhook: POST %s: %w", where, unwrapURLError(err)))
+	// As http.NewRequest does: "host:" is "host".
+	if _, port, err := net.SplitHostPort(u.Host); err == nil && port == "" {
+		u.Host = strings.TrimSuffix(u.Host, ":")
 	}
-	// The header is used as given, not copied: net/http does not modify
-	// it, and neither may the caller while Send runs.
-	hreq.Header = req.Header
-	for k, v := range req.Header {
-		if strings.EqualFold(k, "Host") {
-			hreq.Header = req.Header.Clone()
-			delete(hreq.Header, k)
-			if len(v) > 0 {
-				hreq.Host = v[0]
-			}
-			break
-		}
+	tg := &target{u: u, where: u.Scheme + "://" + u.Host}
+	if t.ntargets.Add(1) > maxTargets {
+		t.targets.Clear()
+		t.ntargets.Store(1)
 	}
-
-	// RoundTrip, not a Client: redirects are never followed, and a Client
-	// would copy the headers for them on every request.
-	resp, err := t.tr.RoundTrip(hreq)
-	if err != nil {
-		return nil, t.sendError(ctx, where, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, t.maxBytes))
-	_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
-	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
+	t.targets.Store(raw, tg)
+	return tg, nil
 }
 
 // sendError describes a failed round trip to where (scheme://host) without
