@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -62,10 +63,18 @@ func EncodeBody(body any) ([]byte, error) {
 		return encodeRaw(v)
 	case jsonAppender:
 		// This package's body types write valid JSON by construction;
-		// encoding/json would check it once more.
-		var err error
-		if b, err = v.appendJSON(make([]byte, 0, 1024)); err != nil {
+		// encoding/json would check it once more. They write into a
+		// pooled buffer, and the body gets an allocation of its exact
+		// size, kept as long as its deliveries are.
+		sp := scratchPool.Get().(*[]byte)
+		out, err := v.appendJSON((*sp)[:0])
+		if err != nil {
 			return nil, fmt.Errorf("webhook: encoding event body: %w", err)
+		}
+		b = bytes.Clone(out)
+		if cap(out) <= maxScratch {
+			*sp = out
+			scratchPool.Put(sp)
 		}
 	default:
 		var buf bytes.Buffer
@@ -81,6 +90,12 @@ func EncodeBody(body any) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// scratchPool holds the buffers EncodeBody writes into; those that grew
+// past maxScratch are dropped.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxScratch = 256 << 10
 
 // encodeRaw checks already-encoded JSON and compacts it, as
 // JSON.stringify would have written it.
@@ -122,6 +137,23 @@ func AppendPayload(dst []byte, d *Delivery) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether the 8 bytes of s at i are ASCII that a JSON
+// string holds as is: none is a control character, '"', '\\' or above
+// 0x7f. Each term is the classic "some byte is less than n" test on the
+// word, exact for the word as a whole. The loads combine into one.
+func plain8(s string, i int) bool {
+	s = s[i : i+8]
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	q, bs := w^('"'*ones), w^('\\'*ones)
+	return ((w-0x20*ones)&^w|(q-ones)&^q|(bs-ones)&^bs|w)&highs == 0
+}
+
 // appendUUID appends u in its canonical 36-character form.
 func appendUUID(dst []byte, u uuid.UUID) []byte {
 	for i, b := range u {
@@ -141,6 +173,11 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look of its own.
+		if i+8 <= len(s) && plain8(s, i) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= ' ' && c != '"' && c != '\\' {

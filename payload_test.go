@@ -94,3 +94,21 @@ func BenchmarkAppendPayload(b *testing.B) {
 		buf = webhook.AppendPayload(buf[:0], d)
 	}
 }
+
+// TestAppendStringEveryByte puts each byte value at each place of strings
+// long enough for the eight-bytes-at-a-time scan, and checks the result
+// against encoding/json (which also writes invalid UTF-8 as U+FFFD).
+func TestAppendStringEveryByte(t *testing.T) {
+	t.Parallel()
+	base := "abcdefghijklmnopqrstuvw" // 23 bytes: two words and a tail
+	for c := range 256 {
+		for at := range len(base) {
+			s := base[:at] + string([]byte{byte(c)}) + base[at+1:]
+			d := &webhook.Delivery{ID: uuid.Nil, HookID: s, Type: webhook.EventNote, Server: "https://x",
+				CreatedAt: time.UnixMilli(1), Body: []byte(`{}`)}
+			want := marshalPayload(t, &webhook.Payload{Server: "https://x", HookID: s, EventID: uuid.Nil.String(),
+				CreatedAt: 1, Type: webhook.EventNote, Body: d.Body})
+			require.Equal(t, string(want), string(webhook.AppendPayload(nil, d)), "byte %#x at %d", c, at)
+		}
+	}
+}
