@@ -113,12 +113,24 @@ type memItem struct {
 	fin        int // absolute index in MemoryStore.finished, once finished
 }
 
-// memExtra is what a delivery gains once attempted.
+// memExtra is what a delivery gains once attempted: its attempts, the
+// latest last. Most deliveries are attempted once; that attempt lives in
+// inline, allocated with the rest.
 type memExtra struct {
-	lastStatus    int
-	lastError     string
-	lastAttemptAt time.Time
-	history       []Attempt
+	history []Attempt
+	inline  [1]Attempt
+}
+
+// last returns the latest attempt.
+func (x *memExtra) last() *Attempt { return &x.history[len(x.history)-1] }
+
+// addAttempt records a.
+func (it *memItem) addAttempt(a Attempt) {
+	if it.x == nil {
+		it.x = &memExtra{}
+		it.x.history = it.x.inline[:0]
+	}
+	it.x.history = append(it.x.history, a)
 }
 
 func newMemItem(d *Delivery, h *memHook) memItem {
@@ -132,7 +144,7 @@ func (it *memItem) lastAttemptAt() time.Time {
 	if it.x == nil {
 		return time.Time{}
 	}
-	return it.x.lastAttemptAt
+	return it.x.last().At
 }
 
 // delivery returns the public form of it.
@@ -141,7 +153,8 @@ func (it *memItem) delivery() Delivery {
 		CreatedAt: time.UnixMilli(it.createdAt), Body: it.body, State: it.state, Attempts: int(it.attempts),
 		NextAttemptAt: it.nextAttemptAt()}
 	if it.x != nil {
-		d.LastStatus, d.LastError, d.LastAttemptAt = it.x.lastStatus, it.x.lastError, it.x.lastAttemptAt
+		a := it.x.last()
+		d.LastStatus, d.LastError, d.LastAttemptAt = a.Status, a.Error, a.At
 	}
 	return d
 }
@@ -476,11 +489,7 @@ func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
 		a := r.Attempt
 		a.Response = bytes.Clone(a.Response[:min(len(a.Response), MaxResponseRecord)])
 		a.Retry = r.State == StatePending
-		if it.x == nil {
-			it.x = &memExtra{}
-		}
-		it.x.history = append(it.x.history, a)
-		it.x.lastStatus, it.x.lastError, it.x.lastAttemptAt = a.Status, a.Error, a.At
+		it.addAttempt(a)
 		it.attempts++
 		it.state = r.State
 		h := it.hook
