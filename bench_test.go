@@ -125,8 +125,9 @@ func roundUpToSizeClass(n int) int {
 // BenchmarkPipeline measures the Dispatcher's own cost per delivery from
 // Emit to settled, with a Transport that answers 204 at once: matching,
 // encoding, enqueueing, claiming, the fairness gate, building the
-// payload and headers, settling and the attempt history. 32 workers; the
-// emitting goroutine keeps at most 1,024 deliveries queued.
+// payload and headers, settling and the attempt history, for a note of
+// 1 KiB. 32 workers; the emitting goroutine keeps at most 1,024
+// deliveries queued.
 func BenchmarkPipeline(b *testing.B) {
 	ok := &webhook.Response{StatusCode: 204}
 	var done atomic.Int64
@@ -149,7 +150,9 @@ func BenchmarkPipeline(b *testing.B) {
 	for i := range users {
 		users[i] = fmt.Sprintf("9user%d", i)
 	}
-	body := json.RawMessage(`{"note":{"text":"` + strings.Repeat("x", 1000) + `"}}`)
+	text := strings.Repeat("a note of about one KiB, ", 40)
+	body := webhook.NoteBody{Note: &webhook.Note{ID: "9note", Text: &text, UserID: "9user0", Visibility: webhook.VisibilityPublic,
+		User: webhook.User{ID: "9user0", Username: "alice", AvatarURL: "https://example.tld/avatar/9user0"}}}
 	if err := d.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
