@@ -484,8 +484,8 @@ func runDispatcher(ctx context.Context, spec *runSpec, store webhook.Store, read
 	}
 	defer tr.CloseIdleConnections()
 	var c counters
-	// queued holds a token per delivery emitted and not yet ended.
-	queued := make(chan struct{}, spec.MaxQueued)
+	// queued counts the deliveries emitted and not yet ended.
+	queued := newThrottle(spec.MaxQueued)
 	var payloadBytes atomic.Int64
 	d, err := webhook.New(store, &webhook.Config{
 		Host: benchHost, Workers: spec.Concurrency, Transport: tr,
@@ -508,10 +508,7 @@ func runDispatcher(ctx context.Context, spec *runSpec, store webhook.Store, read
 			if payloadBytes.Load() == 0 {
 				payloadBytes.Store(int64(len(webhook.AppendPayload(nil, r.Delivery))))
 			}
-			select {
-			case <-queued:
-			default:
-			}
+			queued.release(1)
 		},
 	})
 	if err != nil {
@@ -543,15 +540,8 @@ func runDispatcher(ctx context.Context, spec *runSpec, store webhook.Store, read
 
 	turn := make([]int, spec.Concurrency)
 	emit := func(wctx context.Context, w int) {
-		for i := range spec.Hooks {
-			select {
-			case queued <- struct{}{}:
-			case <-wctx.Done():
-				for range i {
-					<-queued
-				}
-				return
-			}
+		if !queued.acquire(wctx, int64(spec.Hooks)) {
+			return
 		}
 		user := users[(w+turn[w]*spec.Concurrency)%benchUsers]
 		turn[w]++
@@ -564,9 +554,7 @@ func runDispatcher(ctx context.Context, spec *runSpec, store webhook.Store, read
 		err := d.Emit(ctx, user, webhook.EventNote, webhook.NoteBody{Note: &n})
 		c.emitLat.Record(time.Since(t))
 		if err != nil {
-			for range spec.Hooks {
-				<-queued
-			}
+			queued.release(int64(spec.Hooks))
 			c.emitErrors.Add(1)
 			c.fail(err)
 			return
