@@ -43,8 +43,11 @@ type Config struct {
 	Origin string
 	// UserAgent is the User-Agent header. Defaults to DefaultUserAgent.
 	UserAgent string
-	// Workers is how many deliveries may be in flight at once. Defaults
-	// to DefaultWorkers.
+	// Workers is how many deliveries may be in flight at once. Started,
+	// the Dispatcher also keeps up to Workers/2 more claimed, waiting for
+	// the next free worker, so that the store is asked in batches; at
+	// Shutdown those are handed back, due at once. Defaults to
+	// DefaultWorkers.
 	Workers int
 	// Transport sends the requests. Defaults to an [HTTPTransport] with
 	// its defaults (5 s timeout, no redirects, private-network guard on).
@@ -63,7 +66,8 @@ type Config struct {
 	// (Misskey's default is 3). Defaults to 0, no limit.
 	MaxWebhooksPerUser int
 	// Lease is how long a claimed delivery stays reserved for its worker;
-	// it must be longer than the Transport's timeout. Defaults to
+	// it must be longer than twice the Transport's timeout (a claim may
+	// wait for one attempt to end before its own begins). Defaults to
 	// DefaultLease.
 	Lease time.Duration
 	// PollInterval is how often the store is asked for due deliveries
@@ -558,83 +562,82 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// A job is a claimed delivery admitted by the fairness gate.
-type job struct {
-	c    Claim
-	host string
-}
-
-// run claims due deliveries while workers are free and hands each to one
-// of Config.Workers worker goroutines, which live as long as run does (a
-// goroutine per delivery would grow a fresh stack for every attempt).
+// run keeps the pool of Config.Workers worker goroutines stocked with
+// claims until Shutdown. The workers live as long as run does (a goroutine
+// per delivery would grow a fresh stack for every attempt).
 func (d *Dispatcher) run(ctx context.Context) {
-	slots := make(chan struct{}, d.cfg.Workers)
-	work := make(chan job)
+	p := newPool(d.cfg.Workers)
 	var workers sync.WaitGroup
 	for range d.cfg.Workers {
-		workers.Go(func() {
-			// A context per worker: the attempts' timeout contexts
-			// register with it, not all with one contended parent.
-			ctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			for j := range work {
-				d.attempt(ctx, j.c)
-				d.gate.done(j.c.Hook.ID, j.host)
-				<-slots
-			}
-		})
+		workers.Go(func() { d.work(ctx, p) })
 	}
 	defer func() {
-		close(work)
+		left := p.close()
 		workers.Wait()
+		// Claims no worker took are due again at once, for this store's
+		// next Dispatcher.
+		if len(left) > 0 {
+			now := d.clock.Now()
+			rs := make([]Result, len(left))
+			for i := range left {
+				rs[i] = d.release(&left[i], now)
+			}
+			if err := d.store.Settle(context.WithoutCancel(ctx), rs); err != nil {
+				d.log.Error("webhook: releasing claimed deliveries at shutdown", "err", err)
+			}
+		}
 	}()
 	for {
-		// Wait for a free worker.
+		if n := p.room(); n > 0 {
+			claims, err := d.store.Claim(ctx, d.clock.Now(), n, d.cfg.Lease)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("webhook: claiming deliveries", "err", err)
+			}
+			p.put(claims)
+			if len(claims) < n {
+				// Nothing more is due now: wait for an Emit, a store
+				// notification or the poll interval.
+				if !d.idle(ctx) {
+					return
+				}
+				continue
+			}
+		}
+		// The pool is full: wait until the workers have taken some.
 		select {
-		case slots <- struct{}{}:
+		case <-p.low:
 		case <-d.stop:
 			return
 		case <-ctx.Done():
 			return
 		}
-		free := 1
-		for free < d.cfg.Workers {
-			select {
-			case slots <- struct{}{}:
-				free++
-				continue
-			default:
-			}
-			break
-		}
-		claims, err := d.store.Claim(ctx, d.clock.Now(), free, d.cfg.Lease)
-		if err != nil && ctx.Err() == nil {
-			d.log.Error("webhook: claiming deliveries", "err", err)
-		}
-		for i := len(claims); i < free; i++ {
-			<-slots
-		}
-		var released []Result
-		for _, c := range claims {
-			host, ok, retryAt := d.gate.admit(&c, d.clock.Now())
-			if !ok {
-				<-slots
-				released = append(released, d.release(&c, retryAt))
-				continue
-			}
-			work <- job{c, host} // a worker is free: we hold its slot
-		}
-		if len(released) > 0 {
-			if err := d.store.Settle(context.WithoutCancel(ctx), released); err != nil {
-				d.log.Error("webhook: releasing deliveries over a fairness limit", "err", err)
-			}
-		}
-		if len(claims) == free {
-			continue // there may be more due now
-		}
-		if !d.idle(ctx) {
+	}
+}
+
+// work is one worker: it takes claims from p, applies the fairness gate
+// and makes the attempts, until p closes.
+func (d *Dispatcher) work(ctx context.Context, p *pool) {
+	// A context per worker: the attempts' timeout contexts register with
+	// it, not all with one contended parent.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for {
+		c, ok := p.take()
+		if !ok {
 			return
 		}
+		host, admitted, retryAt := d.gate.admit(&c, d.clock.Now())
+		if !admitted {
+			p.done()
+			r := d.release(&c, retryAt)
+			if err := d.store.Settle(context.WithoutCancel(ctx), []Result{r}); err != nil {
+				d.log.Error("webhook: releasing a delivery over a fairness limit", "hook", c.Hook.ID, "err", err)
+			}
+			continue
+		}
+		d.attempt(ctx, c)
+		d.gate.done(c.Hook.ID, host)
+		p.done()
 	}
 }
 

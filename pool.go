@@ -1,0 +1,110 @@
+package webhook
+
+import "sync"
+
+// A pool holds the claims waiting for a worker, and counts the workers
+// busy with one. The claiming goroutine keeps it stocked a little beyond
+// the workers, so that a worker that finishes an attempt takes its next
+// delivery at once, without waking anyone, and the store is asked for
+// claims in batches rather than one per attempt.
+//
+// A claim waits here at most as long as the attempts ahead of it, well
+// within its lease. The fairness gate is applied as a worker takes a claim,
+// not as it is claimed: claims waiting here hold no place of their webhook.
+type pool struct {
+	capacity int // workers plus the claims kept waiting
+	lowWater int // at or below this many waiting, ask for more
+
+	mu     sync.Mutex
+	more   sync.Cond // a claim was put, or the pool closed
+	ready  []Claim   // waiting claims, ready[head:] in claim order
+	head   int
+	busy   int // claims taken and not yet done
+	closed bool
+
+	// low asks the claiming goroutine to claim again: the waiting claims
+	// ran low, or a worker found none.
+	low chan struct{}
+}
+
+func newPool(workers int) *pool {
+	prefetch := workers / 2
+	p := &pool{capacity: workers + prefetch, lowWater: prefetch / 2, low: make(chan struct{}, 1)}
+	p.more.L = &p.mu
+	return p
+}
+
+// room is how many claims the pool can take now.
+func (p *pool) room() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.capacity - p.busy - (len(p.ready) - p.head)
+}
+
+// put adds claims and wakes as many idle workers.
+func (p *pool) put(cs []Claim) {
+	if len(cs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.ready = append(p.ready, cs...)
+	p.mu.Unlock()
+	if len(cs) == 1 {
+		p.more.Signal()
+	} else {
+		p.more.Broadcast()
+	}
+}
+
+// take returns the next waiting claim, counted busy until done is called,
+// waiting for one if need be; false means the pool closed.
+func (p *pool) take() (Claim, bool) {
+	p.mu.Lock()
+	for p.head == len(p.ready) && !p.closed {
+		p.askMore()
+		p.more.Wait()
+	}
+	if p.closed {
+		p.mu.Unlock()
+		return Claim{}, false
+	}
+	c := p.ready[p.head]
+	p.ready[p.head] = Claim{}
+	p.head++
+	if p.head == len(p.ready) {
+		p.ready, p.head = p.ready[:0], 0
+	}
+	p.busy++
+	if len(p.ready)-p.head <= p.lowWater {
+		p.askMore()
+	}
+	p.mu.Unlock()
+	return c, true
+}
+
+// askMore wakes the claiming goroutine if it is not already woken.
+func (p *pool) askMore() {
+	select {
+	case p.low <- struct{}{}:
+	default:
+	}
+}
+
+// done ends a claim taken with take.
+func (p *pool) done() {
+	p.mu.Lock()
+	p.busy--
+	p.mu.Unlock()
+}
+
+// close wakes every worker to return and hands back the claims no worker
+// took, for the caller to release.
+func (p *pool) close() []Claim {
+	p.mu.Lock()
+	p.closed = true
+	left := p.ready[p.head:]
+	p.ready, p.head = nil, 0
+	p.mu.Unlock()
+	p.more.Broadcast()
+	return left
+}
