@@ -142,18 +142,6 @@ const (
 	highs = 0x8080808080808080
 )
 
-// plain8 reports whether the 8 bytes of s at i are ASCII that a JSON
-// string holds as is: none is a control character, '"', '\\' or above
-// 0x7f. Each term is the classic "some byte is less than n" test on the
-// word, exact for the word as a whole. The loads combine into one.
-func plain8(s string, i int) bool {
-	s = s[i : i+8]
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	q, bs := w^('"'*ones), w^('\\'*ones)
-	return ((w-0x20*ones)&^w|(q-ones)&^q|(bs-ones)&^bs|w)&highs == 0
-}
-
 // appendUUID appends u in its canonical 36-character form.
 func appendUUID(dst []byte, u uuid.UUID) []byte {
 	for i, b := range u {
@@ -173,10 +161,23 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Eight bytes at a time while none needs a look of its own.
-		if i+8 <= len(s) && plain8(s, i) {
+		// Eight bytes at a time while all are ASCII that a JSON string
+		// holds as is: no control character, '"', '\\' or byte above
+		// 0x7f. Each term is the classic "some byte is less than n" test
+		// on the word, exact for the word as a whole; the eight loads
+		// combine into one.
+		for i+8 <= len(s) {
+			t := s[i : i+8]
+			w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+				uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+			q, bs := w^('"'*ones), w^('\\'*ones)
+			if ((w-0x20*ones)&^w|(q-ones)&^q|(bs-ones)&^bs|w)&highs != 0 {
+				break
+			}
 			i += 8
-			continue
+		}
+		if i == len(s) {
+			break
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
