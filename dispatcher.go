@@ -167,6 +167,7 @@ type Dispatcher struct {
 	mu        sync.Mutex
 	recovered map[string]time.Time // hook ID → the failing spell reported over
 	started   bool
+	pool      *pool       // the started Dispatcher's workers' claims
 	closed    atomic.Bool   // set under mu; read without it by Emit
 	stop      chan struct{} // closed when Shutdown begins
 	cancel    context.CancelFunc
@@ -494,10 +495,11 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.started = true
 	workCtx, cancel := context.WithCancel(ctx)
 	d.cancel = cancel
+	d.pool = newPool(d.cfg.Workers)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.run(workCtx)
+		d.run(workCtx, d.pool)
 	}()
 	if n, ok := d.store.(Notifier); ok {
 		// The listener stops as soon as Shutdown begins: unlike the
@@ -536,6 +538,9 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
 	first := !d.closed.Load()
 	if first {
+		if d.pool != nil {
+			d.pool.close() // no claim waiting starts from now on
+		}
 		d.closed.Store(true)
 		close(d.stop)
 		if d.stopListening != nil {
@@ -565,15 +570,15 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 // run keeps the pool of Config.Workers worker goroutines stocked with
 // claims until Shutdown. The workers live as long as run does (a goroutine
 // per delivery would grow a fresh stack for every attempt).
-func (d *Dispatcher) run(ctx context.Context) {
-	p := newPool(d.cfg.Workers)
+func (d *Dispatcher) run(ctx context.Context, p *pool) {
 	var workers sync.WaitGroup
 	for range d.cfg.Workers {
 		workers.Go(func() { d.work(ctx, p) })
 	}
 	defer func() {
-		left := p.close()
+		p.close()
 		workers.Wait()
+		left := p.leftovers()
 		// Claims no worker took are due again at once, for this store's
 		// next Dispatcher.
 		if len(left) > 0 {
@@ -624,6 +629,10 @@ func (d *Dispatcher) work(ctx context.Context, p *pool) {
 	for {
 		c, ok := p.take()
 		if !ok {
+			return
+		}
+		if ctx.Err() != nil { // Start's context ended: stopping
+			p.giveBack(c)
 			return
 		}
 		host, admitted, retryAt := d.gate.admit(&c, d.clock.Now())

@@ -21,6 +21,7 @@ type pool struct {
 	head   int
 	busy   int // claims taken and not yet done
 	closed bool
+	left   []Claim // claims no worker will take, to be released
 
 	// low asks the claiming goroutine to claim again: the waiting claims
 	// ran low, or a worker found none.
@@ -97,14 +98,33 @@ func (p *pool) done() {
 	p.mu.Unlock()
 }
 
-// close wakes every worker to return and hands back the claims no worker
-// took, for the caller to release.
-func (p *pool) close() []Claim {
+// close stops the workers from taking more claims and wakes the idle ones
+// to return; the claims still waiting are kept for leftovers. Calling it
+// again does nothing.
+func (p *pool) close() {
 	p.mu.Lock()
-	p.closed = true
-	left := p.ready[p.head:]
-	p.ready, p.head = nil, 0
+	if !p.closed {
+		p.closed = true
+		p.left = append(p.left, p.ready[p.head:]...)
+		p.ready, p.head = nil, 0
+	}
 	p.mu.Unlock()
 	p.more.Broadcast()
-	return left
+}
+
+// giveBack ends a claim taken with take that will not be attempted after
+// all, keeping it for leftovers.
+func (p *pool) giveBack(c Claim) {
+	p.mu.Lock()
+	p.busy--
+	p.left = append(p.left, c)
+	p.mu.Unlock()
+}
+
+// leftovers returns the claims no worker took, once the pool is closed and
+// the workers have returned.
+func (p *pool) leftovers() []Claim {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.left
 }
