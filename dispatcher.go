@@ -167,7 +167,7 @@ type Dispatcher struct {
 	mu        sync.Mutex
 	recovered map[string]time.Time // hook ID → the failing spell reported over
 	started   bool
-	pool      *pool       // the started Dispatcher's workers' claims
+	pool      *pool         // the started Dispatcher's workers' claims
 	closed    atomic.Bool   // set under mu; read without it by Emit
 	stop      chan struct{} // closed when Shutdown begins
 	cancel    context.CancelFunc
