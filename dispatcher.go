@@ -703,6 +703,10 @@ func (d *Dispatcher) idle(ctx context.Context) bool {
 // deterministic: emit, Drain, check; advance the clock, Drain again for
 // the retries. It may run beside Start's workers. After Shutdown it
 // returns ErrClosed.
+//
+// Drain sends each webhook's deliveries one after another, in due order,
+// and different webhooks' at once; it does not apply MaxInFlightPerHost
+// or RatePerHook, which are the started Dispatcher's.
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	n := 0
 	for {
