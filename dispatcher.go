@@ -160,6 +160,9 @@ type Dispatcher struct {
 	log       *slog.Logger
 	cfg       Config
 	ownsHTTP  *HTTPTransport
+	// reuseRequests is set when the Transport is an HTTPTransport, which
+	// keeps nothing of a Request: see outgoing.
+	reuseRequests bool
 
 	wake chan struct{}
 	gate *gate
@@ -275,6 +278,7 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 		}
 		d.transport, d.ownsHTTP = t, t
 	}
+	_, d.reuseRequests = d.transport.(*HTTPTransport)
 	if d.policy == nil {
 		d.policy = DefaultRetryPolicy()
 	}
@@ -746,20 +750,32 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-// An outgoing is the request of one attempt with the storage behind it,
-// reused from attempt to attempt: its header map, the header values and
-// the payload buffer. The Transport must not keep a Request (see
-// [Transport]), so once Send has returned the next attempt may reuse it.
+// An outgoing is the request of one attempt with the storage behind it:
+// its header map, the header values and the payload buffer. With the
+// Dispatcher's own kind of Transport, an [HTTPTransport], which keeps
+// nothing of a Request once Send has returned, outgoings are reused from
+// attempt to attempt; any other Transport gets a fresh one each attempt,
+// so that it may keep what it was given (as a test's recording Transport
+// does).
 type outgoing struct {
-	req  Request
-	hdr  http.Header
-	vals [8]string
-	buf  []byte
+	req    Request
+	hdr    http.Header
+	vals   [8]string
+	buf    []byte
+	pooled bool
 }
 
 var outgoingPool = sync.Pool{New: func() any {
-	return &outgoing{hdr: make(http.Header, 8), buf: make([]byte, 0, 4096)}
+	return &outgoing{hdr: make(http.Header, 8), buf: make([]byte, 0, 4096), pooled: true}
 }}
+
+// newOutgoing returns an outgoing for one attempt.
+func (d *Dispatcher) newOutgoing() *outgoing {
+	if d.reuseRequests {
+		return outgoingPool.Get().(*outgoing)
+	}
+	return &outgoing{hdr: make(http.Header, 8)}
+}
 
 // set sets header k to the single value v, held in o.vals[i].
 func (o *outgoing) set(i int, k, v string) {
@@ -767,9 +783,10 @@ func (o *outgoing) set(i int, k, v string) {
 	o.hdr[k] = o.vals[i : i+1 : i+1]
 }
 
-// release returns o to the pool, unless its buffer grew too large to keep.
+// release returns a pooled o to the pool once the Transport has returned,
+// unless its buffer grew too large to keep.
 func (o *outgoing) release() {
-	if cap(o.buf) > 1<<16 {
+	if !o.pooled || cap(o.buf) > 1<<16 {
 		return
 	}
 	clear(o.hdr)
@@ -782,7 +799,7 @@ func (o *outgoing) release() {
 // are used, not its ID), signed when w or the Config has a signing
 // secret. Call o.release once the Transport has returned.
 func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time) (*outgoing, error) {
-	o := outgoingPool.Get().(*outgoing)
+	o := d.newOutgoing()
 	o.set(0, "Content-Type", "application/json")
 	o.set(1, "User-Agent", d.cfg.UserAgent)
 	o.set(2, "X-Misskey-Host", d.cfg.Host)

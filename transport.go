@@ -13,12 +13,8 @@ type Request struct {
 	// URL is the webhook's URL.
 	URL string
 	// Header holds the request headers; it includes the webhook's secret.
-	// The Transport may add to it for this attempt, but must not keep it,
-	// or anything in it, once Send has returned: the Dispatcher reuses it
-	// (Clone it to keep it).
 	Header http.Header
-	// Body is the payload; the Transport must not modify it, nor keep it
-	// once Send has returned.
+	// Body is the payload; the Transport must not modify it.
 	Body []byte
 
 	// What the request delivers, for Transports that log, trace or
@@ -49,9 +45,8 @@ type Response struct {
 // [http.RoundTripper]: a non-2xx status is a Response, not an error; an
 // error means no response (DNS, connect, TLS, reset, timeout, or an
 // address refused by the private-network guard). A Transport never
-// retries: the Dispatcher alone decides. Send must not keep the Request
-// or anything it refers to after it has returned. Implementations must be
-// safe for concurrent use. [HTTPTransport] is the default.
+// retries: the Dispatcher alone decides. Implementations must be safe for
+// concurrent use. [HTTPTransport] is the default.
 type Transport interface {
 	Send(ctx context.Context, req *Request) (*Response, error)
 }
