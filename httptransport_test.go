@@ -486,3 +486,28 @@ func TestHTTPTransportConcurrentSends(t *testing.T) {
 	}
 	require.Equal(t, int64(n), hits.Load())
 }
+
+// TestHTTPTransportEarlyResponseReleasesBody: a receiver that answers
+// before reading a large request leaves net/http writing the body after
+// the response; Send must not return before it has stopped, so that the
+// caller may reuse the bytes. The race detector sees any read of the body
+// after Send has returned, as the body is overwritten then.
+func TestHTTPTransportEarlyResponseReleasesBody(t *testing.T) {
+	t.Parallel()
+	srv, _ := httptServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusRequestEntityTooLarge) // without reading a byte
+	})
+	tr := httptLoopbackTransport(t, webhook.HTTPTransportConfig{})
+	for range 5 {
+		req := httptRequest(srv.URL)
+		req.Body = bytes.Repeat([]byte("a"), 8<<20)
+		resp, err := tr.Send(context.Background(), req)
+		if err == nil {
+			require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+		}
+		for i := range req.Body {
+			req.Body[i] = 'b'
+		}
+	}
+}
