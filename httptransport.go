@@ -202,27 +202,27 @@ func (t *HTTPTransport) Send(ctx context.Context, req *Request) (*Response, erro
 	if err != nil {
 		return nil, err
 	}
-	// Send returns only once net/http has closed every reader of req.Body
-	// it was given, so that the caller may reuse the bytes: net/http may
-	// still be writing them after the response has arrived (from a
-	// receiver that answers before reading the whole request), and closes
-	// them when it stops. The attempt's context is cancelled first, which
-	// ends such a write.
-	bodies := &sentBody{b: req.Body}
-	defer bodies.wg.Wait()
 	ctx, cancel := context.WithTimeoutCause(ctx, t.timeout, attemptTimeout{})
 	defer cancel()
 	// The request is built as http.NewRequestWithContext would, from the
 	// parsed URL. The header is used as given, not copied: net/http does
-	// not modify it, and neither may the caller while Send runs.
+	// not modify it, and neither may the caller while Send runs. The body
+	// is copied: net/http may go on writing it after the response has
+	// arrived (from a receiver that answers before reading the whole
+	// request), and the caller may reuse req.Body once Send has returned.
+	// It stays a bytes.Reader in a NopCloser, which net/http writes with
+	// the headers in one packet; a reader of another type would make it
+	// flush the headers alone first.
+	body := bytes.Clone(req.Body)
 	hreq := (&http.Request{
 		Method: http.MethodPost, URL: tg.u, Host: tg.u.Host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: req.Header, Body: http.NoBody,
 		GetBody: func() (io.ReadCloser, error) { return http.NoBody, nil },
 	}).WithContext(ctx)
-	if len(req.Body) > 0 {
-		hreq.Body, hreq.ContentLength, hreq.GetBody = bodies.open(), int64(len(req.Body)), bodies.reopen
+	if len(body) > 0 {
+		hreq.Body, hreq.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	for k, v := range req.Header {
 		if strings.EqualFold(k, "Host") {
@@ -249,37 +249,6 @@ func (t *HTTPTransport) Send(ctx context.Context, req *Request) (*Response, erro
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: kept}, nil
-}
-
-// A sentBody hands net/http readers of one request's body and counts
-// those not yet closed.
-type sentBody struct {
-	b  []byte
-	wg sync.WaitGroup
-}
-
-func (s *sentBody) open() io.ReadCloser {
-	s.wg.Add(1)
-	r := &bodyReader{done: s.wg.Done}
-	r.Reset(s.b)
-	return r
-}
-
-// reopen is the request's GetBody, for net/http's retries.
-func (s *sentBody) reopen() (io.ReadCloser, error) { return s.open(), nil }
-
-// A bodyReader reads a request body and reports its first Close.
-type bodyReader struct {
-	bytes.Reader
-	closed atomic.Bool
-	done   func()
-}
-
-func (r *bodyReader) Close() error {
-	if r.closed.CompareAndSwap(false, true) {
-		r.done()
-	}
-	return nil
 }
 
 // target returns the parsed form of a webhook URL, from the cache when it
