@@ -448,6 +448,22 @@ func TestRedirectNotFollowed(t *testing.T) {
 	require.Equal(t, http.StatusFound, *got.LatestStatus)
 }
 
+// startShutdown calls d.Shutdown in a goroutine, returns once Shutdown has
+// begun, and delivers its result on the channel returned. Emit refuses
+// once Shutdown has begun: the flag is polled through Emit itself (to a
+// user with no webhooks, so nothing more is enqueued).
+func startShutdown(t *testing.T, d *webhook.Dispatcher) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- d.Shutdown(ctx) }()
+	for {
+		if err := d.Emit(ctx, "nobody", webhook.EventNote, noteBody("late")); err != nil {
+			require.ErrorIs(t, err, webhook.ErrClosed)
+			return done
+		}
+	}
+}
+
 func TestStartDeliversAndShutdownDrains(t *testing.T) {
 	t.Parallel()
 	tr := webhooktest.NewTransport()
@@ -466,16 +482,7 @@ func TestStartDeliversAndShutdownDrains(t *testing.T) {
 	r := <-arrived // in flight now
 	require.Equal(t, h.ID, r.Payload.HookID)
 
-	done := make(chan error, 1)
-	go func() { done <- d.Shutdown(ctx) }()
-	// Emit refuses once Shutdown has begun; poll the flag through Emit
-	// itself (to a user with no webhooks, so nothing more is enqueued).
-	for {
-		if err := d.Emit(ctx, "nobody", webhook.EventNote, noteBody("late")); err != nil {
-			require.ErrorIs(t, err, webhook.ErrClosed)
-			break
-		}
-	}
+	done := startShutdown(t, d)
 	select {
 	case err := <-done:
 		t.Fatalf("Shutdown returned %v with a delivery in flight", err)

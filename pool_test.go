@@ -34,15 +34,7 @@ func TestShutdownReleasesWaitingClaims(t *testing.T) {
 	<-arrived
 	<-arrived // both workers busy: 3 claimed, 2 in flight, 1 waiting
 
-	done := make(chan error, 1)
-	go func() { done <- d.Shutdown(ctx) }()
-	// Once Emit refuses, Shutdown has begun and no waiting claim starts.
-	for {
-		if err := d.Emit(ctx, "nobody", webhook.EventNote, noteBody("late")); err != nil {
-			require.ErrorIs(t, err, webhook.ErrClosed)
-			break
-		}
-	}
+	done := startShutdown(t, d) // from here no waiting claim starts
 	close(release)
 	require.NoError(t, <-done)
 	require.Len(t, tr.Requests(), 2, "only the two in flight were sent")
