@@ -942,10 +942,10 @@ func (d *Dispatcher) maybeDisable(ctx context.Context, w *Webhook, status int, a
 	var reason error
 	switch {
 	case status == http.StatusGone:
-		reason = fmt.Errorf("webhook: hook %s answered 410 Gone: %w", w.ID, ErrDisabled)
+		reason = fmt.Errorf("webhook: hook %s: %w: %w", w.ID, ErrGone, ErrDisabled)
 	case w.FailingSince != nil && at.Sub(*w.FailingSince) >= d.cfg.DisableAfter:
-		reason = fmt.Errorf("webhook: hook %s has failed since %s without a success: %w",
-			w.ID, w.FailingSince.UTC().Format(time.RFC3339), ErrDisabled)
+		reason = fmt.Errorf("webhook: hook %s has failed since %s without a success: %w: %w",
+			w.ID, w.FailingSince.UTC().Format(time.RFC3339), ErrFailingTooLong, ErrDisabled)
 	default:
 		return
 	}

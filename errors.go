@@ -29,8 +29,15 @@ var (
 	// ErrLeaseLost is returned by a Store when a result is settled for a
 	// delivery whose lease has expired and been claimed again.
 	ErrLeaseLost = errors.New("lease lost")
-	// ErrDisabled is wrapped by the reason given to Config.OnDisable.
+	// ErrDisabled is wrapped by the reason given to Config.OnDisable,
+	// with ErrGone or ErrFailingTooLong saying which it was.
 	ErrDisabled = errors.New("webhook disabled")
+	// ErrGone is wrapped by the OnDisable reason of a webhook whose
+	// receiver answered 410 Gone.
+	ErrGone = errors.New("receiver answered 410 Gone")
+	// ErrFailingTooLong is wrapped by the OnDisable reason of a webhook
+	// that failed for Config.DisableAfter without a success.
+	ErrFailingTooLong = errors.New("failing for too long")
 	// ErrQueueFull is returned by Emit when the store's queue is at its
 	// capacity (see MemoryStoreConfig.Capacity); nothing of that Emit was
 	// enqueued.

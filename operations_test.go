@@ -69,6 +69,8 @@ func TestGoneDisables(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		require.ErrorIs(t, reason, webhook.ErrDisabled)
+		require.ErrorIs(t, reason, webhook.ErrGone)
+		require.NotErrorIs(t, reason, webhook.ErrFailingTooLong)
 		disabled = append(disabled, w.ID)
 	}})
 	h := webhooktest.CreateHook(t, d, "u", webhook.EventNote)
@@ -119,6 +121,8 @@ func TestFailingWindowDisables(t *testing.T) {
 	require.False(t, got.Active, "failing for 5 days without a success")
 	require.Len(t, reasons, 1)
 	require.ErrorIs(t, reasons[0], webhook.ErrDisabled)
+	require.ErrorIs(t, reasons[0], webhook.ErrFailingTooLong)
+	require.NotErrorIs(t, reasons[0], webhook.ErrGone)
 
 	// A success in between resets the window, and auto-disable can be off.
 	d2, tr2, clk2 := newTestDispatcher(t, &webhook.Config{RetryPolicy: noJitter, NoAutoDisable: true})
