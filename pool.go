@@ -42,12 +42,18 @@ func (p *pool) room() int {
 	return p.capacity - p.busy - (len(p.ready) - p.head)
 }
 
-// put adds claims and wakes as many idle workers.
+// put adds claims and wakes as many idle workers; once the pool is
+// closed, it keeps them for leftovers.
 func (p *pool) put(cs []Claim) {
 	if len(cs) == 0 {
 		return
 	}
 	p.mu.Lock()
+	if p.closed { // claimed while Shutdown began: to be released
+		p.left = append(p.left, cs...)
+		p.mu.Unlock()
+		return
+	}
 	p.ready = append(p.ready, cs...)
 	p.mu.Unlock()
 	if len(cs) == 1 {
