@@ -8,7 +8,8 @@
 // per-user limit under concurrency, ordering, matching), the delivery
 // queue (round trips of every field, due times, ordering, leases and their
 // expiry, concurrent claims, settling, deleting). [RunOperations] checks
-// what operators need on top. It depends on nothing
+// what operators need on top, and [RunShared] two handles on one queue,
+// as two processes sharing a database have. It depends on nothing
 // but the webhook package and testify.
 package storetest
 
@@ -53,7 +54,9 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"SettleRetry", testSettleRetry},
 		{"SettleFailed", testSettleFailed},
 		{"SettleBatch", testSettleBatch},
+		{"SettleSameDeliveryTwice", testSettleSameDeliveryTwice},
 		{"DeleteHookDropsDeliveries", testDeleteHookDropsDeliveries},
+		{"DeleteCreateNeverPairs", testDeleteCreateNeverPairs},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"DeliveryNotFound", testDeliveryNotFound},
 	} {
@@ -701,4 +704,114 @@ func testDeliveryNotFound(t *testing.T, s webhook.Store) {
 	_, err := s.GetDelivery(context.Background(), uuid.New())
 	require.ErrorIs(t, err, webhook.ErrNotFound)
 	require.False(t, errors.Is(err, webhook.ErrConflict))
+}
+
+// testSettleSameDeliveryTwice settles two results for one delivery, under
+// its one lease, in one Settle call: exactly one of them is applied, the
+// other finds the lease spent and is reported with ErrLeaseLost, and only
+// the one applied is recorded (the delivery's state, attempts and last
+// attempt, the webhook's latest status and failing streak, and, in a
+// History, one attempt). Which of the two is applied is not specified:
+// the memory store and sqlitestore apply the first, pgstore either.
+func testSettleSameDeliveryTwice(t *testing.T, s webhook.Store) {
+	ctx := context.Background()
+	status := map[webhook.State]int{webhook.StatePending: 503, webhook.StateDelivered: 200, webhook.StateFailed: 400}
+	for _, tc := range []struct {
+		name          string
+		first, second webhook.State
+	}{
+		{"RetryThenDelivered", webhook.StatePending, webhook.StateDelivered},
+		{"DeliveredThenFailed", webhook.StateDelivered, webhook.StateFailed},
+		{"FailedThenRetry", webhook.StateFailed, webhook.StatePending},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := mustCreate(t, s, newHook("u"))
+			d := newDelivery(w, t0, `{}`)
+			enqueue(t, s, d)
+			c := claimOne(t, s, t0)
+			res := func(st webhook.State, at time.Time) webhook.Result {
+				r := result(c, st, status[st])
+				r.Attempt.At = at
+				r.NextAttemptAt = t0.Add(time.Hour)
+				return r
+			}
+			rs := []webhook.Result{res(tc.first, t0.Add(time.Second)), res(tc.second, t0.Add(2*time.Second))}
+			require.ErrorIs(t, s.Settle(ctx, rs), webhook.ErrLeaseLost, "one of the two is refused")
+
+			got, err := s.GetDelivery(ctx, d.ID)
+			require.NoError(t, err)
+			var applied webhook.Result
+			switch got.State {
+			case tc.first:
+				applied = rs[0]
+			case tc.second:
+				applied = rs[1]
+			default:
+				t.Fatalf("state %v is neither result's", got.State)
+			}
+			require.Equal(t, 1, got.Attempts, "one attempt recorded")
+			require.Equal(t, applied.Attempt.Status, got.LastStatus)
+			require.True(t, applied.Attempt.At.Equal(got.LastAttemptAt), "LastAttemptAt %v", got.LastAttemptAt)
+			h, err := s.GetHook(ctx, w.ID)
+			require.NoError(t, err)
+			require.NotNil(t, h.LatestStatus)
+			require.Equal(t, applied.Attempt.Status, *h.LatestStatus)
+			if applied.State == webhook.StateDelivered {
+				require.Nil(t, h.FailingSince)
+			} else {
+				require.NotNil(t, h.FailingSince)
+				require.True(t, applied.Attempt.At.Equal(*h.FailingSince), "FailingSince %v", *h.FailingSince)
+			}
+			if hs, ok := s.(webhook.History); ok {
+				as, err := hs.ListAttempts(ctx, d.ID)
+				require.NoError(t, err)
+				require.Len(t, as, 1)
+				require.Equal(t, applied.Attempt.Status, as[0].Status)
+			}
+		})
+	}
+}
+
+// testDeleteCreateNeverPairs deletes a webhook with a delivery in flight
+// and one queued, and creates another with the same ID: no delivery of
+// the old one is claimed, found, listed or settled against the new one,
+// and the in-flight claim's late result is skipped silently.
+func testDeleteCreateNeverPairs(t *testing.T, s webhook.Store) {
+	ctx := context.Background()
+	old := mustCreate(t, s, newHook("u"))
+	leased, queued := newDelivery(old, t0, `{"old":1}`), newDelivery(old, t0.Add(time.Second), `{"old":2}`)
+	enqueue(t, s, leased, queued)
+	c := claimOne(t, s, t0)
+	require.Equal(t, leased.ID, c.Delivery.ID)
+	require.NoError(t, s.DeleteHook(ctx, old.ID))
+
+	// The same ID, another URL and secret.
+	renewed := old.Clone()
+	renewed.URL, renewed.Secret = "https://other.example/", "other"
+	mustCreate(t, s, renewed)
+	fresh := newDelivery(renewed, t0, `{"new":1}`)
+	enqueue(t, s, fresh)
+
+	require.NoError(t, s.Settle(ctx, []webhook.Result{result(c, webhook.StateDelivered, 200)}),
+		"the result of a deleted delivery is skipped silently")
+	h, err := s.GetHook(ctx, old.ID)
+	require.NoError(t, err)
+	require.Nil(t, h.LatestStatus, "nor does it touch the new webhook")
+	require.Nil(t, h.FailingSince)
+
+	cs, err := s.Claim(ctx, t0.Add(time.Hour), 10, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{fresh.ID}, claimIDs(cs), "only the new webhook's delivery")
+	require.Equal(t, "https://other.example/", cs[0].Hook.URL)
+	require.Equal(t, "other", cs[0].Hook.Secret)
+	for _, d := range []*webhook.Delivery{leased, queued} {
+		_, err := s.GetDelivery(ctx, d.ID)
+		require.ErrorIs(t, err, webhook.ErrNotFound)
+	}
+	if hs, ok := s.(webhook.History); ok {
+		page, err := hs.ListDeliveries(ctx, webhook.DeliveryQuery{HookID: old.ID})
+		require.NoError(t, err)
+		require.Len(t, page.Deliveries, 1)
+		require.Equal(t, fresh.ID, page.Deliveries[0].ID)
+	}
 }
