@@ -19,6 +19,16 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) webhook.Store { return newStore(t) })
 }
 
+// TestConformanceShared runs the two-handle cases on two Stores, each on
+// its own pool, with their tables in one schema, as two processes would.
+func TestConformanceShared(t *testing.T) {
+	t.Parallel()
+	storetest.RunShared(t, func(t *testing.T) (a, b webhook.Store) {
+		schema := newSchema(t)
+		return newStoreIn(t, schema, nil), newStoreIn(t, schema, nil)
+	})
+}
+
 // TestOperations runs the operations suite: releases, FailingSince,
 // ordered webhooks, history, redelivery and stats.
 func TestOperations(t *testing.T) {

@@ -2,8 +2,6 @@ package sqlitestore_test
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
-	"github.com/fedihook/webhook/sqlitestore"
 )
 
 // createOrdered creates an Ordered webhook of userID.
@@ -23,105 +20,6 @@ func createOrdered(t testing.TB, s webhook.HookStore, userID string) *webhook.We
 	}
 	require.NoError(t, s.CreateHook(context.Background(), w, 0))
 	return w
-}
-
-// TestOrderedClaimRace races claims from two *sql.DB handles on one file
-// over two ordered webhooks and an unordered one. Of an ordered webhook,
-// never two deliveries are leased at once, and they are delivered in
-// enqueue order, although every third attempt fails and is retried.
-func TestOrderedClaimRace(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	a, path := newStore(t, nil)
-	b := openStore(t, path, nil)
-	fifos := []*webhook.Webhook{createOrdered(t, a, "u"), createOrdered(t, a, "v")}
-	plain := createHook(t, a, "u")
-	const n = 100 // per webhook
-	want := map[string][]uuid.UUID{}
-	for i := range n {
-		var batch []*webhook.Delivery
-		for _, w := range append(fifos, plain) {
-			d := delivery(w, t0, []byte(`{}`))
-			batch = append(batch, d)
-			want[w.ID] = append(want[w.ID], d.ID)
-		}
-		// Alternate the stores, and batch sizes, as concurrent Emits would.
-		s := []*sqlitestore.Store{a, b}[i%2]
-		require.NoError(t, s.Enqueue(ctx, batch))
-	}
-
-	var (
-		mu        sync.Mutex
-		inFlight  = map[string]int{}
-		delivered = map[string][]uuid.UUID{}
-		attempts  int
-		wg        sync.WaitGroup
-		errs      = make(chan error, 8)
-	)
-	for i := range 8 {
-		s := []*sqlitestore.Store{a, b}[i%2]
-		wg.Go(func() {
-			for {
-				cs, err := s.Claim(ctx, t0, 10, time.Hour)
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				done := len(delivered[fifos[0].ID])+len(delivered[fifos[1].ID])+len(delivered[plain.ID]) == 3*n
-				for _, c := range cs {
-					if c.Hook.Ordered {
-						inFlight[c.Delivery.HookID]++
-					}
-				}
-				for id, k := range inFlight {
-					if k > 1 {
-						mu.Unlock()
-						errs <- fmt.Errorf("webhook %s: %d deliveries leased at once", id, k)
-						return
-					}
-				}
-				var rs []webhook.Result
-				for _, c := range cs {
-					id := c.Delivery.HookID
-					attempts++
-					r := webhook.Result{ID: c.Delivery.ID, HookID: id, Lease: c.Lease,
-						State: webhook.StateDelivered, Attempt: webhook.Attempt{At: t0, Status: 204}}
-					if attempts%3 == 0 {
-						r.State, r.Attempt.Status, r.NextAttemptAt = webhook.StatePending, 503, t0
-					} else {
-						delivered[id] = append(delivered[id], c.Delivery.ID)
-					}
-					// Not in flight from here: the next delivery of its
-					// webhook is claimable only once this Settle commits.
-					if c.Hook.Ordered {
-						inFlight[id]--
-					}
-					rs = append(rs, r)
-				}
-				mu.Unlock()
-				if len(cs) == 0 {
-					if done {
-						return
-					}
-					continue
-				}
-				if err := s.Settle(ctx, rs); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	for _, w := range fifos {
-		require.Equal(t, want[w.ID], delivered[w.ID], "webhook %s delivered in enqueue order", w.ID)
-	}
-	require.ElementsMatch(t, want[plain.ID], delivered[plain.ID])
 }
 
 // TestOrderedRedeliver: a redelivered finished delivery of an ordered
