@@ -468,37 +468,11 @@ func testClaimMax(t *testing.T, s webhook.Store) {
 	}
 }
 
+// testLeaseExpiry is RunShared's lease lapse with both handles the same
+// store: a lease that expired is taken by the next claim, and the late
+// result of the first is refused.
 func testLeaseExpiry(t *testing.T, s webhook.Store) {
-	ctx := context.Background()
-	w := mustCreate(t, s, newHook("u"))
-	d := newDelivery(w, t0, `{}`)
-	enqueue(t, s, d)
-	first, err := s.Claim(ctx, t0, 1, 30*time.Second)
-	require.NoError(t, err)
-	require.Len(t, first, 1)
-	cs, err := s.Claim(ctx, t0.Add(29*time.Second), 1, 30*time.Second)
-	require.NoError(t, err)
-	require.Empty(t, cs, "still leased")
-
-	// The worker holding the lease died; after expiry another takes it.
-	second, err := s.Claim(ctx, t0.Add(30*time.Second), 1, 30*time.Second)
-	require.NoError(t, err)
-	require.Len(t, second, 1)
-	require.Equal(t, d.ID, second[0].Delivery.ID)
-	require.NotEqual(t, first[0].Lease, second[0].Lease)
-
-	// The first worker's late result is refused; the second's is taken.
-	err = s.Settle(ctx, []webhook.Result{result(first[0], webhook.StateDelivered, 200)})
-	require.ErrorIs(t, err, webhook.ErrLeaseLost)
-	got, err := s.GetDelivery(ctx, d.ID)
-	require.NoError(t, err)
-	require.Equal(t, webhook.StatePending, got.State)
-	require.Zero(t, got.Attempts)
-	settle(t, s, second[0], webhook.StateDelivered, 200)
-	got, err = s.GetDelivery(ctx, d.ID)
-	require.NoError(t, err)
-	require.Equal(t, webhook.StateDelivered, got.State)
-	require.Equal(t, 1, got.Attempts)
+	testSharedLeaseLapse(t, s, s)
 }
 
 func result(c webhook.Claim, st webhook.State, status int) webhook.Result {
@@ -646,58 +620,10 @@ func testDeleteHookDropsDeliveries(t *testing.T, s webhook.Store) {
 	require.ErrorIs(t, err, webhook.ErrNotFound)
 }
 
+// testConcurrentClaims is RunShared's claim race with both handles the
+// same store: concurrent claimers never get one delivery twice.
 func testConcurrentClaims(t *testing.T, s webhook.Store) {
-	ctx := context.Background()
-	const n, workers, batch = 300, 6, 7
-	hooks := []*webhook.Webhook{mustCreate(t, s, newHook("u")), mustCreate(t, s, newHook("v"))}
-	want := map[uuid.UUID]bool{}
-	var ds []*webhook.Delivery
-	for i := range n {
-		d := newDelivery(hooks[i%2], t0.Add(time.Duration(i%17)*time.Millisecond), `{}`)
-		want[d.ID] = true
-		ds = append(ds, d)
-	}
-	enqueue(t, s, ds...)
-
-	var mu sync.Mutex
-	counts := map[uuid.UUID]int{}
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for range workers {
-		wg.Go(func() {
-			for {
-				cs, err := s.Claim(ctx, t0.Add(time.Second), batch, time.Hour)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(cs) == 0 {
-					return
-				}
-				rs := make([]webhook.Result, len(cs))
-				mu.Lock()
-				for i, c := range cs {
-					counts[c.Delivery.ID]++
-					rs[i] = result(c, webhook.StateDelivered, 200)
-				}
-				mu.Unlock()
-				if err := s.Settle(ctx, rs); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	require.Len(t, counts, n)
-	for id, c := range counts {
-		require.True(t, want[id])
-		require.Equal(t, 1, c, "delivery %s claimed %d times", id, c)
-	}
+	testSharedClaimRace(t, s, s)
 }
 
 func testDeliveryNotFound(t *testing.T, s webhook.Store) {
