@@ -99,9 +99,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 
 // parseBench parses and checks bench's flags.
 func parseBench(args []string, stdout io.Writer) (*benchOptions, error) {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	fs := newFlagSet("bench")
 	o := &benchOptions{}
 	var contenders string
 	fs.DurationVar(&o.duration, "duration", defaultBenchDuration, "measure each contender for `DURATION`, in each mode")
@@ -115,16 +113,8 @@ func parseBench(args []string, stdout io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.pgConns, "pg-conns", 0, "postgres pool size, `N` connections (default 2 x --concurrency + 4)")
 	fs.StringVar(&o.sqliteSync, "sqlite-synchronous", defaultSQLiteSync, "sqlite's synchronous `MODE`: FULL (durable commits) or NORMAL")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each contender's measured run to `DIR`/CONTENDER-MODE.pprof")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, benchUsage)
-			printFlags(stdout, fs)
-			return nil, err
-		}
-		return nil, errors.New(strings.Replace(err.Error(), " for flag -", " for --", 1))
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (bench takes flags only)", fs.Arg(0))
+	if err := parseFlags(fs, args, benchUsage, "bench takes flags only", stdout); err != nil {
+		return nil, err
 	}
 	switch {
 	case o.duration <= 0 || o.duration > time.Hour:

@@ -108,9 +108,7 @@ func runListen(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 // returns is a usage error, except flag.ErrHelp after the usage has been
 // printed to stdout.
 func parseListen(args []string, stdout io.Writer) (*listenOptions, error) {
-	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	fs := newFlagSet("listen")
 	o := &listenOptions{}
 	fs.StringVar(&o.addr, "addr", defaultListenAddr, "serve on `HOST:PORT`; port 0 picks a free one")
 	fs.BoolVar(&o.public, "public", false, "allow an --addr that is not loopback, such as 0.0.0.0:8080")
@@ -122,17 +120,8 @@ func parseListen(args []string, stdout io.Writer) (*listenOptions, error) {
 		return nil
 	})
 	fs.Int64Var(&o.maxRequests, "max-requests", 0, "exit after answering `N` requests (default no limit)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, listenUsage)
-			printFlags(stdout, fs)
-			return nil, err
-		}
-		// The flag package writes "for flag -name"; the docs say --name.
-		return nil, errors.New(strings.Replace(err.Error(), " for flag -", " for --", 1))
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (flags go before any argument; listen takes none)", fs.Arg(0))
+	if err := parseFlags(fs, args, listenUsage, "flags go before any argument; listen takes none", stdout); err != nil {
+		return nil, err
 	}
 	if err := checkListenAddr(o.addr, o.public); err != nil {
 		return nil, fmt.Errorf("bad --addr: %w", err)

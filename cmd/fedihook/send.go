@@ -79,9 +79,7 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 // Every error it returns is a usage error, except flag.ErrHelp after the
 // usage has been printed to stdout.
 func parseSend(args []string, stdin io.Reader, stdout io.Writer) (*sendOptions, error) {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	fs := newFlagSet("send")
 	o := &sendOptions{}
 	var event, bodyFile string
 	fs.StringVar(&o.url, "url", "", "receiver's `URL`, http or https (required)")
@@ -102,21 +100,12 @@ func parseSend(args []string, stdin io.Reader, stdout io.Writer) (*sendOptions, 
 		o.allow = append(o.allow, r)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, sendUsage)
-			printFlags(stdout, fs)
-			return nil, err
-		}
-		// The flag package writes "for flag -name"; the docs say --name.
-		return nil, errors.New(strings.Replace(err.Error(), " for flag -", " for --", 1))
+	if err := parseFlags(fs, args, sendUsage, "flags go before any argument; send takes none", stdout); err != nil {
+		return nil, err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (flags go before any argument; send takes none)", fs.Arg(0))
-	}
 	if o.url == "" {
 		return nil, errors.New("missing --url (the receiver's URL)")
 	}
