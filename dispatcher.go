@@ -639,7 +639,11 @@ func (d *Dispatcher) work(ctx context.Context, p *pool) {
 			p.giveBack(c)
 			return
 		}
-		host, admitted, retryAt := d.gate.admit(&c, d.clock.Now())
+		var now time.Time // only the rate limit reads the time
+		if d.gate.limiters != nil {
+			now = d.clock.Now()
+		}
+		host, admitted, retryAt := d.gate.admit(&c, now)
 		if !admitted {
 			p.done()
 			r := d.release(&c, retryAt)
@@ -827,9 +831,8 @@ func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time) (*outgoin
 	return o, nil
 }
 
-// send makes one attempt and classifies it.
-func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook) (status int, retryAfter string, respBody []byte, dur time.Duration, verdict Verdict, err error) {
-	start := d.clock.Now()
+// send makes one attempt, begun at start, and classifies it.
+func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook, start time.Time) (status int, retryAfter string, respBody []byte, dur time.Duration, verdict Verdict, err error) {
 	o, err := d.request(del, w, start)
 	if err != nil {
 		return 0, "", nil, 0, GiveUp, err
@@ -852,7 +855,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c Claim) {
 	del := &c.Delivery
 	n := del.Attempts + 1
 	at := d.clock.Now()
-	status, retryAfter, respBody, dur, verdict, err := d.send(ctx, del, c.Hook)
+	status, retryAfter, respBody, dur, verdict, err := d.send(ctx, del, c.Hook, at)
 	if err != nil && ctx.Err() != nil {
 		// Interrupted by Shutdown, not failed: the lease lapses and the
 		// attempt is made again later.

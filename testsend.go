@@ -68,7 +68,7 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 		CreatedAt: time.UnixMilli(d.clock.Now().UnixMilli()), Body: b,
 		Attempts: -1, // the Request's Attempt is 0 for a test send
 	}
-	status, _, _, dur, verdict, err := d.send(ctx, del, w)
+	status, _, _, dur, verdict, err := d.send(ctx, del, w, d.clock.Now())
 	res := &TestResult{EventID: del.ID, Status: status, Duration: dur}
 	if verdict != Delivered {
 		res.Err = &DeliveryError{HookID: w.ID, Attempt: 1, Status: status, Err: err}
