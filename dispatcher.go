@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Defaults of [Config].
@@ -435,6 +437,17 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event,
 	}
 	now := d.clock.Now()
 	created := time.UnixMilli(now.UnixMilli())
+	if ms, ok := o.(*MemoryStore); ok {
+		// The default store takes the event as it is, without a Delivery
+		// built for each webhook only to be copied.
+		if err := ms.enqueueEvent(ctx, hooks, e, d.cfg.Origin, created, now, b); err != nil {
+			return err
+		}
+		if o == Outbox(d.store) {
+			d.Notify()
+		}
+		return nil
+	}
 	ds := make([]Delivery, len(hooks))
 	ptrs := make([]*Delivery, len(hooks))
 	for i, h := range hooks {
@@ -454,20 +467,25 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event,
 	return nil
 }
 
-// setEventIDs gives each delivery a random (version 4) UUID, reading the
-// system's random source once for all of them.
+// setEventIDs gives each delivery a random (version 4) UUID.
 func setEventIDs(ds []Delivery) {
+	newEventIDs(len(ds), func(i int) *uuid.UUID { return &ds[i].ID })
+}
+
+// newEventIDs sets n random (version 4) UUIDs, the i-th at id(i), reading
+// the system's random source once for all of them.
+func newEventIDs(n int, id func(i int) *uuid.UUID) {
 	var small [8 * 16]byte
 	buf := small[:]
-	if n := 16 * len(ds); n > len(small) {
-		buf = make([]byte, n)
+	if 16*n > len(small) {
+		buf = make([]byte, 16*n)
 	}
-	_, _ = rand.Read(buf[:16*len(ds)]) // crypto/rand.Read never fails
-	for i := range ds {
-		id := &ds[i].ID
-		copy(id[:], buf[16*i:])
-		id[6] = id[6]&0x0f | 0x40
-		id[8] = id[8]&0x3f | 0x80
+	_, _ = rand.Read(buf[:16*n]) // crypto/rand.Read never fails
+	for i := range n {
+		u := id(i)
+		copy(u[:], buf[16*i:])
+		u[6] = u[6]&0x0f | 0x40
+		u[8] = u[8]&0x3f | 0x80
 	}
 }
 

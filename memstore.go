@@ -380,6 +380,43 @@ func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
 		}
 		items[i] = newMemItem(d, h)
 	}
+	s.insert(items)
+	return nil
+}
+
+// enqueueEvent is Enqueue for Emit: a delivery of one event to each of
+// hooks (from MatchHooks), created at created and due at due, each with a
+// new random event ID, all sharing body. It builds the items in place.
+func (s *MemoryStore) enqueueEvent(ctx context.Context, hooks []*Webhook, typ Event, server string, created, due time.Time, body []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	items := make([]memItem, len(hooks))
+	newEventIDs(len(items), func(i int) *uuid.UUID { return &items[i].id })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending+len(items) > s.capacity {
+		return fmt.Errorf("webhook: %d pending deliveries, %d more would pass MemoryStoreConfig.Capacity (%d): %w",
+			s.pending, len(items), s.capacity, ErrQueueFull)
+	}
+	for i, w := range hooks {
+		h, ok := s.hooks[w.ID]
+		if !ok {
+			return notFound("webhook", w.ID)
+		}
+		if _, dup := s.items[items[i].id]; dup { // 2^-122, but never silently
+			return fmt.Errorf("webhook: delivery %s exists: %w", items[i].id, ErrConflict)
+		}
+		it := &items[i]
+		it.hook, it.typ, it.server, it.body = h, typ, server, body
+		it.createdAt, it.nextAt, it.index, it.state = created.UnixMilli(), due.UnixNano(), -1, StatePending
+	}
+	s.insert(items)
+	return nil
+}
+
+// insert makes new items pending.
+func (s *MemoryStore) insert(items []memItem) {
 	for i := range items {
 		it := &items[i]
 		s.seq++
@@ -388,7 +425,6 @@ func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
 		s.push(it)
 	}
 	s.pending += len(items)
-	return nil
 }
 
 // push makes a newly pending item claimable: into the ready heap, or, for
