@@ -648,6 +648,7 @@ func (d *Dispatcher) work(ctx context.Context, p *pool) {
 	// it, not all with one contended parent.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	w := newWorker(ctx)
 	for {
 		c, ok := p.take()
 		if !ok {
@@ -664,13 +665,12 @@ func (d *Dispatcher) work(ctx context.Context, p *pool) {
 		host, admitted, retryAt := d.gate.admit(&c, now)
 		if !admitted {
 			p.done()
-			r := d.release(&c, retryAt)
-			if err := d.store.Settle(context.WithoutCancel(ctx), []Result{r}); err != nil {
+			if err := w.settle(d.store, d.release(&c, retryAt)); err != nil {
 				d.log.Error("webhook: releasing a delivery over a fairness limit", "hook", c.Hook.ID, "err", err)
 			}
 			continue
 		}
-		d.attempt(ctx, c)
+		d.attempt(w, c)
 		d.gate.done(c.Hook.ID, host)
 		p.done()
 	}
@@ -759,8 +759,9 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 		var wg sync.WaitGroup
 		for _, id := range order {
 			wg.Go(func() {
+				w := newWorker(ctx)
 				for _, c := range byHook[id] {
-					d.attempt(ctx, c)
+					d.attempt(w, c)
 				}
 			})
 		}
@@ -868,8 +869,29 @@ func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook, start 
 	return status, resp.Header.Get("Retry-After"), resp.Body, dur, Classify(status, nil), nil
 }
 
+// A worker is what one goroutine making attempts reuses from one to the
+// next.
+type worker struct {
+	ctx       context.Context // the attempts' contexts derive from it
+	settleCtx context.Context // ctx without its end: results are settled
+	results   []Result        // Settle's argument, of length 1
+}
+
+func newWorker(ctx context.Context) *worker {
+	return &worker{ctx: ctx, settleCtx: context.WithoutCancel(ctx), results: make([]Result, 1)}
+}
+
+// settle settles r in s, whether or not the worker's context has ended.
+func (w *worker) settle(s Store, r Result) error {
+	w.results[0] = r
+	err := s.Settle(w.settleCtx, w.results)
+	w.results[0] = Result{}
+	return err
+}
+
 // attempt makes one attempt of a claimed delivery and settles it.
-func (d *Dispatcher) attempt(ctx context.Context, c Claim) {
+func (d *Dispatcher) attempt(w *worker, c Claim) {
+	ctx := w.ctx
 	del := &c.Delivery
 	n := del.Attempts + 1
 	at := d.clock.Now()
@@ -908,10 +930,10 @@ func (d *Dispatcher) attempt(ctx context.Context, c Claim) {
 		r.Attempt.Error = fmt.Sprintf("status %d %s", status, http.StatusText(status))
 	}
 	r.Attempt.Retry = r.State == StatePending
-	if serr := d.store.Settle(context.WithoutCancel(ctx), []Result{r}); serr != nil {
+	if serr := w.settle(d.store, r); serr != nil {
 		d.log.Error("webhook: settling delivery", "hook", del.HookID, "event", del.ID, "err", serr)
 	}
-	d.maybeDisable(context.WithoutCancel(ctx), c.Hook, status, at, verdict)
+	d.maybeDisable(w.settleCtx, c.Hook, status, at, verdict)
 	lvl := slog.LevelDebug
 	if r.State == StateFailed {
 		lvl = slog.LevelWarn

@@ -179,7 +179,8 @@ type Queue interface {
 	// delivered result, set to Attempt.At by a failed one when unset). A result whose
 	// lease is no longer the delivery's is skipped, and reported by an
 	// error wrapping ErrLeaseLost after the others are applied; one for a
-	// delivery that no longer exists is skipped silently.
+	// delivery that no longer exists is skipped silently. Settle must not
+	// keep rs once it has returned: the Dispatcher reuses it.
 	Settle(ctx context.Context, rs []Result) error
 	// GetDelivery returns a copy of the delivery with the given ID, or
 	// ErrNotFound.
