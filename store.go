@@ -201,8 +201,10 @@ type Store interface {
 // the next poll. The Dispatcher runs Listen in a goroutine it owns.
 type Notifier interface {
 	// Listen calls wake whenever deliveries may have become due, until ctx
-	// is done; it then returns nil. It returns early only on an error it
-	// cannot recover from, after which the Dispatcher polls.
+	// is done; it then returns nil. It calls wake once as soon as it is
+	// listening (and again after any reconnection), for what was enqueued
+	// before it was. It returns early only on an error it cannot recover
+	// from, after which the Dispatcher polls.
 	Listen(ctx context.Context, wake func()) error
 }
 

@@ -164,6 +164,8 @@ func (s *Store) Listen(ctx context.Context, wake func()) error {
 	}
 	s.listeners[key] = struct{}{}
 	s.lmu.Unlock()
+	// What was committed before the listener was registered woke no one.
+	wake()
 	<-ctx.Done()
 	s.lmu.Lock()
 	delete(s.listeners, key)
