@@ -366,17 +366,13 @@ func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
 	items := make([]memItem, len(ds))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending+len(ds) > s.capacity {
-		return fmt.Errorf("webhook: %d pending deliveries, %d more would pass MemoryStoreConfig.Capacity (%d): %w",
-			s.pending, len(ds), s.capacity, ErrQueueFull)
+	if err := s.roomFor(len(ds)); err != nil {
+		return err
 	}
 	for i, d := range ds {
-		h, ok := s.hooks[d.HookID]
-		if !ok {
-			return notFound("webhook", d.HookID)
-		}
-		if _, dup := s.items[d.ID]; dup {
-			return fmt.Errorf("webhook: delivery %s exists: %w", d.ID, ErrConflict)
+		h, err := s.newItemOf(d.ID, d.HookID)
+		if err != nil {
+			return err
 		}
 		items[i] = newMemItem(d, h)
 	}
@@ -395,17 +391,13 @@ func (s *MemoryStore) enqueueEvent(ctx context.Context, hooks []*Webhook, typ Ev
 	newEventIDs(len(items), func(i int) *uuid.UUID { return &items[i].id })
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending+len(items) > s.capacity {
-		return fmt.Errorf("webhook: %d pending deliveries, %d more would pass MemoryStoreConfig.Capacity (%d): %w",
-			s.pending, len(items), s.capacity, ErrQueueFull)
+	if err := s.roomFor(len(items)); err != nil {
+		return err
 	}
 	for i, w := range hooks {
-		h, ok := s.hooks[w.ID]
-		if !ok {
-			return notFound("webhook", w.ID)
-		}
-		if _, dup := s.items[items[i].id]; dup { // 2^-122, but never silently
-			return fmt.Errorf("webhook: delivery %s exists: %w", items[i].id, ErrConflict)
+		h, err := s.newItemOf(items[i].id, w.ID) // a random ID taken: odds 2^-122
+		if err != nil {
+			return err
 		}
 		it := &items[i]
 		it.hook, it.typ, it.server, it.body = h, typ, server, body
@@ -413,6 +405,29 @@ func (s *MemoryStore) enqueueEvent(ctx context.Context, hooks []*Webhook, typ Ev
 	}
 	s.insert(items)
 	return nil
+}
+
+// roomFor refuses n more pending deliveries past the capacity. s.mu is
+// held.
+func (s *MemoryStore) roomFor(n int) error {
+	if s.pending+n > s.capacity {
+		return fmt.Errorf("webhook: %d pending deliveries, %d more would pass MemoryStoreConfig.Capacity (%d): %w",
+			s.pending, n, s.capacity, ErrQueueFull)
+	}
+	return nil
+}
+
+// newItemOf returns the webhook a new delivery id of hookID belongs to,
+// or why it cannot be enqueued. s.mu is held.
+func (s *MemoryStore) newItemOf(id uuid.UUID, hookID string) (*memHook, error) {
+	h, ok := s.hooks[hookID]
+	if !ok {
+		return nil, notFound("webhook", hookID)
+	}
+	if _, dup := s.items[id]; dup {
+		return nil, fmt.Errorf("webhook: delivery %s exists: %w", id, ErrConflict)
+	}
+	return h, nil
 }
 
 // insert makes new items pending.
