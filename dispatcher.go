@@ -658,8 +658,8 @@ func (d *Dispatcher) work(ctx context.Context, p *pool) {
 			p.giveBack(c)
 			return
 		}
-		var now time.Time // only the rate limit reads the time
-		if d.gate.limiters != nil {
+		var now time.Time
+		if d.gate.rated() {
 			now = d.clock.Now()
 		}
 		host, admitted, retryAt := d.gate.admit(&c, now)

@@ -59,6 +59,9 @@ func receiverHost(raw string) string {
 	return strings.ToLower(u.Host)
 }
 
+// rated reports whether admit reads its now (for the rate limit).
+func (g *gate) rated() bool { return g.limiters != nil }
+
 // admit reserves a place for c's delivery, or says when to try again.
 func (g *gate) admit(c *Claim, now time.Time) (host string, ok bool, retryAt time.Time) {
 	g.mu.Lock()

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -87,12 +85,8 @@ type benchOptions struct {
 // runBench is the bench command.
 func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	o, err := parseBench(args, stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "fedihook bench: %v\nRun 'fedihook bench -h' for usage.\n", err)
-		return exitUsage
+	if code, ok := parsed("bench", err, stderr); !ok {
+		return code
 	}
 	return bench(ctx, o, stdout, stderr)
 }

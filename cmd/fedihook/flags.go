@@ -37,3 +37,17 @@ func parseFlags(fs *flag.FlagSet, args []string, usage, noArgs string, stdout io
 	}
 	return nil
 }
+
+// parsed ends a command whose flags did not parse: asked for help (the
+// usage is printed already), it exits 0; otherwise it says why on stderr
+// and exits with a usage error. ok means they parsed and the command runs.
+func parsed(name string, err error, stderr io.Writer) (code int, ok bool) {
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK, false
+	}
+	fmt.Fprintf(stderr, "fedihook %s: %v\nRun 'fedihook %s -h' for usage.\n", name, err, name)
+	return exitUsage, false
+}

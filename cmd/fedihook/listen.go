@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -94,12 +93,8 @@ type listenOptions struct {
 // runListen is the listen command.
 func runListen(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	opts, err := parseListen(args, stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "fedihook listen: %v\nRun 'fedihook listen -h' for usage.\n", err)
-		return exitUsage
+	if code, ok := parsed("listen", err, stderr); !ok {
+		return code
 	}
 	return listen(ctx, opts, stdout, stderr)
 }

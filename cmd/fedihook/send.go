@@ -65,12 +65,8 @@ type sendOptions struct {
 // runSend is the send command.
 func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts, err := parseSend(args, stdin, stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "fedihook send: %v\nRun 'fedihook send -h' for usage.\n", err)
-		return exitUsage
+	if code, ok := parsed("send", err, stderr); !ok {
+		return code
 	}
 	return send(ctx, opts, stdout, stderr)
 }
