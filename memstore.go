@@ -603,12 +603,22 @@ func (s *MemoryStore) GetDelivery(ctx context.Context, id uuid.UUID) (*Delivery,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	it, err := s.item(id)
+	if err != nil {
+		return nil, err
+	}
+	d := it.delivery()
+	return &d, nil
+}
+
+// item returns the delivery id, unless it does not exist or its webhook
+// was deleted. s.mu is held.
+func (s *MemoryStore) item(id uuid.UUID) (*memItem, error) {
 	it, ok := s.items[id]
 	if !ok || it.hook.deleted {
 		return nil, notFound("delivery", id.String())
 	}
-	d := it.delivery()
-	return &d, nil
+	return it, nil
 }
 
 // itemHeap is a min-heap of items; each item is in at most one heap at a

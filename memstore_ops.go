@@ -115,9 +115,9 @@ func (s *MemoryStore) ListAttempts(ctx context.Context, id uuid.UUID) ([]Attempt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it, ok := s.items[id]
-	if !ok || it.hook.deleted {
-		return nil, notFound("delivery", id.String())
+	it, err := s.item(id)
+	if err != nil {
+		return nil, err
 	}
 	var out []Attempt
 	if it.x != nil {
@@ -136,9 +136,9 @@ func (s *MemoryStore) Redeliver(ctx context.Context, id uuid.UUID, now time.Time
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it, ok := s.items[id]
-	if !ok || it.hook.deleted {
-		return notFound("delivery", id.String())
+	it, err := s.item(id)
+	if err != nil {
+		return err
 	}
 	return s.redeliver(it, now)
 }
