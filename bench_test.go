@@ -131,7 +131,8 @@ func roundUpToSizeClass(n int) int {
 // encoding, enqueueing, claiming, the fairness gate, building the
 // payload and headers, settling and the attempt history, for a note of
 // 1 KiB. 32 workers; the emitting goroutine keeps at most 1,024
-// deliveries queued.
+// deliveries queued. The Transport is not an HTTPTransport, so each
+// attempt gets fresh request storage, as any custom Transport's does.
 func BenchmarkPipeline(b *testing.B) {
 	ok := &webhook.Response{StatusCode: 204}
 	var done atomic.Int64
