@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -22,6 +23,9 @@ type TestResult struct {
 	Status int
 	// Duration is how long the attempt took.
 	Duration time.Duration
+	// Response holds the first bytes of the receiver's answer, at most
+	// MaxResponseRecord of them, as an [Attempt] keeps them.
+	Response []byte
 	// Err is nil when the receiver answered 2xx; otherwise a
 	// *[DeliveryError] saying why.
 	Err error
@@ -68,8 +72,9 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 		CreatedAt: time.UnixMilli(d.clock.Now().UnixMilli()), Body: b,
 		Attempts: -1, // the Request's Attempt is 0 for a test send
 	}
-	status, _, _, dur, verdict, err := d.send(ctx, del, w, d.clock.Now())
-	res := &TestResult{EventID: del.ID, Status: status, Duration: dur}
+	status, _, resp, dur, verdict, err := d.send(ctx, del, w, d.clock.Now())
+	res := &TestResult{EventID: del.ID, Status: status, Duration: dur,
+		Response: bytes.Clone(resp[:min(len(resp), MaxResponseRecord)])}
 	if verdict != Delivered {
 		res.Err = &DeliveryError{HookID: w.ID, Attempt: 1, Status: status, Err: err}
 	}

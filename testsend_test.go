@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,10 +29,12 @@ func TestTestHook(t *testing.T) {
 	require.Contains(t, string(r.Payload.Body), "This is a dummy note for testing purposes.")
 
 	// One attempt only, and the outcome comes back.
-	tr.Script("https://override.test/x", webhooktest.Reply{Status: 503})
+	require.Empty(t, res.Response)
+	tr.Script("https://override.test/x", webhooktest.Reply{Status: 503, Body: strings.Repeat("busy ", 1000)})
 	res, err = d.TestHook(ctx, h.ID, webhook.EventFollow, &webhook.TestOverride{URL: "https://override.test/x", Secret: "other"})
 	require.NoError(t, err)
 	require.Equal(t, 503, res.Status)
+	require.Equal(t, strings.Repeat("busy ", 1000)[:webhook.MaxResponseRecord], string(res.Response), "the first bytes of the answer")
 	var de *webhook.DeliveryError
 	require.ErrorAs(t, res.Err, &de)
 	require.Equal(t, 503, de.Status)
