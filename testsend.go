@@ -72,11 +72,11 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 		CreatedAt: time.UnixMilli(d.clock.Now().UnixMilli()), Body: b,
 		Attempts: -1, // the Request's Attempt is 0 for a test send
 	}
-	status, _, resp, dur, verdict, err := d.send(ctx, del, w, d.clock.Now())
-	res := &TestResult{EventID: del.ID, Status: status, Duration: dur,
-		Response: bytes.Clone(resp[:min(len(resp), MaxResponseRecord)])}
-	if verdict != Delivered {
-		res.Err = &DeliveryError{HookID: w.ID, Attempt: 1, Status: status, Err: err}
+	o := d.send(ctx, del, w, 1, d.clock.Now())
+	res := &TestResult{EventID: del.ID, Status: o.status, Duration: o.dur,
+		Response: bytes.Clone(o.body[:min(len(o.body), MaxResponseRecord)])}
+	if Classify(o.status, o.err) != Delivered {
+		res.Err = &DeliveryError{HookID: w.ID, Attempt: 1, Status: o.status, Err: o.err}
 	}
 	return res, nil
 }
