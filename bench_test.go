@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 )
 
 func benchDispatcher(b *testing.B, hooks int) *webhook.Dispatcher {
@@ -59,8 +60,8 @@ func benchEmit(b *testing.B, hooks int, body any) {
 // encoding the body once and enqueueing one delivery per webhook.
 func BenchmarkEmit(b *testing.B) {
 	text := "a realistic note of some length, with an emoji 🎉 and a link https://example.tld/notes/9abc"
-	body := webhook.NoteBody{Note: &webhook.Note{ID: "9note", Text: &text, UserID: "9alice", Visibility: webhook.VisibilityPublic,
-		User: webhook.User{ID: "9alice", Username: "alice", AvatarURL: "https://example.tld/avatar/9alice"}}}
+	body := misskey.NoteBody{Note: &misskey.Note{ID: "9note", Text: &text, UserID: "9alice", Visibility: misskey.VisibilityPublic,
+		User: misskey.User{ID: "9alice", Username: "alice", AvatarURL: "https://example.tld/avatar/9alice"}}}
 	for _, n := range []int{1, 3, 100} {
 		b.Run(fmt.Sprintf("hooks=%d", n), func(b *testing.B) { benchEmit(b, n, body) })
 	}
@@ -156,8 +157,8 @@ func BenchmarkPipeline(b *testing.B) {
 		users[i] = fmt.Sprintf("9user%d", i)
 	}
 	text := strings.Repeat("a note of about one KiB, ", 40)
-	body := webhook.NoteBody{Note: &webhook.Note{ID: "9note", Text: &text, UserID: "9user0", Visibility: webhook.VisibilityPublic,
-		User: webhook.User{ID: "9user0", Username: "alice", AvatarURL: "https://example.tld/avatar/9user0"}}}
+	body := misskey.NoteBody{Note: &misskey.Note{ID: "9note", Text: &text, UserID: "9user0", Visibility: misskey.VisibilityPublic,
+		User: misskey.User{ID: "9user0", Username: "alice", AvatarURL: "https://example.tld/avatar/9user0"}}}
 	if err := d.Start(ctx); err != nil {
 		b.Fatal(err)
 	}

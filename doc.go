@@ -9,8 +9,10 @@
 // in-memory [MemoryStore] by default; the sqlitestore and pgstore modules
 // keep deliveries across restarts) and a [Config] whose Host names the
 // server. Its note, follow and moderation handlers call
-// [Dispatcher.Emit] or [Dispatcher.EmitSystem] with an [Event] and a body
-// ([NoteBody], [UserBody], ... or any JSON object of the host's own). Emit
+// [Dispatcher.Emit] or [Dispatcher.EmitSystem] with an [Event] and a body:
+// Misskey's, from package [github.com/fedihook/webhook/misskey]
+// (misskey.NoteBody, misskey.UserBody, ...), or any JSON object of the
+// host's own ([EncodeBody] says how it is encoded). Emit
 // finds the active webhooks subscribed to the event, encodes the body once
 // and enqueues one [Delivery] per webhook, each with its own eventId. It
 // does no network I/O.

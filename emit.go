@@ -12,7 +12,7 @@ import (
 // Emit enqueues one delivery of a user event to every active webhook of
 // userID subscribed to e, each with its own eventId, all with the same
 // createdAt and body. body is any JSON-marshalable value encoding to an
-// object (such as a [NoteBody]), or already-encoded JSON as []byte or
+// object (such as a [misskey.NoteBody]), or already-encoded JSON as []byte or
 // [json.RawMessage]; it is encoded once, and only when some webhook
 // matches. Emit does no network I/O and does not wait for delivery. After
 // Shutdown it returns ErrClosed.

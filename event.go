@@ -9,28 +9,29 @@ type Event string
 // User webhook events, fired for the webhook's owner.
 const (
 	// EventNote fires when the owner posts a note (replies, renotes and
-	// quotes included). Body: [NoteBody].
+	// quotes included). Body: [misskey.NoteBody].
 	EventNote Event = "note"
 	// EventReply fires when someone replies to the owner's note. Body:
-	// [NoteBody] holding the reply.
+	// [misskey.NoteBody] holding the reply.
 	EventReply Event = "reply"
 	// EventRenote fires when someone else renotes or quotes the owner's
-	// note. Body: [NoteBody] holding the renote.
+	// note. Body: [misskey.NoteBody] holding the renote.
 	EventRenote Event = "renote"
-	// EventMention fires when the owner is mentioned. Body: [NoteBody].
+	// EventMention fires when the owner is mentioned. Body: [misskey.NoteBody].
 	EventMention Event = "mention"
-	// EventFollow fires when the owner follows someone. Body: [UserBody]
+	// EventFollow fires when the owner follows someone. Body: [misskey.UserBody]
 	// holding the followee as a detailed user.
 	EventFollow Event = "follow"
-	// EventFollowed fires when someone follows the owner. Body: [UserBody]
+	// EventFollowed fires when someone follows the owner. Body: [misskey.UserBody]
 	// holding the follower as a lite user.
 	EventFollowed Event = "followed"
 	// EventUnfollow fires when the owner unfollows someone, or a follow is
-	// rejected or cut by a block. Body: [UserBody] holding the other party.
+	// rejected or cut by a block. Body: [misskey.UserBody] holding the other party.
 	EventUnfollow Event = "unfollow"
 	// EventReaction fires when someone reacts to the owner's note. Misskey
-	// lists it but never sends it; its body, [ReactionBody], is this
-	// library's extension.
+	// lists it but never sends it; its body, [misskey.ReactionBody], has
+	// the shape of the Misskey fork that does and of the receivers
+	// written for it.
 	EventReaction Event = "reaction"
 )
 
@@ -38,16 +39,16 @@ const (
 // payloads carry no userId.
 const (
 	// EventAbuseReport fires when a user files an abuse report. Body:
-	// [AbuseReport].
+	// [misskey.AbuseReport].
 	EventAbuseReport Event = "abuseReport"
 	// EventAbuseReportResolved fires when a moderator resolves an abuse
-	// report. Body: [AbuseReport].
+	// report. Body: [misskey.AbuseReport].
 	EventAbuseReportResolved Event = "abuseReportResolved"
-	// EventUserCreated fires when a local user signs up. Body: the [User]
+	// EventUserCreated fires when a local user signs up. Body: the [misskey.User]
 	// itself.
 	EventUserCreated Event = "userCreated"
 	// EventInactiveModeratorsWarning fires when moderators have been
-	// inactive for long. Body: [InactiveModeratorsWarning].
+	// inactive for long. Body: [misskey.InactiveModeratorsWarning].
 	EventInactiveModeratorsWarning Event = "inactiveModeratorsWarning"
 	// EventInactiveModeratorsInvitationOnlyChanged fires when the server
 	// switched to invitation-only because moderators were inactive. Body:

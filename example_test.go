@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/webhooktest"
 )
 
@@ -37,9 +38,9 @@ func Example() {
 		panic(err)
 	}
 	text := "hello, fediverse"
-	note := &webhook.Note{ID: "9note", Text: &text, UserID: "9alice", Visibility: webhook.VisibilityPublic,
-		User: webhook.User{ID: "9alice", Username: "alice", AvatarURL: "https://example.tld/avatar/9alice"}}
-	if err := d.Emit(ctx, "9alice", webhook.EventNote, webhook.NoteBody{Note: note}); err != nil {
+	note := &misskey.Note{ID: "9note", Text: &text, UserID: "9alice", Visibility: misskey.VisibilityPublic,
+		User: misskey.User{ID: "9alice", Username: "alice", AvatarURL: "https://example.tld/avatar/9alice"}}
+	if err := d.Emit(ctx, "9alice", webhook.EventNote, misskey.NoteBody{Note: note}); err != nil {
 		panic(err)
 	}
 	if _, err := d.Drain(ctx); err != nil {

@@ -7,9 +7,10 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/fedihook/webhook/internal/jsonenc"
 )
 
 // A Payload is the JSON object POSTed to a webhook. Marshalled, its keys
@@ -38,7 +39,8 @@ type Payload struct {
 // Time returns CreatedAt as a time.Time.
 func (p *Payload) Time() time.Time { return time.UnixMilli(p.CreatedAt) }
 
-// DecodeBody unmarshals the payload's body into v, such as a *[NoteBody].
+// DecodeBody unmarshals the payload's body into v, such as a
+// *misskey.NoteBody (package [github.com/fedihook/webhook/misskey]).
 func (p *Payload) DecodeBody(v any) error {
 	if err := json.Unmarshal(p.Body, v); err != nil {
 		return fmt.Errorf("webhook: decoding %s body: %w", truncate(string(p.Type), 64), err)
@@ -46,12 +48,28 @@ func (p *Payload) DecodeBody(v any) error {
 	return nil
 }
 
+// A JSONAppender is an event body that appends its own JSON encoding to
+// dst and returns the extended buffer, as [EncodeBody] probes for it (the
+// way io.Copy probes for io.WriterTo). The packed objects and bodies of
+// package [github.com/fedihook/webhook/misskey] implement it; a host's own
+// body type may too.
+//
+// AppendJSON must append exactly one valid, compact JSON value (a body
+// must be an object) and nothing else: EncodeBody checks only its first
+// byte, not the rest, as encoding/json would check MarshalJSON's output.
+// On error it may return any buffer; EncodeBody discards it and reports
+// the error as an invalid body.
+type JSONAppender interface {
+	AppendJSON(dst []byte) ([]byte, error)
+}
+
 // EncodeBody encodes an event body the way the Dispatcher does: as JSON,
 // without escaping <, > and & (as JavaScript's JSON.stringify, which
 // Misskey uses), with no trailing newline. A []byte or [json.RawMessage]
-// is taken as already-encoded JSON, checked and compacted. The result
-// must be a JSON object; anything else yields an error matching
-// [ErrInvalid].
+// is taken as already-encoded JSON, checked and compacted. A
+// [JSONAppender] encodes itself; its errors match [ErrInvalid]. Any other
+// value goes through encoding/json. The result must be a JSON object;
+// anything else yields an error matching [ErrInvalid].
 func EncodeBody(body any) ([]byte, error) {
 	var b []byte
 	switch v := body.(type) {
@@ -61,15 +79,17 @@ func EncodeBody(body any) ([]byte, error) {
 		return encodeRaw(v)
 	case []byte:
 		return encodeRaw(v)
-	case jsonAppender:
-		// This package's body types write valid JSON by construction;
-		// encoding/json would check it once more. They write into a
-		// pooled buffer, and the body gets an allocation of its exact
-		// size, kept as long as its deliveries are.
+	case JSONAppender:
+		// The appender writes into a pooled buffer, and the body gets an
+		// allocation of its exact size, kept as long as its deliveries
+		// are. encoding/json would check the output once more, which
+		// costs more than the encoding; JSONAppender's contract says it
+		// is valid.
 		sp := scratchPool.Get().(*[]byte)
-		out, err := v.appendJSON((*sp)[:0])
+		out, err := v.AppendJSON((*sp)[:0])
 		if err != nil {
-			return nil, fmt.Errorf("webhook: encoding event body: %w", err)
+			scratchPool.Put(sp)
+			return nil, fmt.Errorf("webhook: encoding event body: %w: %w", ErrInvalid, err)
 		}
 		b = bytes.Clone(out)
 		if cap(out) <= maxScratch {
@@ -117,30 +137,25 @@ func encodeRaw(raw []byte) ([]byte, error) {
 // sends the same bytes.
 func AppendPayload(dst []byte, d *Delivery) []byte {
 	dst = append(dst, `{"server":`...)
-	dst = appendString(dst, d.Server)
+	dst = jsonenc.AppendString(dst, d.Server)
 	dst = append(dst, `,"hookId":`...)
-	dst = appendString(dst, d.HookID)
+	dst = jsonenc.AppendString(dst, d.HookID)
 	if d.UserID != "" {
 		dst = append(dst, `,"userId":`...)
-		dst = appendString(dst, d.UserID)
+		dst = jsonenc.AppendString(dst, d.UserID)
 	}
 	dst = append(dst, `,"eventId":"`...)
 	dst = appendUUID(dst, d.ID)
 	dst = append(dst, `","createdAt":`...)
 	dst = strconv.AppendInt(dst, d.CreatedAt.UnixMilli(), 10)
 	dst = append(dst, `,"type":`...)
-	dst = appendString(dst, string(d.Type))
+	dst = jsonenc.AppendString(dst, string(d.Type))
 	dst = append(dst, `,"body":`...)
 	dst = append(dst, d.Body...)
 	return append(dst, '}')
 }
 
 const hexDigits = "0123456789abcdef"
-
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
 
 // appendUUID appends u in its canonical 36-character form.
 func appendUUID(dst []byte, u uuid.UUID) []byte {
@@ -151,71 +166,4 @@ func appendUUID(dst []byte, u uuid.UUID) []byte {
 		dst = append(dst, hexDigits[b>>4], hexDigits[b&0xf])
 	}
 	return dst
-}
-
-// appendString appends s as a JSON string, escaping as JSON.stringify
-// does (quotes, backslashes and control characters; invalid UTF-8 becomes
-// U+FFFD). Unlike encoding/json, and like JSON.stringify, it leaves
-// U+2028 and U+2029 unescaped.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Eight bytes at a time while all are ASCII that a JSON string
-		// holds as is: no control character, '"', '\\' or byte above
-		// 0x7f. Each term is the classic "some byte is less than n" test
-		// on the word, exact for the word as a whole; the eight loads
-		// combine into one.
-		for i+8 <= len(s) {
-			t := s[i : i+8]
-			w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
-				uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
-			q, bs := w^('"'*ones), w^('\\'*ones)
-			if ((w-0x20*ones)&^w|(q-ones)&^q|(bs-ones)&^bs|w)&highs != 0 {
-				break
-			}
-			i += 8
-		}
-		if i == len(s) {
-			break
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,42 @@ func TestEncodeBody(t *testing.T) {
 		_, err := webhook.EncodeBody(bad)
 		require.Error(t, err, "%T", bad)
 	}
+}
+
+// appenderBody is a host's body type with a fast path of its own: it
+// writes what AppendJSON returns, or fails with err.
+type appenderBody struct {
+	out string
+	err error
+}
+
+func (a appenderBody) AppendJSON(dst []byte) ([]byte, error) {
+	if a.err != nil {
+		return dst, a.err
+	}
+	return append(dst, a.out...), nil
+}
+
+// MarshalJSON differs from AppendJSON, to show which one EncodeBody used.
+func (a appenderBody) MarshalJSON() ([]byte, error) { return []byte(`{"via":"MarshalJSON"}`), nil }
+
+func TestEncodeBodyJSONAppender(t *testing.T) {
+	t.Parallel()
+	var _ webhook.JSONAppender = appenderBody{}
+	b, err := webhook.EncodeBody(appenderBody{out: `{"via":"AppendJSON"}`})
+	require.NoError(t, err)
+	require.Equal(t, `{"via":"AppendJSON"}`, string(b))
+
+	// An encoder's error is a bad body: it matches ErrInvalid and keeps
+	// the encoder's own error.
+	own := errors.New("misskey: Note.ID is required")
+	_, err = webhook.EncodeBody(appenderBody{err: own})
+	require.ErrorIs(t, err, webhook.ErrInvalid)
+	require.ErrorIs(t, err, own)
+	require.ErrorContains(t, err, "Note.ID is required")
+
+	_, err = webhook.EncodeBody(appenderBody{out: `[1]`})
+	require.ErrorIs(t, err, webhook.ErrInvalid)
 }
 
 func BenchmarkAppendPayload(b *testing.B) {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/fedihook/webhook/misskey"
 )
 
 // A TestOverride sends a test delivery to another URL and secret than the
@@ -32,7 +34,8 @@ type TestResult struct {
 }
 
 // TestHook sends one delivery of event e with Misskey's dummy body (see
-// [DummyBody]) to the webhook hookID, as Misskey's i/webhooks/test does:
+// [misskey.DummyBody]) to the webhook hookID, as Misskey's
+// i/webhooks/test does:
 // one attempt, whatever the webhook's Active and On, to override's URL and
 // secret when override is not nil. Unlike Misskey, it waits for the
 // attempt and returns its outcome; it does not change the webhook's
@@ -59,7 +62,7 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 		}
 		w.URL, w.Secret = override.URL, override.Secret
 	}
-	body, err := DummyBody(e)
+	body, err := misskey.DummyBody(string(e))
 	if err != nil {
 		return nil, err
 	}

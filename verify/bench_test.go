@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/verify"
 )
 
@@ -18,7 +19,7 @@ func benchRequest(b *testing.B) ([]byte, func() error) {
 	secret := webhook.NewSigningSecret()
 	key, err := webhook.ParseSigningSecret(secret)
 	require.NoError(b, err)
-	body, err := webhook.DummyBody(webhook.EventNote)
+	body, err := misskey.DummyBody(string(webhook.EventNote))
 	require.NoError(b, err)
 	enc, err := webhook.EncodeBody(body)
 	require.NoError(b, err)

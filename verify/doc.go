@@ -19,7 +19,7 @@
 //
 // [ParsePayload] then parses the body strictly into a [webhook.Payload],
 // whose DecodeBody method decodes the event body into the typed bodies
-// of package webhook ([webhook.NoteBody], [webhook.UserBody], ...).
+// of package webhook ([misskey.NoteBody], [misskey.UserBody], ...).
 //
 // # The middleware
 //

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/verify"
 )
 
@@ -29,7 +30,7 @@ func Example() {
 	}
 	handler := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := verify.PayloadFrom(r.Context())
-		var body webhook.NoteBody
+		var body misskey.NoteBody
 		if err := p.DecodeBody(&body); err != nil {
 			http.Error(w, "not a note", http.StatusBadRequest)
 			return
@@ -68,9 +69,9 @@ func Example() {
 		panic(err)
 	}
 	text := "hello, fediverse"
-	note := &webhook.Note{ID: "9note", Text: &text, UserID: "9alice", Visibility: webhook.VisibilityPublic,
-		User: webhook.User{ID: "9alice", Username: "alice", AvatarURL: "https://example.tld/avatar/9alice"}}
-	if err := d.Emit(ctx, "9alice", webhook.EventNote, webhook.NoteBody{Note: note}); err != nil {
+	note := &misskey.Note{ID: "9note", Text: &text, UserID: "9alice", Visibility: misskey.VisibilityPublic,
+		User: misskey.User{ID: "9alice", Username: "alice", AvatarURL: "https://example.tld/avatar/9alice"}}
+	if err := d.Emit(ctx, "9alice", webhook.EventNote, misskey.NoteBody{Note: note}); err != nil {
 		panic(err)
 	}
 	if _, err := d.Drain(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/verify"
 )
 
@@ -129,7 +130,7 @@ func FuzzParsePayload(f *testing.F) {
 		if user == "" {
 			e = webhook.EventAbuseReportResolved
 		}
-		body, err := webhook.DummyBody(e)
+		body, err := misskey.DummyBody(string(e))
 		require.NoError(f, err)
 		b, err := webhook.EncodeBody(body)
 		require.NoError(f, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/verify"
 	"github.com/fedihook/webhook/webhooktest"
 )
@@ -53,7 +54,7 @@ func newSender(t *testing.T) *sender {
 func (s *sender) emit(t *testing.T) webhooktest.Received {
 	t.Helper()
 	s.tr.Reset()
-	body, err := webhook.DummyBody(webhook.EventNote)
+	body, err := misskey.DummyBody(string(webhook.EventNote))
 	require.NoError(t, err)
 	require.NoError(t, s.d.Emit(t.Context(), "alice", webhook.EventNote, body))
 	webhooktest.Flush(t, s.d)
@@ -135,7 +136,7 @@ func TestMiddlewareDispatcherEndToEnd(t *testing.T) {
 		require.Equal(t, sent.Payload, *next.payload)
 		require.Equal(t, s.hook.ID, next.payload.HookID)
 		require.Equal(t, "alice", next.payload.UserID)
-		var body webhook.NoteBody
+		var body misskey.NoteBody
 		require.NoError(t, next.payload.DecodeBody(&body))
 		require.NotNil(t, body.Note)
 	})
@@ -324,7 +325,7 @@ func TestMiddlewareRotation(t *testing.T) {
 	require.NoError(t, err)
 	emit := func() webhooktest.Received {
 		tr.Reset()
-		body, err := webhook.DummyBody(webhook.EventNote)
+		body, err := misskey.DummyBody(string(webhook.EventNote))
 		require.NoError(t, err)
 		require.NoError(t, d.Emit(t.Context(), "alice", webhook.EventNote, body))
 		webhooktest.Flush(t, d)
@@ -357,7 +358,7 @@ func TestMiddlewareSystemEvent(t *testing.T) {
 	secret := webhook.NewSigningSecret()
 	d, tr, clk := webhooktest.New(t, &webhook.Config{SigningSecret: secret})
 	hook := webhooktest.CreateHook(t, d, "", webhook.EventAbuseReport)
-	body, err := webhook.DummyBody(webhook.EventAbuseReport)
+	body, err := misskey.DummyBody(string(webhook.EventAbuseReport))
 	require.NoError(t, err)
 	require.NoError(t, d.EmitSystem(t.Context(), webhook.EventAbuseReport, body))
 	webhooktest.Flush(t, d)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/verify"
 	"github.com/fedihook/webhook/webhooktest"
 )
@@ -113,13 +114,13 @@ func npmCases(t *testing.T) []npmCase {
 		PreviousSigningSecrets: []webhook.PreviousSecret{{Secret: previous, Expires: time.Now().Add(time.Hour)}}})
 	system := create(&webhook.Webhook{On: []webhook.Event{webhook.EventUserCreated}})
 
-	note, err := webhook.DummyBody(webhook.EventNote)
+	note, err := misskey.DummyBody(string(webhook.EventNote))
 	require.NoError(t, err)
 	// A host's own body, with what JSON.stringify and encoding/json
 	// might write differently: non-ASCII, U+2028, HTML characters,
 	// escapes.
 	own := map[string]any{"text": "héllo 🎉 \u2028 <b>&amp;</b> \"q\" \\ \t", "n": 1.5e-7}
-	user, err := webhook.DummyBody(webhook.EventUserCreated)
+	user, err := misskey.DummyBody(string(webhook.EventUserCreated))
 	require.NoError(t, err)
 	require.NoError(t, d.Emit(ctx, "alice", webhook.EventNote, note))
 	require.NoError(t, d.Emit(ctx, "alice", webhook.EventNote, own))

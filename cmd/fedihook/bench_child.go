@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 )
 
 // Each contender runs in a child process of its own (the hidden bench-run
@@ -385,7 +386,7 @@ func runRaw(ctx context.Context, spec *runSpec, ready func() error) (*runResult,
 	if err != nil {
 		return nil, err
 	}
-	body, err := webhook.EncodeBody(webhook.NoteBody{Note: note})
+	body, err := webhook.EncodeBody(misskey.NoteBody{Note: note})
 	if err != nil {
 		return nil, err
 	}
@@ -548,10 +549,10 @@ func runDispatcher(ctx context.Context, spec *runSpec, store webhook.Store, read
 		n := *note
 		t := time.Now()
 		n.ID = strconv.FormatInt(t.UnixNano(), 10)
-		n.CreatedAt = webhook.Time(t)
+		n.CreatedAt = misskey.Time(t)
 		// Emit gets ctx, not wctx: the end of the window must not cut an
 		// Emit in two.
-		err := d.Emit(ctx, user, webhook.EventNote, webhook.NoteBody{Note: &n})
+		err := d.Emit(ctx, user, webhook.EventNote, misskey.NoteBody{Note: &n})
 		c.emitLat.Record(time.Since(t))
 		if err != nil {
 			queued.release(int64(spec.Hooks))

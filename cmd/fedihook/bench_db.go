@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/pgstore"
 	"github.com/fedihook/webhook/sqlitestore"
 )
@@ -135,7 +136,7 @@ func ceilingBody(spec *runSpec) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return webhook.EncodeBody(webhook.NoteBody{Note: note})
+	return webhook.EncodeBody(misskey.NoteBody{Note: note})
 }
 
 // ceilingBatch is how many deliveries one ceiling transaction inserts,

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 )
 
 // This file holds what bench's processes share: the latency histogram,
@@ -114,7 +115,7 @@ func (h *histogram) quantile(n uint64, q float64) time.Duration {
 // Bench events carry their emit time, in Unix nanoseconds, as the id of
 // their note: the receiver subtracts it from the time of receipt. A
 // real note's id is unique per event too, and the body stays the
-// library's own NoteBody, encoded as a host's would be.
+// library's own misskey.NoteBody, encoded as a host's would be.
 const (
 	// emitTimeDigits is the width of the emit time, in decimal digits,
 	// until the year 2286.
@@ -163,23 +164,23 @@ const minBodySize = 900
 
 // benchNote returns the note of bench events: a note as Misskey packs it,
 // with its author, reactions and emojis, whose text is long enough for
-// NoteBody{Note: n} to encode to about size bytes (less than 4 bytes
+// misskey.NoteBody{Note: n} to encode to about size bytes (less than 4 bytes
 // short) once its ID is an emit time.
-func benchNote(size int) (*webhook.Note, error) {
+func benchNote(size int) (*misskey.Note, error) {
 	name := "Fedihook Bench :blobcat:"
 	blurhash := "eQFRshof5NWBRi}rR*WBWBaya|fQ~qj[WBj[j[fQ%gayj[fQj[ay"
-	n := &webhook.Note{
+	n := &misskey.Note{
 		ID:        strings.Repeat("0", emitTimeDigits),
-		CreatedAt: webhook.Time(time.Date(2025, 3, 4, 5, 6, 7, 891e6, time.UTC)),
+		CreatedAt: misskey.Time(time.Date(2025, 3, 4, 5, 6, 7, 891e6, time.UTC)),
 		UserID:    "9k2m4q8z7x000001",
-		User: webhook.User{
+		User: misskey.User{
 			ID: "9k2m4q8z7x000001", Name: &name, Username: "bench",
 			AvatarURL:      "https://bench.fedihook.local/proxy/avatar.webp?url=https%3A%2F%2Fbench.fedihook.local%2Ffiles%2Favatar.png&avatar=1",
 			AvatarBlurhash: &blurhash,
 			Emojis:         map[string]string{"blobcat": "https://bench.fedihook.local/emoji/blobcat.webp"},
-			OnlineStatus:   webhook.OnlineStatusOnline,
+			OnlineStatus:   misskey.OnlineStatusOnline,
 		},
-		Visibility:     webhook.VisibilityPublic,
+		Visibility:     misskey.VisibilityPublic,
 		Mentions:       []string{"9k2m4q8z7x000002"},
 		Tags:           []string{"fedihook"},
 		ReactionEmojis: map[string]string{"blobcat@.": "https://bench.fedihook.local/emoji/blobcat.webp"},
@@ -190,7 +191,7 @@ func benchNote(size int) (*webhook.Note, error) {
 	}
 	empty := ""
 	n.Text = &empty
-	base, err := webhook.EncodeBody(webhook.NoteBody{Note: n})
+	base, err := webhook.EncodeBody(misskey.NoteBody{Note: n})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 )
 
 // TestBenchSmoke runs bench briefly, raw, memory and sqlite in both
@@ -94,7 +95,7 @@ func TestBenchNoteSize(t *testing.T) {
 		require.NoError(t, err)
 		n := *note
 		n.ID = fmt.Sprint(time.Now().UnixNano())
-		b, err := webhook.EncodeBody(webhook.NoteBody{Note: &n})
+		b, err := webhook.EncodeBody(misskey.NoteBody{Note: &n})
 		require.NoError(t, err)
 		require.LessOrEqual(t, len(b), size, "size %d", size)
 		require.Greater(t, len(b), size-4, "size %d", size)
@@ -110,7 +111,7 @@ func TestEmitTime(t *testing.T) {
 	now := time.Now().UnixNano()
 	n := *note
 	n.ID = fmt.Sprint(now)
-	body, err := webhook.EncodeBody(webhook.NoteBody{Note: &n})
+	body, err := webhook.EncodeBody(misskey.NoteBody{Note: &n})
 	require.NoError(t, err)
 	payload := webhook.AppendPayload(nil, &webhook.Delivery{HookID: "h", UserID: "u", Type: webhook.EventNote,
 		Server: "https://" + benchHost, CreatedAt: time.Now(), Body: body})

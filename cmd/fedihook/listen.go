@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/verify"
 )
 
@@ -381,22 +382,22 @@ func cut(s string, n int) string {
 func bodySummary(p *webhook.Payload) string {
 	switch p.Type {
 	case webhook.EventNote, webhook.EventReply, webhook.EventRenote, webhook.EventMention:
-		var b webhook.NoteBody
+		var b misskey.NoteBody
 		if p.DecodeBody(&b) == nil && b.Note != nil {
 			return noteSummary(b.Note)
 		}
 	case webhook.EventFollow, webhook.EventFollowed, webhook.EventUnfollow:
-		var b webhook.UserBody
+		var b misskey.UserBody
 		if p.DecodeBody(&b) == nil && b.User != nil && b.User.Lite().Username != "" {
 			return "user " + handle(b.User.Lite())
 		}
 	case webhook.EventUserCreated:
-		var u webhook.User
+		var u misskey.User
 		if p.DecodeBody(&u) == nil && u.Username != "" {
 			return "user " + handle(&u)
 		}
 	case webhook.EventReaction:
-		var b webhook.ReactionBody
+		var b misskey.ReactionBody
 		if p.DecodeBody(&b) == nil && b.Note != nil && b.User != nil && b.User.Username != "" {
 			return fmt.Sprintf("%s reacted %s to note %s", handle(b.User), field(b.Reaction), field(b.Note.ID))
 		}
@@ -405,7 +406,7 @@ func bodySummary(p *webhook.Payload) string {
 }
 
 // noteSummary returns a note's author and text, cut to listenTextRunes.
-func noteSummary(n *webhook.Note) string {
+func noteSummary(n *misskey.Note) string {
 	var who string
 	if n.User.Username != "" {
 		who = handle(&n.User)
@@ -430,7 +431,7 @@ func noteSummary(n *webhook.Note) string {
 }
 
 // handle returns "@username", or "@username@host" for a remote user.
-func handle(u *webhook.User) string {
+func handle(u *misskey.User) string {
 	s := "@" + u.Username
 	if u.Host != nil && *u.Host != "" {
 		s += "@" + *u.Host

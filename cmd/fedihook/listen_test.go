@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/verify"
 )
 
@@ -214,7 +215,7 @@ func TestListenVerifiesSend(t *testing.T) {
 			if tt.reason == "" {
 				require.Equal(t, exitOK, code, out)
 				require.Regexp(t, `^attempt 1: 204 No Content in `+dur+`$`, sent[0])
-				require.Regexp(t, prefix+`ok: @dummy1: "@dummy2 `+regexp.QuoteMeta(webhook.DummyText)+`"$`, got[0])
+				require.Regexp(t, prefix+`ok: @dummy1: "@dummy2 `+regexp.QuoteMeta(misskey.DummyText)+`"$`, got[0])
 			} else {
 				require.Equal(t, exitFail, code, out)
 				require.Regexp(t, `^attempt 1: 401 Unauthorized in `+dur+`$`, sent[0])
@@ -440,7 +441,7 @@ func dummyPayload(t *testing.T, e webhook.Event, body any) *webhook.Payload {
 	t.Helper()
 	if body == nil {
 		var err error
-		body, err = webhook.DummyBody(e)
+		body, err = misskey.DummyBody(string(e))
 		require.NoError(t, err)
 	}
 	b, err := webhook.EncodeBody(body)
@@ -456,10 +457,10 @@ func TestBodySummary(t *testing.T) {
 		body  any // nil for the dummy body
 		want  string
 	}{
-		{event: webhook.EventNote, want: `@dummy1: "` + webhook.DummyText + `"`},
-		{event: webhook.EventReply, want: `@dummy1: "` + webhook.DummyText + `"`},
+		{event: webhook.EventNote, want: `@dummy1: "` + misskey.DummyText + `"`},
+		{event: webhook.EventReply, want: `@dummy1: "` + misskey.DummyText + `"`},
 		{event: webhook.EventRenote, want: `@dummy2: renote of note dummy-note-1`},
-		{event: webhook.EventMention, want: `@dummy1: "@dummy2 ` + webhook.DummyText + `"`},
+		{event: webhook.EventMention, want: `@dummy1: "@dummy2 ` + misskey.DummyText + `"`},
 		{event: webhook.EventFollow, want: "user @dummy1"},
 		{event: webhook.EventFollowed, want: "user @dummy2"},
 		{event: webhook.EventUnfollow, want: "user @dummy3"},

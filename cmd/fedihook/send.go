@@ -16,6 +16,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 )
 
 // Defaults of send's flags.
@@ -259,7 +260,7 @@ func send(ctx context.Context, o *sendOptions, stdout, stderr io.Writer) int {
 	}
 	var body any = json.RawMessage(o.body)
 	if o.body == nil {
-		if body, err = webhook.DummyBody(o.event); err != nil {
+		if body, err = misskey.DummyBody(string(o.event)); err != nil {
 			fmt.Fprintf(stderr, "fedihook send: %v\n", err)
 			return exitFail
 		}

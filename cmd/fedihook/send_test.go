@@ -23,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/verify"
 )
 
@@ -161,7 +162,7 @@ func TestSendDelivers(t *testing.T) {
 	require.Equal(t, "hook-1", p.HookID)
 	require.Equal(t, "user-1", p.UserID)
 	require.Equal(t, webhook.EventMention, p.Type)
-	dummy, err := webhook.DummyBody(webhook.EventMention)
+	dummy, err := misskey.DummyBody(string(webhook.EventMention))
 	require.NoError(t, err)
 	want, err := webhook.EncodeBody(dummy)
 	require.NoError(t, err)

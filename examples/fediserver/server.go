@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/sqlitestore"
 )
 
@@ -111,7 +112,7 @@ func (s *server) inTx(ctx context.Context, fn func(tx *sql.Tx, out webhook.Outbo
 
 func (s *server) user(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id string) (*webhook.User, error) {
+}, id string) (*misskey.User, error) {
 	var username string
 	err := q.QueryRowContext(ctx, `SELECT username FROM users WHERE id = ?`, id).Scan(&username)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -120,8 +121,8 @@ func (s *server) user(ctx context.Context, q interface {
 	if err != nil {
 		return nil, err
 	}
-	return &webhook.User{ID: id, Username: username, AvatarURL: "https://" + s.host + "/avatar/" + id,
-		OnlineStatus: webhook.OnlineStatusUnknown}, nil
+	return &misskey.User{ID: id, Username: username, AvatarURL: "https://" + s.host + "/avatar/" + id,
+		OnlineStatus: misskey.OnlineStatusUnknown}, nil
 }
 
 var mentionRE = regexp.MustCompile(`@([a-z0-9_]+)`)
@@ -145,15 +146,15 @@ func (s *server) createNote(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	now := time.Now()
-	var note *webhook.Note
+	var note *misskey.Note
 	err := s.inTx(ctx, func(tx *sql.Tx, out webhook.Outbox) error {
 		author, err := s.user(ctx, tx, in.UserID)
 		if err != nil {
 			return err
 		}
 		text := in.Text
-		note = &webhook.Note{ID: webhook.NewID(now), CreatedAt: webhook.Time(now), Text: &text, UserID: author.ID,
-			User: *author, Visibility: webhook.VisibilityPublic}
+		note = &misskey.Note{ID: webhook.NewID(now), CreatedAt: misskey.Time(now), Text: &text, UserID: author.ID,
+			User: *author, Visibility: misskey.VisibilityPublic}
 		var replyTo string
 		if in.ReplyID != "" {
 			if err := tx.QueryRowContext(ctx, `SELECT user_id FROM notes WHERE id = ?`, in.ReplyID).Scan(&replyTo); err != nil {
@@ -165,7 +166,7 @@ func (s *server) createNote(w http.ResponseWriter, r *http.Request) {
 			note.ID, author.ID, text, in.ReplyID, now.UnixMilli()); err != nil {
 			return err
 		}
-		body := webhook.NoteBody{Note: note}
+		body := misskey.NoteBody{Note: note}
 		if err := s.d.EmitVia(ctx, out, author.ID, webhook.EventNote, body); err != nil {
 			return err
 		}
@@ -219,13 +220,13 @@ func (s *server) follow(w http.ResponseWriter, r *http.Request) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO follows (follower_id, followee_id) VALUES (?, ?)`, follower.ID, followee.ID); err != nil {
 			return &apiError{http.StatusConflict, "ALREADY_FOLLOWING"}
 		}
-		detailed := &webhook.UserDetailed{User: *followee, CreatedAt: webhook.Time(time.Now()),
-			FollowingVisibility: webhook.FollowVisibilityPublic, FollowersVisibility: webhook.FollowVisibilityPublic,
-			ChatScope: webhook.ChatScopeEveryone}
-		if err := s.d.EmitVia(ctx, out, follower.ID, webhook.EventFollow, webhook.UserBody{User: detailed}); err != nil {
+		detailed := &misskey.UserDetailed{User: *followee, CreatedAt: misskey.Time(time.Now()),
+			FollowingVisibility: misskey.FollowVisibilityPublic, FollowersVisibility: misskey.FollowVisibilityPublic,
+			ChatScope: misskey.ChatScopeEveryone}
+		if err := s.d.EmitVia(ctx, out, follower.ID, webhook.EventFollow, misskey.UserBody{User: detailed}); err != nil {
 			return err
 		}
-		return s.d.EmitVia(ctx, out, followee.ID, webhook.EventFollowed, webhook.UserBody{User: follower})
+		return s.d.EmitVia(ctx, out, followee.ID, webhook.EventFollowed, misskey.UserBody{User: follower})
 	})
 	if err != nil {
 		writeErr(w, err)

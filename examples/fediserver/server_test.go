@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -85,7 +86,7 @@ func TestFediserverEmitsInTheSameTransaction(t *testing.T) {
 	status, out := post(t, base, "/api/notes/create", map[string]any{"userId": "9alice", "text": "hello @bob"})
 	require.Equal(t, 200, status, string(out))
 	var created struct {
-		CreatedNote webhook.Note `json:"createdNote"`
+		CreatedNote misskey.Note `json:"createdNote"`
 	}
 	require.NoError(t, json.Unmarshal(out, &created))
 	status, _ = post(t, base, "/api/notes/create", map[string]any{"userId": "9bob", "text": "welcome!", "replyId": created.CreatedNote.ID})

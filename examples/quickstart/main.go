@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 )
 
 func main() {
@@ -93,24 +94,24 @@ func run(ctx context.Context, out io.Writer) error {
 	// 4. The server's handlers emit events.
 	aliceUser := user("9alice", "alice")
 	bobUser := user("9bob", "bob")
-	now := webhook.Time(time.Now())
+	now := misskey.Time(time.Now())
 	hello := note("9n1", "hello, fediverse", aliceUser, now)
 	reply := note("9n2", "@alice welcome!", bobUser, now)
 	reply.ReplyID = hello.ID
 	mention := note("9n3", "@bob are you there?", aliceUser, now)
-	followee := &webhook.UserDetailed{User: *bobUser, CreatedAt: now,
-		FollowingVisibility: webhook.FollowVisibilityPublic, FollowersVisibility: webhook.FollowVisibilityPublic,
-		ChatScope: webhook.ChatScopeEveryone}
+	followee := &misskey.UserDetailed{User: *bobUser, CreatedAt: now,
+		FollowingVisibility: misskey.FollowVisibilityPublic, FollowersVisibility: misskey.FollowVisibilityPublic,
+		ChatScope: misskey.ChatScopeEveryone}
 
 	emits := []struct {
 		user  string
 		event webhook.Event
 		body  any
 	}{
-		{"9alice", webhook.EventNote, webhook.NoteBody{Note: hello}},
-		{"9alice", webhook.EventReply, webhook.NoteBody{Note: reply}},
-		{"9alice", webhook.EventFollow, webhook.UserBody{User: followee}},
-		{"9bob", webhook.EventMention, webhook.NoteBody{Note: mention}},
+		{"9alice", webhook.EventNote, misskey.NoteBody{Note: hello}},
+		{"9alice", webhook.EventReply, misskey.NoteBody{Note: reply}},
+		{"9alice", webhook.EventFollow, misskey.UserBody{User: followee}},
+		{"9bob", webhook.EventMention, misskey.NoteBody{Note: mention}},
 	}
 	for _, e := range emits {
 		if err := d.Emit(ctx, e.user, e.event, e.body); err != nil {
@@ -166,11 +167,11 @@ func run(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-func user(id, username string) *webhook.User {
-	return &webhook.User{ID: id, Username: username, AvatarURL: "https://social.example/avatar/" + id,
-		OnlineStatus: webhook.OnlineStatusUnknown}
+func user(id, username string) *misskey.User {
+	return &misskey.User{ID: id, Username: username, AvatarURL: "https://social.example/avatar/" + id,
+		OnlineStatus: misskey.OnlineStatusUnknown}
 }
 
-func note(id, text string, by *webhook.User, at webhook.Time) *webhook.Note {
-	return &webhook.Note{ID: id, CreatedAt: at, Text: &text, UserID: by.ID, User: *by, Visibility: webhook.VisibilityPublic}
+func note(id, text string, by *misskey.User, at misskey.Time) *misskey.Note {
+	return &misskey.Note{ID: id, CreatedAt: at, Text: &text, UserID: by.ID, User: *by, Visibility: misskey.VisibilityPublic}
 }

@@ -1,6 +1,8 @@
-package webhook
+package misskey
 
 import (
+	"github.com/fedihook/webhook/internal/jsonenc"
+
 	"encoding/json"
 	"fmt"
 	"math"
@@ -28,7 +30,7 @@ import (
 // A Time is an instant that marshals to JSON as JavaScript's
 // Date.prototype.toISOString writes it, in UTC with milliseconds:
 // "2024-01-02T03:04:05.678Z". Finer precision is truncated. Convert with
-// webhook.Time(t) and time.Time(wt).
+// misskey.Time(t) and time.Time(mt).
 type Time time.Time
 
 // OnlineStatus tells how recently a user was active.
@@ -386,7 +388,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("webhook: decoding time: %w", err)
+		return fmt.Errorf("misskey: decoding time: %w", err)
 	}
 	v, err := parseISOTime(s)
 	if err != nil {
@@ -408,7 +410,7 @@ func parseISOTime(s string) (time.Time, error) {
 	if extended {
 		y, err := strconv.Atoi(s[1:7])
 		if err != nil {
-			return time.Time{}, fmt.Errorf("webhook: decoding time %q: bad year", truncate(s, 40))
+			return time.Time{}, fmt.Errorf("misskey: decoding time %q: bad year", truncate(s, 40))
 		}
 		year, rest = y, "2000"+s[7:]
 		if s[0] == '-' {
@@ -417,7 +419,7 @@ func parseISOTime(s string) (time.Time, error) {
 	}
 	v, err := time.Parse(time.RFC3339Nano, rest)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("webhook: decoding time: %w", err)
+		return time.Time{}, fmt.Errorf("misskey: decoding time: %w", err)
 	}
 	if extended {
 		v = time.Date(year, v.Month(), v.Day(), v.Hour(), v.Minute(), v.Second(), v.Nanosecond(), v.Location())
@@ -467,9 +469,11 @@ func appendDigits(dst []byte, n, width int) []byte {
 
 // MarshalJSON encodes u as Misskey's UserLite. It fails when OnlineStatus
 // is not one of the OnlineStatus constants (or empty).
-func (u User) MarshalJSON() ([]byte, error) { return u.appendJSON(make([]byte, 0, 384)) }
+func (u User) MarshalJSON() ([]byte, error) { return u.AppendJSON(make([]byte, 0, 384)) }
 
-func (u User) appendJSON(dst []byte) ([]byte, error) {
+// AppendJSON appends u's encoding, as MarshalJSON returns it, to dst:
+// the fast path of webhook.EncodeBody (see webhook.JSONAppender).
+func (u User) AppendJSON(dst []byte) ([]byte, error) {
 	p := packer{b: dst}
 	p.user(&u)
 	return p.result()
@@ -477,9 +481,11 @@ func (u User) appendJSON(dst []byte) ([]byte, error) {
 
 // MarshalJSON encodes u as Misskey's UserDetailedNotMe. It fails when an
 // enumerated field holds a value not among its constants.
-func (u UserDetailed) MarshalJSON() ([]byte, error) { return u.appendJSON(make([]byte, 0, 1024)) }
+func (u UserDetailed) MarshalJSON() ([]byte, error) { return u.AppendJSON(make([]byte, 0, 1024)) }
 
-func (u UserDetailed) appendJSON(dst []byte) ([]byte, error) {
+// AppendJSON appends u's encoding, as MarshalJSON returns it, to dst:
+// the fast path of webhook.EncodeBody (see webhook.JSONAppender).
+func (u UserDetailed) AppendJSON(dst []byte) ([]byte, error) {
 	p := packer{b: dst}
 	p.userDetailed(&u)
 	return p.result()
@@ -487,29 +493,35 @@ func (u UserDetailed) appendJSON(dst []byte) ([]byte, error) {
 
 // MarshalJSON encodes n as Misskey's Note. It fails when Visibility, or
 // the one of a nested note, is not one of the Visibility constants.
-func (n Note) MarshalJSON() ([]byte, error) { return n.appendJSON(make([]byte, 0, 1024)) }
+func (n Note) MarshalJSON() ([]byte, error) { return n.AppendJSON(make([]byte, 0, 1024)) }
 
-func (n Note) appendJSON(dst []byte) ([]byte, error) {
+// AppendJSON appends n's encoding, as MarshalJSON returns it, to dst:
+// the fast path of webhook.EncodeBody (see webhook.JSONAppender).
+func (n Note) AppendJSON(dst []byte) ([]byte, error) {
 	p := packer{b: dst}
 	p.note(&n)
 	return p.result()
 }
 
 // MarshalJSON encodes p with Choices sent as [] when nil.
-func (p Poll) MarshalJSON() ([]byte, error) { return p.appendJSON(make([]byte, 0, 128)) }
+func (p Poll) MarshalJSON() ([]byte, error) { return p.AppendJSON(make([]byte, 0, 128)) }
 
-func (p Poll) appendJSON(dst []byte) ([]byte, error) {
+// AppendJSON appends p's encoding, as MarshalJSON returns it, to dst:
+// the fast path of webhook.EncodeBody (see webhook.JSONAppender).
+func (p Poll) AppendJSON(dst []byte) ([]byte, error) {
 	pk := packer{b: dst}
 	pk.poll(&p)
 	return pk.result()
 }
 
 // A jsonAppender appends its JSON encoding to dst, as MarshalJSON returns
-// it. The packed types and bodies implement it; their output is valid JSON
-// by construction, so an encoder may use it to skip encoding/json's second
-// pass over MarshalJSON's output, which costs more than the encoding.
+// it: the shape of webhook.JSONAppender, which this package cannot name
+// (the webhook package imports this one). The packed types and bodies
+// implement it; their output is valid JSON by construction, so
+// webhook.EncodeBody skips encoding/json's second pass over MarshalJSON's
+// output, which costs more than the encoding.
 type jsonAppender interface {
-	appendJSON(dst []byte) ([]byte, error)
+	AppendJSON(dst []byte) ([]byte, error)
 }
 
 var (
@@ -545,7 +557,7 @@ func (p *packer) fail(err error) {
 }
 
 func (p *packer) raw(s string) { p.b = append(p.b, s...) }
-func (p *packer) str(s string) { p.b = appendString(p.b, s) }
+func (p *packer) str(s string) { p.b = jsonenc.AppendString(p.b, s) }
 func (p *packer) int(n int64)  { p.b = strconv.AppendInt(p.b, n, 10) }
 func (p *packer) time(t Time)  { p.b = appendISOTime(p.b, time.Time(t)) }
 

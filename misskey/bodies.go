@@ -1,4 +1,4 @@
-package webhook
+package misskey
 
 import (
 	"bytes"
@@ -8,8 +8,8 @@ import (
 )
 
 // This file holds the event bodies: what goes in a payload's "body" key
-// for each [Event]. A host may emit these or a body type of its own; the
-// library requires neither.
+// for each webhook event. A host may emit these or a body type of its own; the
+// webhook package requires neither.
 
 // A NoteBody is the body of the note, reply, renote and mention events.
 type NoteBody struct {
@@ -139,9 +139,11 @@ type InactiveModeratorsWarning struct {
 type InvitationOnlyChanged struct{}
 
 // MarshalJSON encodes b; it fails when Note is nil.
-func (b NoteBody) MarshalJSON() ([]byte, error) { return b.appendJSON(make([]byte, 0, 1024)) }
+func (b NoteBody) MarshalJSON() ([]byte, error) { return b.AppendJSON(make([]byte, 0, 1024)) }
 
-func (b NoteBody) appendJSON(dst []byte) ([]byte, error) {
+// AppendJSON appends b's encoding, as MarshalJSON returns it, to dst:
+// the fast path of webhook.EncodeBody (see webhook.JSONAppender).
+func (b NoteBody) AppendJSON(dst []byte) ([]byte, error) {
 	if b.Note == nil {
 		return nil, invalidf("NoteBody.Note must not be nil")
 	}
@@ -153,9 +155,11 @@ func (b NoteBody) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // MarshalJSON encodes b; it fails when User is nil.
-func (b UserBody) MarshalJSON() ([]byte, error) { return b.appendJSON(make([]byte, 0, 1024)) }
+func (b UserBody) MarshalJSON() ([]byte, error) { return b.AppendJSON(make([]byte, 0, 1024)) }
 
-func (b UserBody) appendJSON(dst []byte) ([]byte, error) {
+// AppendJSON appends b's encoding, as MarshalJSON returns it, to dst:
+// the fast path of webhook.EncodeBody (see webhook.JSONAppender).
+func (b UserBody) AppendJSON(dst []byte) ([]byte, error) {
 	p := packer{b: dst}
 	p.raw(`{"user":`)
 	switch u := b.User.(type) {
@@ -203,7 +207,7 @@ func (b *UserBody) UnmarshalJSON(data []byte) error {
 		CreatedAt json.RawMessage `json:"createdAt"`
 	}
 	if err := json.Unmarshal(raw.User, &probe); err != nil {
-		return fmt.Errorf("webhook: decoding UserBody.User: %w", err)
+		return fmt.Errorf("misskey: decoding UserBody.User: %w", err)
 	}
 	if probe.CreatedAt != nil {
 		u := new(UserDetailed)
@@ -222,9 +226,11 @@ func (b *UserBody) UnmarshalJSON(data []byte) error {
 }
 
 // MarshalJSON encodes b; it fails when Note or User is nil.
-func (b ReactionBody) MarshalJSON() ([]byte, error) { return b.appendJSON(make([]byte, 0, 1536)) }
+func (b ReactionBody) MarshalJSON() ([]byte, error) { return b.AppendJSON(make([]byte, 0, 1536)) }
 
-func (b ReactionBody) appendJSON(dst []byte) ([]byte, error) {
+// AppendJSON appends b's encoding, as MarshalJSON returns it, to dst:
+// the fast path of webhook.EncodeBody (see webhook.JSONAppender).
+func (b ReactionBody) AppendJSON(dst []byte) ([]byte, error) {
 	if b.Note == nil || b.User == nil {
 		return nil, invalidf("ReactionBody.Note and ReactionBody.User must not be nil")
 	}
@@ -240,9 +246,11 @@ func (b ReactionBody) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // MarshalJSON encodes r; it fails when ResolvedAs holds an unknown value.
-func (r AbuseReport) MarshalJSON() ([]byte, error) { return r.appendJSON(make([]byte, 0, 1280)) }
+func (r AbuseReport) MarshalJSON() ([]byte, error) { return r.AppendJSON(make([]byte, 0, 1280)) }
 
-func (r AbuseReport) appendJSON(dst []byte) ([]byte, error) {
+// AppendJSON appends r's encoding, as MarshalJSON returns it, to dst:
+// the fast path of webhook.EncodeBody (see webhook.JSONAppender).
+func (r AbuseReport) AppendJSON(dst []byte) ([]byte, error) {
 	p := packer{b: dst}
 	p.raw(`{"id":`)
 	p.str(r.ID)

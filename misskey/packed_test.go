@@ -1,33 +1,35 @@
-package webhook
+package misskey_test
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"math"
 	"reflect"
 	"regexp"
 	"testing"
 	"time"
 
+	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskey"
 	"github.com/stretchr/testify/require"
 )
 
 var packedTime = time.Date(2024, time.January, 2, 3, 4, 5, 678_000_000, time.UTC)
 
-func fullUser() User {
-	return User{
+func fullUser() misskey.User {
+	return misskey.User{
 		ID:             "9pqrs0001",
 		Name:           new(`Alice "<Admin>" & co`),
 		Username:       "alice",
 		Host:           new("remote.example"),
 		AvatarURL:      "https://remote.example/avatar.png",
 		AvatarBlurhash: new("eQF$:x~q"),
-		AvatarDecorations: []AvatarDecoration{
+		AvatarDecorations: []misskey.AvatarDecoration{
 			{ID: "deco1", Angle: 0.25, FlipH: true, URL: "https://remote.example/deco.png", OffsetX: -0.125, OffsetY: 1e-7},
 		},
 		IsBot: true,
 		IsCat: true,
-		Instance: &Instance{
+		Instance: &misskey.Instance{
 			Name:            new("Remote"),
 			SoftwareName:    new("misskey"),
 			SoftwareVersion: new("2025.9.0"),
@@ -36,29 +38,29 @@ func fullUser() User {
 			ThemeColor:      new("#86b300"),
 		},
 		Emojis:       map[string]string{"blobcat": "https://remote.example/blobcat.png", "awoo": "https://remote.example/awoo.png"},
-		OnlineStatus: OnlineStatusOnline,
-		BadgeRoles:   []BadgeRole{{Name: "Staff", IconURL: new("https://remote.example/staff.png"), DisplayOrder: 2}},
+		OnlineStatus: misskey.OnlineStatusOnline,
+		BadgeRoles:   []misskey.BadgeRole{{Name: "Staff", IconURL: new("https://remote.example/staff.png"), DisplayOrder: 2}},
 	}
 }
 
-func smallNote(id string) Note {
-	return Note{
+func smallNote(id string) misskey.Note {
+	return misskey.Note{
 		ID:             id,
-		CreatedAt:      Time(packedTime),
+		CreatedAt:      misskey.Time(packedTime),
 		Text:           new("hello"),
 		UserID:         "9pqrs0001",
 		User:           fullUser(),
-		Visibility:     VisibilityHome,
+		Visibility:     misskey.VisibilityHome,
 		ReactionEmojis: map[string]string{},
 		Reactions:      map[string]int{},
 	}
 }
 
-func fullNote() Note {
+func fullNote() misskey.Note {
 	reply, renote := smallNote("9note0002"), smallNote("9note0003")
-	return Note{
+	return misskey.Note{
 		ID:             "9note0001",
-		CreatedAt:      Time(packedTime),
+		CreatedAt:      misskey.Time(packedTime),
 		Text:           new("Hello, world! <b>not html</b> & \"quotes\"\nline two \u2028 ✨ :blobcat:"),
 		CW:             new("spoilers"),
 		UserID:         "9pqrs0001",
@@ -67,20 +69,20 @@ func fullNote() Note {
 		RenoteID:       renote.ID,
 		Reply:          &reply,
 		Renote:         &renote,
-		Visibility:     VisibilitySpecified,
+		Visibility:     misskey.VisibilitySpecified,
 		Mentions:       []string{"9pqrs0002"},
 		VisibleUserIDs: []string{"9pqrs0002", "9pqrs0003"},
 		FileIDs:        []string{"9file0001"},
-		Files: []DriveFile{{
+		Files: []misskey.DriveFile{{
 			ID:           "9file0001",
-			CreatedAt:    Time(packedTime),
+			CreatedAt:    misskey.Time(packedTime),
 			Name:         "cat.png",
 			Type:         "image/png",
 			MD5:          "d41d8cd98f00b204e9800998ecf8427e",
 			Size:         12345,
 			IsSensitive:  true,
 			Blurhash:     new("LEHV6n"),
-			Properties:   DriveFileProperties{Width: 640, Height: 480, Orientation: 1, AvgColor: "rgb(1,2,3)"},
+			Properties:   misskey.DriveFileProperties{Width: 640, Height: 480, Orientation: 1, AvgColor: "rgb(1,2,3)"},
 			URL:          "https://remote.example/files/cat.png",
 			ThumbnailURL: new("https://remote.example/files/thumb-cat.webp"),
 			Comment:      new("a cat"),
@@ -89,19 +91,19 @@ func fullNote() Note {
 			User:         new(fullUser()),
 		}},
 		Tags: []string{"cats", "misskey"},
-		Poll: &Poll{
-			ExpiresAt: new(Time(packedTime.Add(24 * time.Hour))),
+		Poll: &misskey.Poll{
+			ExpiresAt: new(misskey.Time(packedTime.Add(24 * time.Hour))),
 			Multiple:  true,
-			Choices:   []PollChoice{{IsVoted: true, Text: "yes", Votes: 3}, {Text: "no", Votes: 1}},
+			Choices:   []misskey.PollChoice{{IsVoted: true, Text: "yes", Votes: 3}, {Text: "no", Votes: 1}},
 		},
 		Emojis:    map[string]string{"blobcat": "https://remote.example/blobcat.png"},
 		ChannelID: "9chan0001",
-		Channel: &Channel{
+		Channel: &misskey.Channel{
 			ID: "9chan0001", Name: "Cats", Color: "#ff0000", IsSensitive: true,
 			AllowRenoteToExternal: true, UserID: new("9pqrs0001"),
 		},
 		LocalOnly:          true,
-		ReactionAcceptance: new(ReactionAcceptanceNonSensitiveOnly),
+		ReactionAcceptance: new(misskey.ReactionAcceptanceNonSensitiveOnly),
 		ReactionEmojis:     map[string]string{"blobcat@remote.example": "https://remote.example/blobcat.png"},
 		Reactions:          map[string]int{"👍": 3, ":blobcat@remote.example:": 2, "❤": 1},
 		ReactionCount:      6,
@@ -112,16 +114,16 @@ func fullNote() Note {
 	}
 }
 
-func fullUserDetailed() UserDetailed {
-	return UserDetailed{
+func fullUserDetailed() misskey.UserDetailed {
+	return misskey.UserDetailed{
 		User:                fullUser(),
 		URL:                 new("https://remote.example/@alice"),
 		URI:                 new("https://remote.example/users/9pqrs0001"),
 		MovedTo:             new("https://elsewhere.example/users/alice"),
 		AlsoKnownAs:         []string{"https://old.example/users/alice"},
-		CreatedAt:           Time(packedTime),
-		UpdatedAt:           new(Time(packedTime.Add(time.Hour))),
-		LastFetchedAt:       new(Time(packedTime.Add(2 * time.Hour))),
+		CreatedAt:           misskey.Time(packedTime),
+		UpdatedAt:           new(misskey.Time(packedTime.Add(time.Hour))),
+		LastFetchedAt:       new(misskey.Time(packedTime.Add(2 * time.Hour))),
 		BannerURL:           new("https://remote.example/banner.png"),
 		BannerBlurhash:      new("LKO2?U"),
 		IsLocked:            true,
@@ -131,21 +133,21 @@ func fullUserDetailed() UserDetailed {
 		Location:            new("Tokyo"),
 		Birthday:            new("2000-01-02"),
 		Lang:                new("ja-JP"),
-		Fields:              []Field{{Name: "Web", Value: "https://alice.example"}},
+		Fields:              []misskey.Field{{Name: "Web", Value: "https://alice.example"}},
 		VerifiedLinks:       []string{"https://alice.example"},
 		FollowersCount:      100,
 		FollowingCount:      50,
 		NotesCount:          1234,
 		PinnedNoteIDs:       []string{"9note0002"},
-		PinnedNotes:         []Note{smallNote("9note0002")},
+		PinnedNotes:         []misskey.Note{smallNote("9note0002")},
 		PinnedPageID:        new("9page0001"),
 		PinnedPage:          json.RawMessage(`{"id":"9page0001","title":"About"}`),
 		PublicReactions:     true,
-		FollowingVisibility: FollowVisibilityFollowers,
-		FollowersVisibility: FollowVisibilityPrivate,
-		ChatScope:           ChatScopeFollowing,
+		FollowingVisibility: misskey.FollowVisibilityFollowers,
+		FollowersVisibility: misskey.FollowVisibilityPrivate,
+		ChatScope:           misskey.ChatScopeFollowing,
 		CanChat:             true,
-		Roles: []Role{{
+		Roles: []misskey.Role{{
 			ID: "9role0001", Name: "Staff", Color: new("#00ff00"), IconURL: new("https://remote.example/staff.png"),
 			Description: "staff", IsModerator: true, IsAdministrator: true, DisplayOrder: 1,
 		}},
@@ -224,11 +226,11 @@ func TestPackedAgreesWithStructTags(t *testing.T) {
 		"UserDetailed":  fullUserDetailed(),
 		"Note":          fullNote(),
 		"Poll":          *fullNote().Poll,
-		"NoteBody":      NoteBody{Note: new(fullNote())},
-		"ReactionBody":  ReactionBody{Note: new(fullNote()), Reaction: "👍", User: new(fullUser())},
+		"NoteBody":      misskey.NoteBody{Note: new(fullNote())},
+		"ReactionBody":  misskey.ReactionBody{Note: new(fullNote()), Reaction: "👍", User: new(fullUser())},
 		"AbuseReport":   fullAbuseReport(),
-		"UserBody lite": UserBody{User: new(fullUser())},
-		"UserBody":      UserBody{User: new(fullUserDetailed())},
+		"UserBody lite": misskey.UserBody{User: new(fullUser())},
+		"UserBody":      misskey.UserBody{User: new(fullUserDetailed())},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -239,12 +241,12 @@ func TestPackedAgreesWithStructTags(t *testing.T) {
 	}
 }
 
-func fullAbuseReport() AbuseReport {
-	return AbuseReport{
+func fullAbuseReport() misskey.AbuseReport {
+	return misskey.AbuseReport{
 		ID: "9rep0001", TargetUserID: "9pqrs0001", TargetUser: new(fullUser()), TargetUserHost: new("remote.example"),
 		ReporterID: "9pqrs0002", Reporter: new(fullUser()), ReporterHost: new("other.example"),
 		AssigneeID: new("9pqrs0003"), Assignee: new(fullUser()), Resolved: true, Forwarded: true,
-		Comment: "spam", ModerationNote: "handled", ResolvedAs: new(AbuseReportReject),
+		Comment: "spam", ModerationNote: "handled", ResolvedAs: new(misskey.AbuseReportReject),
 	}
 }
 
@@ -257,25 +259,25 @@ func TestPackedRoundTrip(t *testing.T) {
 		require.NoError(t, json.Unmarshal(b, out))
 		require.Equal(t, in, reflect.ValueOf(out).Elem().Interface())
 	}
-	t.Run("User", func(t *testing.T) { t.Parallel(); roundTrip(t, fullUser(), new(User)) })
-	t.Run("UserDetailed", func(t *testing.T) { t.Parallel(); roundTrip(t, fullUserDetailed(), new(UserDetailed)) })
-	t.Run("Note", func(t *testing.T) { t.Parallel(); roundTrip(t, fullNote(), new(Note)) })
-	t.Run("AbuseReport", func(t *testing.T) { t.Parallel(); roundTrip(t, fullAbuseReport(), new(AbuseReport)) })
+	t.Run("User", func(t *testing.T) { t.Parallel(); roundTrip(t, fullUser(), new(misskey.User)) })
+	t.Run("UserDetailed", func(t *testing.T) { t.Parallel(); roundTrip(t, fullUserDetailed(), new(misskey.UserDetailed)) })
+	t.Run("Note", func(t *testing.T) { t.Parallel(); roundTrip(t, fullNote(), new(misskey.Note)) })
+	t.Run("AbuseReport", func(t *testing.T) { t.Parallel(); roundTrip(t, fullAbuseReport(), new(misskey.AbuseReport)) })
 	t.Run("ReactionBody", func(t *testing.T) {
 		t.Parallel()
-		roundTrip(t, ReactionBody{Note: new(fullNote()), Reaction: ":blobcat:", User: new(fullUser())}, new(ReactionBody))
+		roundTrip(t, misskey.ReactionBody{Note: new(fullNote()), Reaction: ":blobcat:", User: new(fullUser())}, new(misskey.ReactionBody))
 	})
 	t.Run("UserBody detailed", func(t *testing.T) {
 		t.Parallel()
-		roundTrip(t, UserBody{User: new(fullUserDetailed())}, new(UserBody))
+		roundTrip(t, misskey.UserBody{User: new(fullUserDetailed())}, new(misskey.UserBody))
 	})
 	t.Run("UserBody lite", func(t *testing.T) {
 		t.Parallel()
-		roundTrip(t, UserBody{User: new(fullUser())}, new(UserBody))
+		roundTrip(t, misskey.UserBody{User: new(fullUser())}, new(misskey.UserBody))
 	})
 	t.Run("UserBody null", func(t *testing.T) {
 		t.Parallel()
-		b := UserBody{User: new(fullUser())}
+		b := misskey.UserBody{User: new(fullUser())}
 		require.NoError(t, json.Unmarshal([]byte(`{"user":null}`), &b))
 		require.Nil(t, b.User)
 	})
@@ -314,29 +316,29 @@ func TestPackedZeroValues(t *testing.T) {
 		v    any
 		want map[string]any
 	}{
-		{"User", User{}, liteZero},
-		{"UserDetailed", UserDetailed{
-			FollowingVisibility: FollowVisibilityPublic, FollowersVisibility: FollowVisibilityPublic, ChatScope: ChatScopeNone,
+		{"User", misskey.User{}, liteZero},
+		{"UserDetailed", misskey.UserDetailed{
+			FollowingVisibility: misskey.FollowVisibilityPublic, FollowersVisibility: misskey.FollowVisibilityPublic, ChatScope: misskey.ChatScopeNone,
 		}, detailedZero},
-		{"Note", Note{Visibility: VisibilityFollowers}, noteZero},
-		{"Poll", Poll{}, map[string]any{"multiple": false, "choices": []any{}}},
-		{"DriveFile", DriveFile{}, map[string]any{
+		{"Note", misskey.Note{Visibility: misskey.VisibilityFollowers}, noteZero},
+		{"Poll", misskey.Poll{}, map[string]any{"multiple": false, "choices": []any{}}},
+		{"DriveFile", misskey.DriveFile{}, map[string]any{
 			"id": "", "createdAt": "0001-01-01T00:00:00.000Z", "name": "", "type": "", "md5": "", "size": 0.0,
 			"isSensitive": false, "blurhash": nil, "properties": map[string]any{}, "url": "",
 			"thumbnailUrl": nil, "comment": nil, "folderId": nil, "userId": nil,
 		}},
-		{"AvatarDecoration", AvatarDecoration{}, map[string]any{"id": "", "url": ""}},
-		{"AbuseReport", AbuseReport{}, map[string]any{
+		{"AvatarDecoration", misskey.AvatarDecoration{}, map[string]any{"id": "", "url": ""}},
+		{"AbuseReport", misskey.AbuseReport{}, map[string]any{
 			"id": "", "targetUserId": "", "targetUser": nil, "targetUserHost": nil, "reporterId": "",
 			"reporter": nil, "reporterHost": nil, "assigneeId": nil, "assignee": nil, "resolved": false,
 			"forwarded": false, "comment": "", "moderationNote": "", "resolvedAs": nil,
 		}},
-		{"NoteBody", NoteBody{Note: &Note{Visibility: VisibilityFollowers}}, map[string]any{"note": noteZero}},
-		{"UserBody", UserBody{User: &User{}}, map[string]any{"user": liteZero}},
-		{"InactiveModeratorsWarning", InactiveModeratorsWarning{}, map[string]any{
+		{"NoteBody", misskey.NoteBody{Note: &misskey.Note{Visibility: misskey.VisibilityFollowers}}, map[string]any{"note": noteZero}},
+		{"UserBody", misskey.UserBody{User: &misskey.User{}}, map[string]any{"user": liteZero}},
+		{"InactiveModeratorsWarning", misskey.InactiveModeratorsWarning{}, map[string]any{
 			"remainingTime": map[string]any{"time": 0.0, "asHours": 0.0, "asDays": 0.0},
 		}},
-		{"InvitationOnlyChanged", InvitationOnlyChanged{}, map[string]any{}},
+		{"InvitationOnlyChanged", misskey.InvitationOnlyChanged{}, map[string]any{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,7 +349,7 @@ func TestPackedZeroValues(t *testing.T) {
 			p := reflect.New(reflect.TypeOf(tt.v))
 			p.Elem().Set(reflect.ValueOf(tt.v))
 			require.Equal(t, tt.want, marshalMap(t, p.Interface()))
-			b, err := EncodeBody(tt.v)
+			b, err := webhook.EncodeBody(tt.v)
 			require.NoError(t, err)
 			var m map[string]any
 			require.NoError(t, json.Unmarshal(b, &m))
@@ -360,11 +362,11 @@ func TestPackedNilSlicesInNestedValues(t *testing.T) {
 	t.Parallel()
 	// A note inside a detailed user inside a body, none with collections
 	// set: every required collection still comes out as [] or {}.
-	u := UserDetailed{
-		FollowingVisibility: FollowVisibilityPublic, FollowersVisibility: FollowVisibilityPublic, ChatScope: ChatScopeMutual,
-		PinnedNotes: []Note{{Visibility: VisibilityPublic, Renote: &Note{Visibility: VisibilityPublic}}},
+	u := misskey.UserDetailed{
+		FollowingVisibility: misskey.FollowVisibilityPublic, FollowersVisibility: misskey.FollowVisibilityPublic, ChatScope: misskey.ChatScopeMutual,
+		PinnedNotes: []misskey.Note{{Visibility: misskey.VisibilityPublic, Renote: &misskey.Note{Visibility: misskey.VisibilityPublic}}},
 	}
-	b, err := EncodeBody(&UserBody{User: &u})
+	b, err := webhook.EncodeBody(&misskey.UserBody{User: &u})
 	require.NoError(t, err)
 	require.NotContains(t, string(b), "null,\"emojis\"")
 	require.Contains(t, string(b), `"pinnedNotes":[{"id":"","createdAt":"0001-01-01T00:00:00.000Z","text":null,"userId":"","user":{"id":"","name":null,"username":"","host":null,"avatarUrl":"","avatarBlurhash":null,"avatarDecorations":[],"emojis":{},"onlineStatus":"unknown"},"renote":{`)
@@ -377,7 +379,7 @@ func TestPackedStringEscaping(t *testing.T) {
 	// backslashes and control characters escaped, bad UTF-8 replaced.
 	// (json.Marshal would escape <, >, & and U+2028 afterwards; EncodeBody
 	// does not.)
-	b, err := EncodeBody(User{Username: "a<b>&\"c\\\n\t\x01\u2028é\xff"})
+	b, err := webhook.EncodeBody(misskey.User{Username: "a<b>&\"c\\\n\t\x01\u2028é\xff"})
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"username":"a<b>&\"c\\\n\t\u0001`+"\u2028é"+`\ufffd"`)
 }
@@ -399,7 +401,7 @@ func TestPackedFloats(t *testing.T) {
 		{math.Copysign(0, -1), ""}, // -0 is left out as 0 is
 	}
 	for _, tt := range tests {
-		b, err := json.Marshal(AvatarDecoration{Angle: tt.in})
+		b, err := json.Marshal(misskey.AvatarDecoration{Angle: tt.in})
 		require.NoError(t, err)
 		if tt.want == "" {
 			require.JSONEq(t, `{"id":"","url":""}`, string(b))
@@ -408,8 +410,8 @@ func TestPackedFloats(t *testing.T) {
 		require.Equal(t, `{"id":"","angle":`+tt.want+`,"url":""}`, string(mustPacked(t, tt.in)), "%v", tt.in)
 		require.Contains(t, string(b), `"angle":`+tt.want, "%v", tt.in)
 	}
-	_, err := json.Marshal(User{AvatarDecorations: []AvatarDecoration{{Angle: math.NaN()}}})
-	require.ErrorIs(t, err, ErrInvalid)
+	_, err := json.Marshal(misskey.User{AvatarDecorations: []misskey.AvatarDecoration{{Angle: math.NaN()}}})
+	require.ErrorIs(t, err, misskey.ErrInvalid)
 	require.ErrorContains(t, err, "AvatarDecoration.Angle must be a finite number")
 }
 
@@ -417,10 +419,12 @@ func TestPackedFloats(t *testing.T) {
 // packer, as it is when inside a User.
 func mustPacked(t *testing.T, angle float64) []byte {
 	t.Helper()
-	p := packer{}
-	p.avatarDecoration(&AvatarDecoration{Angle: angle})
-	b, err := p.result()
+	u, err := misskey.User{AvatarDecorations: []misskey.AvatarDecoration{{Angle: angle}}}.AppendJSON(nil)
 	require.NoError(t, err)
+	_, b, ok := bytes.Cut(u, []byte(`"avatarDecorations":[`))
+	require.True(t, ok)
+	b, _, ok = bytes.Cut(b, []byte("]"))
+	require.True(t, ok)
 	return b
 }
 
@@ -431,28 +435,27 @@ func TestPackedEnumErrors(t *testing.T) {
 		v     any
 		field string
 	}{
-		{"note without visibility", NoteBody{Note: &Note{}}, "Note.Visibility"},
-		{"renote with bad visibility", &Note{Visibility: VisibilityPublic, Renote: &Note{Visibility: "friends"}}, "Note.Visibility"},
-		{"bad reaction acceptance", Note{Visibility: VisibilityPublic, ReactionAcceptance: new(ReactionAcceptance("all"))}, "Note.ReactionAcceptance"},
-		{"bad online status", User{OnlineStatus: "away"}, "User.OnlineStatus"},
-		{"detailed without chat scope", UserBody{User: &UserDetailed{FollowingVisibility: "public", FollowersVisibility: "public"}}, "UserDetailed.ChatScope"},
-		{"detailed without following visibility", UserDetailed{FollowersVisibility: "public", ChatScope: "none"}, "UserDetailed.FollowingVisibility"},
-		{"bad resolution", AbuseReport{ResolvedAs: new(AbuseReportResolution("maybe"))}, "AbuseReport.ResolvedAs"},
-		{"bad pinned page", UserDetailed{FollowingVisibility: "public", FollowersVisibility: "public", ChatScope: "none", PinnedPage: json.RawMessage("{")}, "UserDetailed.PinnedPage"},
-		{"nil note", NoteBody{}, "NoteBody.Note"},
-		{"nil user", UserBody{}, "UserBody.User"},
-		{"nil detailed user", UserBody{User: (*UserDetailed)(nil)}, "UserBody.User"},
-		{"nil reaction user", ReactionBody{Note: &Note{Visibility: VisibilityPublic}}, "ReactionBody.User"},
+		{"note without visibility", misskey.NoteBody{Note: &misskey.Note{}}, "Note.Visibility"},
+		{"renote with bad visibility", &misskey.Note{Visibility: misskey.VisibilityPublic, Renote: &misskey.Note{Visibility: "friends"}}, "Note.Visibility"},
+		{"bad reaction acceptance", misskey.Note{Visibility: misskey.VisibilityPublic, ReactionAcceptance: new(misskey.ReactionAcceptance("all"))}, "Note.ReactionAcceptance"},
+		{"bad online status", misskey.User{OnlineStatus: "away"}, "User.OnlineStatus"},
+		{"detailed without chat scope", misskey.UserBody{User: &misskey.UserDetailed{FollowingVisibility: "public", FollowersVisibility: "public"}}, "UserDetailed.ChatScope"},
+		{"detailed without following visibility", misskey.UserDetailed{FollowersVisibility: "public", ChatScope: "none"}, "UserDetailed.FollowingVisibility"},
+		{"bad resolution", misskey.AbuseReport{ResolvedAs: new(misskey.AbuseReportResolution("maybe"))}, "AbuseReport.ResolvedAs"},
+		{"bad pinned page", misskey.UserDetailed{FollowingVisibility: "public", FollowersVisibility: "public", ChatScope: "none", PinnedPage: json.RawMessage("{")}, "UserDetailed.PinnedPage"},
+		{"nil note", misskey.NoteBody{}, "NoteBody.Note"},
+		{"nil user", misskey.UserBody{}, "UserBody.User"},
+		{"nil detailed user", misskey.UserBody{User: (*misskey.UserDetailed)(nil)}, "UserBody.User"},
+		{"nil reaction user", misskey.ReactionBody{Note: &misskey.Note{Visibility: misskey.VisibilityPublic}}, "ReactionBody.User"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := EncodeBody(tt.v)
-			require.ErrorIs(t, err, ErrInvalid)
+			_, err := webhook.EncodeBody(tt.v)
+			require.ErrorIs(t, err, misskey.ErrInvalid)
+			require.ErrorIs(t, err, webhook.ErrInvalid)
 			require.ErrorContains(t, err, tt.field)
-			var ve *validationError
-			require.True(t, errors.As(err, &ve))
-			require.Regexp(t, `^webhook: `, ve.Error())
+			require.Regexp(t, `^webhook: `, err.Error())
 		})
 	}
 }
@@ -474,17 +477,17 @@ func TestTimeJSON(t *testing.T) {
 		{time.Date(10000, 1, 1, 0, 0, 0, 1_000_000, time.UTC), "+010000-01-01T00:00:00.001Z"},
 	}
 	for _, tt := range tests {
-		b, err := json.Marshal(Time(tt.in))
+		b, err := json.Marshal(misskey.Time(tt.in))
 		require.NoError(t, err)
 		require.Equal(t, `"`+tt.want+`"`, string(b))
-		require.Equal(t, tt.want, Time(tt.in).String())
+		require.Equal(t, tt.want, misskey.Time(tt.in).String())
 
-		var got Time
+		var got misskey.Time
 		require.NoError(t, json.Unmarshal(b, &got))
 		require.True(t, tt.in.Truncate(time.Millisecond).Equal(time.Time(got)), "%s decoded as %s", tt.want, time.Time(got))
 	}
 
-	var got Time
+	var got misskey.Time
 	require.NoError(t, json.Unmarshal([]byte(`"2024-01-02T12:04:05.6789+09:00"`), &got))
 	require.True(t, time.Time(got).Equal(packedTime.Add(900*time.Microsecond)))
 	require.NoError(t, json.Unmarshal([]byte(`null`), &got), "null leaves it unchanged")
@@ -498,22 +501,22 @@ func TestRemainingTimeOf(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in   time.Duration
-		want RemainingTime
+		want misskey.RemainingTime
 	}{
-		{0, RemainingTime{}},
-		{24 * time.Hour, RemainingTime{Time: 86_400_000, AsHours: 24, AsDays: 1}},
-		{47*time.Hour + 59*time.Minute + 999*time.Microsecond, RemainingTime{Time: 172_740_000, AsHours: 47, AsDays: 1}},
-		{-time.Minute, RemainingTime{Time: -60_000, AsHours: -1, AsDays: -1}},
+		{0, misskey.RemainingTime{}},
+		{24 * time.Hour, misskey.RemainingTime{Time: 86_400_000, AsHours: 24, AsDays: 1}},
+		{47*time.Hour + 59*time.Minute + 999*time.Microsecond, misskey.RemainingTime{Time: 172_740_000, AsHours: 47, AsDays: 1}},
+		{-time.Minute, misskey.RemainingTime{Time: -60_000, AsHours: -1, AsDays: -1}},
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, RemainingTimeOf(tt.in), "%v", tt.in)
+		require.Equal(t, tt.want, misskey.RemainingTimeOf(tt.in), "%v", tt.in)
 	}
 }
 
 func TestPackedUserLite(t *testing.T) {
 	t.Parallel()
 	d := fullUserDetailed()
-	var pu PackedUser = &d
+	var pu misskey.PackedUser = &d
 	require.Same(t, &d.User, pu.Lite())
 	u := fullUser()
 	pu = &u
@@ -521,26 +524,26 @@ func TestPackedUserLite(t *testing.T) {
 }
 
 func BenchmarkEncodeNoteBody(b *testing.B) {
-	body := &NoteBody{Note: new(fullNote())}
-	out, err := EncodeBody(body)
+	body := &misskey.NoteBody{Note: new(fullNote())}
+	out, err := webhook.EncodeBody(body)
 	require.NoError(b, err)
 	b.SetBytes(int64(len(out)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := EncodeBody(body); err != nil {
+		if _, err := webhook.EncodeBody(body); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkEncodeUserBody(b *testing.B) {
-	body := &UserBody{User: new(fullUserDetailed())}
-	out, err := EncodeBody(body)
+	body := &misskey.UserBody{User: new(fullUserDetailed())}
+	out, err := webhook.EncodeBody(body)
 	require.NoError(b, err)
 	b.SetBytes(int64(len(out)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := EncodeBody(body); err != nil {
+		if _, err := webhook.EncodeBody(body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -550,13 +553,13 @@ func BenchmarkEncodeUserBody(b *testing.B) {
 // EncodeBody would cost if it used appendJSON instead of encoding/json,
 // which validates and copies MarshalJSON's output a second time.
 func BenchmarkAppendNoteBody(b *testing.B) {
-	body := &NoteBody{Note: new(fullNote())}
-	out, err := body.appendJSON(nil)
+	body := &misskey.NoteBody{Note: new(fullNote())}
+	out, err := body.AppendJSON(nil)
 	require.NoError(b, err)
 	b.SetBytes(int64(len(out)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := body.appendJSON(make([]byte, 0, 1024)); err != nil {
+		if _, err := body.AppendJSON(make([]byte, 0, 1024)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -564,14 +567,26 @@ func BenchmarkAppendNoteBody(b *testing.B) {
 
 // BenchmarkAppendUserBody is BenchmarkAppendNoteBody for a detailed user.
 func BenchmarkAppendUserBody(b *testing.B) {
-	body := &UserBody{User: new(fullUserDetailed())}
-	out, err := body.appendJSON(nil)
+	body := &misskey.UserBody{User: new(fullUserDetailed())}
+	out, err := body.AppendJSON(nil)
 	require.NoError(b, err)
 	b.SetBytes(int64(len(out)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := body.appendJSON(make([]byte, 0, 1024)); err != nil {
+		if _, err := body.AppendJSON(make([]byte, 0, 1024)); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
+
+// The packed objects and bodies take EncodeBody's fast path.
+var (
+	_ webhook.JSONAppender = misskey.User{}
+	_ webhook.JSONAppender = misskey.UserDetailed{}
+	_ webhook.JSONAppender = misskey.Note{}
+	_ webhook.JSONAppender = misskey.Poll{}
+	_ webhook.JSONAppender = misskey.NoteBody{}
+	_ webhook.JSONAppender = misskey.UserBody{}
+	_ webhook.JSONAppender = misskey.ReactionBody{}
+	_ webhook.JSONAppender = misskey.AbuseReport{}
+)

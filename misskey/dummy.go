@@ -1,4 +1,4 @@
-package webhook
+package misskey
 
 import (
 	"fmt"
@@ -13,31 +13,35 @@ const DummyText = "This is a dummy note for testing purposes."
 // same bytes on every call.
 var dummyEpoch = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
 
-// DummyBody returns the body Misskey's i/webhooks/test sends for event e,
-// built afresh on each call (the caller may modify it): dummy users
-// dummy-user-1 to dummy-user-3 and dummy notes whose text holds
-// [DummyText], related as in Misskey. Unlike Misskey's, the bodies are
-// complete packed objects (every avatarUrl is a URL, not null) and do not
-// depend on the clock. The reaction event, which Misskey never sends, gets
-// a [ReactionBody] of dummy-user-2 liking dummy-note-1. The
-// inactiveModeratorsWarning body says one day (24 hours) is left, as
-// Misskey's does, with a time that agrees (Misskey's says 100 seconds).
+// DummyBody returns the body Misskey's i/webhooks/test sends for the
+// event named event (its wire name, such as "note" or "abuseReport": a
+// webhook.Event converted with string), built afresh on each call (the
+// caller may modify it): dummy users dummy-user-1 to dummy-user-3 and
+// dummy notes whose text holds [DummyText], related as in Misskey. Unlike
+// Misskey's, the bodies are complete packed objects (every avatarUrl is a
+// URL, not null) and do not depend on the clock. The reaction event,
+// which Misskey never sends, gets a [ReactionBody] of dummy-user-2 liking
+// dummy-note-1. The inactiveModeratorsWarning body says one day (24
+// hours) is left, as Misskey's does, with a time that agrees (Misskey's
+// says 100 seconds).
 //
 // The result is a *[NoteBody], *[UserBody], *[ReactionBody],
 // *[AbuseReport], *[User], *[InactiveModeratorsWarning] or
 // [InvitationOnlyChanged], by event. An unknown event yields an error
 // wrapping [ErrUnknownEvent].
-func DummyBody(e Event) (any, error) {
-	switch e {
-	case EventNote:
+//
+// The webhook package's Dispatcher.TestHook sends these bodies.
+func DummyBody(event string) (any, error) {
+	switch event {
+	case "note":
 		return &NoteBody{Note: dummyNote()}, nil
-	case EventReply:
+	case "reply":
 		n := dummyNote()
 		n.ID = "dummy-reply-1"
 		n.ReplyID = "dummy-note-1"
 		n.Reply = dummyNote()
 		return &NoteBody{Note: n}, nil
-	case EventRenote:
+	case "renote":
 		n := dummyNote()
 		n.ID = "dummy-renote-1"
 		n.Text = nil
@@ -46,39 +50,39 @@ func DummyBody(e Event) (any, error) {
 		n.RenoteID = "dummy-note-1"
 		n.Renote = dummyNote()
 		return &NoteBody{Note: n}, nil
-	case EventMention:
+	case "mention":
 		n := dummyNote()
 		n.ID = "dummy-mention-1"
 		n.Text = new("@dummy2 " + DummyText)
 		n.Mentions = []string{"dummy-user-2"}
 		return &NoteBody{Note: n}, nil
-	case EventFollow:
+	case "follow":
 		return &UserBody{User: dummyUser(1)}, nil
-	case EventFollowed:
+	case "followed":
 		return &UserBody{User: &dummyUser(2).User}, nil
-	case EventUnfollow:
+	case "unfollow":
 		return &UserBody{User: dummyUser(3)}, nil
-	case EventReaction:
+	case "reaction":
 		n := dummyNote()
 		n.Reactions = map[string]int{"❤": 1}
 		n.ReactionCount = 1
 		return &ReactionBody{Note: n, Reaction: "❤", User: &dummyUser(2).User}, nil
-	case EventAbuseReport:
+	case "abuseReport":
 		return dummyAbuseReport(), nil
-	case EventAbuseReportResolved:
+	case "abuseReportResolved":
 		r := dummyAbuseReport()
 		r.AssigneeID = new("dummy-user-3")
 		r.Assignee = &dummyUser(3).User
 		r.Resolved = true
 		return r, nil
-	case EventUserCreated:
+	case "userCreated":
 		return &dummyUser(1).User, nil
-	case EventInactiveModeratorsWarning:
+	case "inactiveModeratorsWarning":
 		return &InactiveModeratorsWarning{RemainingTime: RemainingTimeOf(24 * time.Hour)}, nil
-	case EventInactiveModeratorsInvitationOnlyChanged:
+	case "inactiveModeratorsInvitationOnlyChanged":
 		return InvitationOnlyChanged{}, nil
 	}
-	return nil, fmt.Errorf("webhook: no dummy body: %w %q", ErrUnknownEvent, truncate(string(e), 64))
+	return nil, fmt.Errorf("misskey: no dummy body: %w %q", ErrUnknownEvent, truncate(event, 64))
 }
 
 // dummyUser returns dummy-user-n (n is 1, 2 or 3) as Misskey's test sends
