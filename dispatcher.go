@@ -21,8 +21,8 @@ type Dispatcher struct {
 	log       *slog.Logger
 	cfg       Config
 	ownsHTTP  *HTTPTransport
-	// reuseRequests is set when the Transport is an HTTPTransport, which
-	// keeps nothing of a Request: see outgoing.
+	// reuseRequests is set when the Transport is a RequestForgetter that
+	// forgets: see outgoing.
 	reuseRequests bool
 
 	wake chan struct{}
@@ -72,7 +72,9 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 		}
 		d.transport, d.ownsHTTP = t, t
 	}
-	_, d.reuseRequests = d.transport.(*HTTPTransport)
+	if f, ok := d.transport.(RequestForgetter); ok {
+		d.reuseRequests = f.ForgetsRequests()
+	}
 	if d.policy == nil {
 		d.policy = DefaultRetryPolicy()
 	}

@@ -64,28 +64,14 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event,
 	}
 	now := d.clock.Now()
 	created := time.UnixMilli(now.UnixMilli())
-	if ms, ok := o.(*MemoryStore); ok {
-		// The default store takes the event as it is, without a Delivery
-		// built for each webhook only to be copied.
-		if err := ms.enqueueEvent(ctx, hooks, e, d.cfg.Origin, created, now, b); err != nil {
-			return err
-		}
-		if o == Outbox(d.store) {
-			d.Notify()
-		}
-		return nil
+	ids := newEventIDs(len(hooks))
+	if ee, ok := o.(EventEnqueuer); ok {
+		err = ee.EnqueueEvent(ctx, &Emission{Type: e, Server: d.cfg.Origin, CreatedAt: created,
+			NextAttemptAt: now, Body: b, Hooks: hooks, IDs: ids})
+	} else {
+		err = o.Enqueue(ctx, deliveries(hooks, ids, e, d.cfg.Origin, created, now, b))
 	}
-	ds := make([]Delivery, len(hooks))
-	ptrs := make([]*Delivery, len(hooks))
-	for i, h := range hooks {
-		ds[i] = Delivery{
-			HookID: h.ID, UserID: h.UserID, Type: e, Server: d.cfg.Origin,
-			CreatedAt: created, Body: b, State: StatePending, NextAttemptAt: now,
-		}
-		ptrs[i] = &ds[i]
-	}
-	setEventIDs(ds)
-	if err := o.Enqueue(ctx, ptrs); err != nil {
+	if err != nil {
 		return err
 	}
 	if o == Outbox(d.store) {
@@ -94,24 +80,36 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event,
 	return nil
 }
 
-// setEventIDs gives each delivery a random (version 4) UUID.
-func setEventIDs(ds []Delivery) {
-	newEventIDs(len(ds), func(i int) *uuid.UUID { return &ds[i].ID })
+// deliveries returns the deliveries of an event to hooks, for an Outbox
+// that is not an EventEnqueuer.
+func deliveries(hooks []*Webhook, ids []uuid.UUID, e Event, server string, created, due time.Time, body []byte) []*Delivery {
+	ds := make([]Delivery, len(hooks))
+	ptrs := make([]*Delivery, len(hooks))
+	for i, h := range hooks {
+		ds[i] = Delivery{
+			ID: ids[i], HookID: h.ID, UserID: h.UserID, Type: e, Server: server,
+			CreatedAt: created, Body: body, State: StatePending, NextAttemptAt: due,
+		}
+		ptrs[i] = &ds[i]
+	}
+	return ptrs
 }
 
-// newEventIDs sets n random (version 4) UUIDs, the i-th at id(i), reading
-// the system's random source once for all of them.
-func newEventIDs(n int, id func(i int) *uuid.UUID) {
+// newEventIDs returns n random (version 4) UUIDs, reading the system's
+// random source once for all of them.
+func newEventIDs(n int) []uuid.UUID {
+	ids := make([]uuid.UUID, n)
 	var small [8 * 16]byte
 	buf := small[:]
 	if 16*n > len(small) {
 		buf = make([]byte, 16*n)
 	}
 	_, _ = rand.Read(buf[:16*n]) // crypto/rand.Read never fails
-	for i := range n {
-		u := id(i)
+	for i := range ids {
+		u := &ids[i]
 		copy(u[:], buf[16*i:])
 		u[6] = u[6]&0x0f | 0x40
 		u[8] = u[8]&0x3f | 0x80
 	}
+	return ids
 }

@@ -141,7 +141,7 @@ type target struct {
 	where string // scheme://host, the only part of the URL errors show
 }
 
-var _ Transport = (*HTTPTransport)(nil)
+var _ RequestForgetter = (*HTTPTransport)(nil)
 
 // NewHTTPTransport returns an HTTPTransport configured by cfg; a nil cfg
 // means the defaults. An invalid configuration is an error that names the
@@ -187,6 +187,11 @@ func NewHTTPTransport(cfg *HTTPTransportConfig) (*HTTPTransport, error) {
 		maxBytes: int64(c.MaxResponseBytes),
 	}, nil
 }
+
+// ForgetsRequests implements [RequestForgetter]: Send keeps nothing of a
+// Request once it has returned (it copies the body net/http may still be
+// writing).
+func (t *HTTPTransport) ForgetsRequests() bool { return true }
 
 // Send POSTs req.Body to req.URL with req.Header and returns the status,
 // the headers and the first MaxResponseBytes of the body. Any status is a

@@ -71,6 +71,7 @@ var (
 	_ History       = (*MemoryStore)(nil)
 	_ Redeliverer   = (*MemoryStore)(nil)
 	_ StatsReporter = (*MemoryStore)(nil)
+	_ EventEnqueuer = (*MemoryStore)(nil)
 )
 
 type memHook struct {
@@ -380,28 +381,29 @@ func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
 	return nil
 }
 
-// enqueueEvent is Enqueue for Emit: a delivery of one event to each of
-// hooks (from MatchHooks), created at created and due at due, each with a
-// new random event ID, all sharing body. It builds the items in place.
-func (s *MemoryStore) enqueueEvent(ctx context.Context, hooks []*Webhook, typ Event, server string, created, due time.Time, body []byte) error {
+// EnqueueEvent implements [EventEnqueuer]: the items of em's deliveries
+// are built in place, all sharing its body.
+func (s *MemoryStore) EnqueueEvent(ctx context.Context, em *Emission) error {
+	if len(em.IDs) != len(em.Hooks) {
+		return invalidf("Emission has %d IDs for %d Hooks", len(em.IDs), len(em.Hooks))
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	items := make([]memItem, len(hooks))
-	newEventIDs(len(items), func(i int) *uuid.UUID { return &items[i].id })
+	items := make([]memItem, len(em.Hooks))
+	created, due := em.CreatedAt.UnixMilli(), em.NextAttemptAt.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.roomFor(len(items)); err != nil {
 		return err
 	}
-	for i, w := range hooks {
-		h, err := s.newItemOf(items[i].id, w.ID) // a random ID taken: odds 2^-122
+	for i, w := range em.Hooks {
+		h, err := s.newItemOf(em.IDs[i], w.ID)
 		if err != nil {
 			return err
 		}
-		it := &items[i]
-		it.hook, it.typ, it.server, it.body = h, typ, server, body
-		it.createdAt, it.nextAt, it.index, it.state = created.UnixMilli(), due.UnixNano(), -1, StatePending
+		items[i] = memItem{id: em.IDs[i], hook: h, typ: em.Type, server: em.Server, body: em.Body,
+			createdAt: created, nextAt: due, index: -1, state: StatePending}
 	}
 	s.insert(items)
 	return nil
@@ -532,7 +534,7 @@ func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
 		}
 		heap.Remove(&s.leased, int(it.index))
 		it.lease = 0
-		if r.Attempt.At.IsZero() { // released without an attempt
+		if r.Release {
 			it.nextAt = r.NextAttemptAt.UnixNano()
 			heap.Push(&s.ready, it)
 			continue

@@ -11,12 +11,10 @@ import (
 )
 
 // An outgoing is the request of one attempt with the storage behind it:
-// its header map, the header values and the payload buffer. With the
-// Dispatcher's own kind of Transport, an [HTTPTransport], which keeps
-// nothing of a Request once Send has returned, outgoings are reused from
-// attempt to attempt; any other Transport gets a fresh one each attempt,
-// so that it may keep what it was given (as a test's recording Transport
-// does).
+// its header map, the header values and the payload buffer. With a
+// Transport that forgets its requests (see [RequestForgetter]), outgoings
+// are reused from attempt to attempt; any other Transport gets a fresh one
+// each attempt.
 type outgoing struct {
 	req    Request
 	hdr    http.Header

@@ -123,12 +123,14 @@ type Result struct {
 	State State
 	// NextAttemptAt is when a pending delivery is due again.
 	NextAttemptAt time.Time
-	// Attempt is the attempt made. A zero Attempt.At releases the claim
-	// without an attempt (the Dispatcher does that to a delivery whose
-	// webhook is at its concurrency limit): the delivery stays pending,
-	// due at NextAttemptAt, and neither its attempt count nor the
-	// webhook's status changes.
+	// Attempt is the attempt made; ignored when Release is set.
 	Attempt Attempt
+	// Release gives the claim back without an attempt (the Dispatcher
+	// does that to a delivery over a fairness limit, and at Shutdown to
+	// the claims no worker took): the delivery stays pending, due at
+	// NextAttemptAt, and neither its attempt count, its history nor the
+	// webhook's status changes. State and Attempt are ignored.
+	Release bool
 }
 
 // A HookStore is the webhook registry. Methods return [ErrNotFound] (or
@@ -162,6 +164,41 @@ type Outbox interface {
 	// Enqueue adds deliveries, atomically: all or none. Each has State
 	// StatePending and Attempts 0. Deliveries of one Emit share Body.
 	Enqueue(ctx context.Context, ds []*Delivery) error
+}
+
+// An Emission is one Emit's deliveries as an [EventEnqueuer] takes them:
+// one event, one body, and the webhooks it goes to, each with its own
+// eventId. The deliveries it stands for are pending, with no attempt.
+type Emission struct {
+	// Type is the event type.
+	Type Event
+	// Server is the emitting server's origin, as in the payload.
+	Server string
+	// CreatedAt is the payload's createdAt, at millisecond precision.
+	CreatedAt time.Time
+	// NextAttemptAt is when the deliveries are due.
+	NextAttemptAt time.Time
+	// Body is the encoded event body, a JSON object, shared by every
+	// delivery. Nobody modifies it; the store may keep it.
+	Body []byte
+	// Hooks are the webhooks the event goes to, as MatchHooks returned
+	// them. The store must neither modify nor keep them.
+	Hooks []*Webhook
+	// IDs holds the eventIds: IDs[i] is that of the delivery to Hooks[i].
+	// The store must not keep the slice.
+	IDs []uuid.UUID
+}
+
+// An EventEnqueuer is an [Outbox] that takes an emitted event whole,
+// rather than a [Delivery] per webhook built only to be copied, so that it
+// can store the body once per event. Emit uses EnqueueEvent when its
+// Outbox has it (a wrapper of an Outbox forwards it), and Enqueue
+// otherwise; both must give the same deliveries.
+type EventEnqueuer interface {
+	Outbox
+	// EnqueueEvent adds the deliveries of em, atomically: all or none, as
+	// Enqueue does, with the same errors.
+	EnqueueEvent(ctx context.Context, em *Emission) error
 }
 
 // A Queue hands due deliveries to workers and takes back their results.

@@ -56,3 +56,17 @@ type TransportFunc func(ctx context.Context, req *Request) (*Response, error)
 
 // Send calls f(ctx, req).
 func (f TransportFunc) Send(ctx context.Context, req *Request) (*Response, error) { return f(ctx, req) }
+
+// A RequestForgetter is a [Transport] that can say it keeps nothing of a
+// Request once Send has returned: neither the Request, nor its Header map
+// and values, nor its Body. The Dispatcher then reuses their storage from
+// one attempt to the next; other Transports get fresh storage each
+// attempt, so that they may keep what they were given (as a test's
+// recording Transport does). A Transport that wraps another forwards the
+// answer of the one it wraps. [HTTPTransport] forgets its requests.
+type RequestForgetter interface {
+	Transport
+	// ForgetsRequests reports whether Send keeps nothing of its Request
+	// once it has returned. It gives the same answer every time.
+	ForgetsRequests() bool
+}

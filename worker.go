@@ -101,7 +101,7 @@ func (d *Dispatcher) release(c *Claim, retryAt time.Time) Result {
 	if retryAt.IsZero() {
 		retryAt = d.clock.Now().Add(d.cfg.PollInterval)
 	}
-	return Result{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease, State: StatePending, NextAttemptAt: retryAt}
+	return Result{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease, State: StatePending, NextAttemptAt: retryAt, Release: true}
 }
 
 // idle waits for a wake-up or the poll interval; false means stop.

@@ -31,6 +31,8 @@ func (in *Instrumentation) Transport(next webhook.Transport) webhook.Transport {
 	return &transport{next: next, in: in}
 }
 
+var _ webhook.RequestForgetter = (*transport)(nil)
+
 type transport struct {
 	next webhook.Transport
 	in   *Instrumentation
@@ -86,6 +88,13 @@ func (t *transport) Send(ctx context.Context, req *webhook.Request) (*webhook.Re
 	}
 	t.in.duration.Record(ctx, elapsed.Seconds(), t.in.attrs(req.Type, outcome))
 	return resp, err
+}
+
+// ForgetsRequests implements [webhook.RequestForgetter] as the wrapped
+// Transport does: the span keeps only copies of the request's strings.
+func (t *transport) ForgetsRequests() bool {
+	f, ok := t.next.(webhook.RequestForgetter)
+	return ok && f.ForgetsRequests()
 }
 
 // orNoResponse returns err, or for a Transport that returned neither a

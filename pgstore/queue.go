@@ -366,7 +366,7 @@ func (s *Store) settleBatch(ctx context.Context, calls []*batchCall[webhook.Resu
 			ids, leases, states = append(ids, r.ID), append(leases, r.Lease), append(states, int16(r.State))
 			next, at = append(next, r.NextAttemptAt), append(at, r.Attempt.At)
 			status, errs = append(status, int32(r.Attempt.Status)), append(errs, r.Attempt.Error)
-			dur, rel = append(dur, r.Attempt.Duration.Microseconds()), append(rel, r.Attempt.At.IsZero())
+			dur, rel = append(dur, r.Attempt.Duration.Microseconds()), append(rel, r.Release)
 			body := r.Attempt.Response
 			resp = append(resp, append([]byte{}, body[:min(len(body), webhook.MaxResponseRecord)]...))
 		}

@@ -393,7 +393,7 @@ type hookStatus struct {
 }
 
 // settle applies rs in order; lost[i] reports that rs[i] was refused
-// because its lease was lost. A result with a zero Attempt.At releases
+// because its lease was lost. A result with Release set releases
 // its claim: the delivery stays pending, due at NextAttemptAt, and no
 // attempt is recorded.
 func settle(ctx context.Context, r runner, rs []webhook.Result) (lost []bool, err error) {
@@ -424,7 +424,7 @@ func settle(ctx context.Context, r runner, rs []webhook.Result) (lost []bool, er
 			if a.headDone && !slices.Contains(heads, a.hookPK) {
 				heads = append(heads, a.hookPK)
 			}
-			if a.hookPK == 0 || res.Attempt.At.IsZero() {
+			if a.hookPK == 0 || res.Release {
 				continue // not applied, or a release
 			}
 			at := nanos(res.Attempt.At)
@@ -497,7 +497,7 @@ func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost []bool)
 		res := &rs[i]
 		st, _ := toState(res.State)
 		var due, finished, at sql.NullInt64
-		attempt := !res.Attempt.At.IsZero()
+		attempt := !res.Release
 		switch {
 		case !attempt: // a release
 			st = statePending

@@ -45,7 +45,9 @@ func testSettleRelease(t *testing.T, s webhook.Store) {
 	d := newDelivery(w, t0, `{}`)
 	enqueue(t, s, d)
 	c := claimOne(t, s, t0)
-	r := webhook.Result{ID: d.ID, HookID: w.ID, Lease: c.Lease, State: webhook.StatePending, NextAttemptAt: t0.Add(5 * time.Second)}
+	// Release alone makes it a release: State and Attempt are ignored.
+	r := webhook.Result{ID: d.ID, HookID: w.ID, Lease: c.Lease, State: webhook.StateFailed, NextAttemptAt: t0.Add(5 * time.Second),
+		Attempt: webhook.Attempt{At: t0, Status: 500, Error: "ignored"}, Release: true}
 	require.NoError(t, s.Settle(ctx, []webhook.Result{r}))
 	got, err := s.GetDelivery(ctx, d.ID)
 	require.NoError(t, err)

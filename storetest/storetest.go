@@ -7,7 +7,8 @@
 // It checks the webhook registry (not-found and conflict errors, the
 // per-user limit under concurrency, ordering, matching), the delivery
 // queue (round trips of every field, due times, ordering, leases and their
-// expiry, concurrent claims, settling, deleting). [RunOperations] checks
+// expiry, concurrent claims, settling, deleting), and
+// [webhook.EventEnqueuer] when the store is one. [RunOperations] checks
 // what operators need on top, and [RunShared] two handles on one queue,
 // as two processes sharing a database have. It depends on nothing
 // but the webhook package and testify.
@@ -46,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"MatchHooks", testMatchHooks},
 		{"DeliveryRoundTrip", testDeliveryRoundTrip},
 		{"EnqueueUnknownHook", testEnqueueUnknownHook},
+		{"EnqueueEvent", testEnqueueEvent},
 		{"ClaimDueOnly", testClaimDueOnly},
 		{"ClaimOrder", testClaimOrder},
 		{"ClaimMax", testClaimMax},
