@@ -10,12 +10,14 @@ import (
 	"unicode/utf8"
 )
 
-// Limits on a webhook record, from Misskey's i/webhooks/create endpoint.
+// Limits on a webhook record, from Misskey's i/webhooks/create and
+// admin/system-webhook/create endpoints.
 const (
-	MaxNameLength   = 100  // characters in Webhook.Name
-	MaxURLLength    = 1024 // bytes in Webhook.URL
-	MaxSecretLength = 1024 // bytes in Webhook.Secret
-	MaxIDLength     = 128  // bytes in Webhook.ID and Webhook.UserID
+	MaxNameLength       = 100  // characters in a user webhook's Name
+	MaxSystemNameLength = 255  // characters in a system webhook's Name (admin/system-webhook/create)
+	MaxURLLength        = 1024 // bytes in Webhook.URL
+	MaxSecretLength     = 1024 // bytes in Webhook.Secret
+	MaxIDLength         = 128  // bytes in Webhook.ID and Webhook.UserID
 )
 
 // A Webhook is a subscription: deliveries of the events in On go to URL
@@ -123,8 +125,12 @@ func (w *Webhook) Validate() error {
 	if err := validateID("Webhook.UserID", w.UserID, true); err != nil {
 		return err
 	}
-	if n := utf8.RuneCountInString(w.Name); n < 1 || n > MaxNameLength || !utf8.ValidString(w.Name) {
-		return invalidf("Webhook.Name must be 1-%d characters of valid UTF-8, got %d", MaxNameLength, n)
+	maxName := MaxNameLength
+	if w.IsSystem() {
+		maxName = MaxSystemNameLength
+	}
+	if n := utf8.RuneCountInString(w.Name); n < 1 || n > maxName || !utf8.ValidString(w.Name) {
+		return invalidf("Webhook.Name must be 1-%d characters of valid UTF-8, got %d", maxName, n)
 	}
 	if err := ValidateURL(w.URL); err != nil {
 		return err

@@ -32,6 +32,12 @@ func TestWebhookValidate(t *testing.T) {
 		{"ipv6 url", func(w *webhook.Webhook) { w.URL = "https://[2001:db8::1]/x" }, ""},
 		{"empty name", func(w *webhook.Webhook) { w.Name = "" }, "Webhook.Name must be 1-100"},
 		{"long name", func(w *webhook.Webhook) { w.Name = strings.Repeat("a", 101) }, "Webhook.Name"},
+		{"255 char system name", func(w *webhook.Webhook) {
+			w.UserID, w.On, w.Name = "", []webhook.Event{webhook.EventAbuseReport}, strings.Repeat("é", 255)
+		}, ""},
+		{"long system name", func(w *webhook.Webhook) {
+			w.UserID, w.On, w.Name = "", []webhook.Event{webhook.EventAbuseReport}, strings.Repeat("a", 256)
+		}, "Webhook.Name must be 1-255"},
 		{"invalid utf8 name", func(w *webhook.Webhook) { w.Name = "\xff" }, "Webhook.Name"},
 		{"empty url", func(w *webhook.Webhook) { w.URL = "" }, "Webhook.URL must be 1-1024"},
 		{"long url", func(w *webhook.Webhook) { w.URL = "https://r.example/" + strings.Repeat("a", 1024) }, "Webhook.URL must be 1-1024"},
