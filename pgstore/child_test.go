@@ -308,7 +308,8 @@ func (r *receiver) hookURL(id string) string { return r.URL + "/hooks/" + id }
 func storedDeliveries(t *testing.T, pool *pgxpool.Pool, schema string) (map[pairKey]string, int) {
 	t.Helper()
 	rows, err := pool.Query(context.Background(),
-		"SELECT id::text, hook_id, body, state FROM "+pgx.Identifier{schema, "fedihook_deliveries"}.Sanitize())
+		"SELECT d.id::text, d.hook_id, e.body, d.state FROM "+pgx.Identifier{schema, "fedihook_deliveries"}.Sanitize()+
+			" d JOIN "+pgx.Identifier{schema, "fedihook_events"}.Sanitize()+" e ON e.id = d.event_id")
 	require.NoError(t, err)
 	out := map[pairKey]string{}
 	delivered := 0

@@ -11,8 +11,8 @@ import (
 	"github.com/fedihook/webhook"
 )
 
-// hookColumns are the columns scanHook reads, but for the latest attempt.
-const hookColumns = `id, user_id, name, events, url, secret, active, signing_secret, previous_secrets, previous_expires, ordered, failing_since`
+// hookColumns are the columns of fedihook_hooks that scanHook reads.
+const hookColumns = `id, user_id, name, events, url, secret, active, signing_secret, previous_secrets, previous_expires, ordered`
 
 // The per-user limit is checked under a transaction-level advisory lock
 // on the user, so that two concurrent creations cannot both see room for
@@ -20,52 +20,93 @@ const hookColumns = `id, user_id, name, events, url, secret, active, signing_sec
 // snapshot is taken after the lock.
 const sqlLockUser = `SELECT pg_advisory_xact_lock(hashtextextended('fedihook.hooks:' || $1 || ':' || $2, 0))`
 
+// hookChanged is the tail of every statement that changes a webhook
+// (whose ID and user a CTE named "changed" returns): it counts the change
+// in fedihook_hooks_version and notifies the channel with "h VERSION
+// USER", so that in-process views of the webhooks drop that user's. The
+// notification goes out when the transaction commits.
+const hookChanged = `, v AS (
+	UPDATE ${s}fedihook_hooks_version SET version = version + 1
+	WHERE EXISTS (SELECT FROM changed)
+	RETURNING version
+), n AS (
+	SELECT pg_notify($1, 'h ' || v.version || ' ' || c.user_id) FROM v, (SELECT user_id FROM changed LIMIT 1) AS c
+)`
+
 const sqlCreateHook = `
 WITH c AS (
-	SELECT count(*) AS n FROM ${s}fedihook_hooks WHERE user_id = $2
-), ins AS (
-	INSERT INTO ${s}fedihook_hooks (` + hookColumns + `, latest_sent_at, latest_status)
-	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM c WHERE $15::int <= 0 OR c.n < $15::int
+	SELECT count(*) AS n FROM ${s}fedihook_hooks WHERE user_id = $3
+), changed AS (
+	INSERT INTO ${s}fedihook_hooks (` + hookColumns + `)
+	SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM c WHERE $16::int <= 0 OR c.n < $16::int
 	ON CONFLICT (id) DO NOTHING
-	RETURNING 1
-)
-SELECT (SELECT n FROM c), EXISTS (SELECT FROM ins), EXISTS (SELECT FROM ${s}fedihook_hooks WHERE id = $1)`
+	RETURNING id, user_id
+), st AS (
+	INSERT INTO ${s}fedihook_hook_status (hook_id, failing_since, latest_sent_at, latest_status)
+	SELECT id, $13, $14, $15 FROM changed
+	ON CONFLICT (hook_id) DO UPDATE SET failing_since = excluded.failing_since,
+		latest_sent_at = excluded.latest_sent_at, latest_status = excluded.latest_status
+)` + hookChanged + `
+SELECT (SELECT n FROM c), EXISTS (SELECT FROM changed), EXISTS (SELECT FROM ${s}fedihook_hooks WHERE id = $2),
+	(SELECT count(*) FROM n)`
 
-// hookSelect reads webhooks with their latest attempt: the newer of the
-// one folded into the hooks row by Prune and the latest of their
-// deliveries' (found through fedihook_deliveries_hook_idx).
+// hookSelect reads webhooks with their status.
 const hookSelect = `
 SELECT h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active,
-	h.signing_secret, h.previous_secrets, h.previous_expires, h.ordered, h.failing_since,
-	CASE WHEN l.at >= h.latest_sent_at OR h.latest_sent_at IS NULL THEN l.at ELSE h.latest_sent_at END,
-	CASE WHEN l.at >= h.latest_sent_at OR h.latest_sent_at IS NULL THEN l.status ELSE h.latest_status END
+	h.signing_secret, h.previous_secrets, h.previous_expires, h.ordered,
+	st.failing_since, st.latest_sent_at, st.latest_status
 FROM ${s}fedihook_hooks h
-LEFT JOIN LATERAL (
-	SELECT d.last_attempt_at AS at, CASE WHEN d.last_status = 0 THEN 1 ELSE d.last_status END AS status
-	FROM ${s}fedihook_deliveries d
-	WHERE d.hook_id = h.id AND d.last_attempt_at IS NOT NULL
-	ORDER BY d.last_attempt_at DESC
-	LIMIT 1
-) AS l ON true`
+LEFT JOIN ${s}fedihook_hook_status st ON st.hook_id = h.id`
 
 const sqlGetHook = hookSelect + ` WHERE h.id = $1`
 
 const sqlListHooks = hookSelect + ` WHERE h.user_id = $1 ORDER BY h.id`
 
 const sqlUpdateHook = `
-UPDATE ${s}fedihook_hooks SET name = $2, events = $3, url = $4, secret = $5, active = $6,
-	signing_secret = $7, previous_secrets = $8, previous_expires = $9
-WHERE id = $1`
+WITH changed AS (
+	UPDATE ${s}fedihook_hooks SET name = $3, events = $4, url = $5, secret = $6, active = $7,
+		signing_secret = $8, previous_secrets = $9, previous_expires = $10
+	WHERE id = $2
+	RETURNING id, user_id
+)` + hookChanged + `
+SELECT (SELECT user_id FROM changed), (SELECT count(*) FROM n)`
 
-const sqlDeleteHookDeliveries = `DELETE FROM ${s}fedihook_deliveries WHERE hook_id = $1`
+// DeleteHook locks the webhook first, which waits for the Enqueues in
+// flight that hold it (FOR KEY SHARE) and holds off new ones, then
+// deletes its deliveries: its queue rows, then the rest, in that order,
+// as Settle takes them, each statement after the previous one. No claim
+// or settle locks the webhook's row.
+const sqlLockHook = `SELECT user_id FROM ${s}fedihook_hooks WHERE id = $1 FOR UPDATE`
 
-const sqlDeleteHook = `DELETE FROM ${s}fedihook_hooks WHERE id = $1`
+const sqlDeleteHookQueue = `
+DELETE FROM ${s}fedihook_queue q USING ${s}fedihook_deliveries d
+WHERE d.hook_id = $1 AND d.state = 1 AND q.id = d.id`
 
-// sqlMatchHooks leaves out the latest attempt, which Emit does not need.
-const sqlMatchHooks = `
-SELECT ` + hookColumns + `, NULL::timestamptz, NULL::int
+const sqlDeleteHookDeliveries = `
+WITH del AS (
+	DELETE FROM ${s}fedihook_deliveries WHERE hook_id = $1 RETURNING id, event_id
+), att AS (
+	DELETE FROM ${s}fedihook_attempts a USING del WHERE a.delivery_id = del.id
+)
+DELETE FROM ${s}fedihook_events e
+USING (SELECT DISTINCT event_id FROM del) AS x
+WHERE e.id = x.event_id AND NOT EXISTS (
+	SELECT FROM ${s}fedihook_deliveries d WHERE d.event_id = e.id AND d.hook_id <> $1)`
+
+const sqlDeleteHook = `
+WITH st AS (
+	DELETE FROM ${s}fedihook_hook_status WHERE hook_id = $2
+), changed AS (
+	DELETE FROM ${s}fedihook_hooks WHERE id = $2 RETURNING id, user_id
+)` + hookChanged + `
+SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM n)`
+
+// sqlUserHooks reads a user's active webhooks for the in-process view:
+// without their status, which Emit does not need.
+const sqlUserHooks = `
+SELECT ` + hookColumns + `, NULL::timestamptz, NULL::timestamptz, NULL::int
 FROM ${s}fedihook_hooks
-WHERE user_id = $1 AND active AND $2 = ANY (events)
+WHERE user_id = $1 AND active
 ORDER BY id`
 
 // CreateHook implements [webhook.HookStore].
@@ -75,7 +116,7 @@ func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) e
 	if w.LatestSentAt != nil && w.LatestStatus != nil {
 		sentAt, status = w.LatestSentAt, w.LatestStatus
 	}
-	var n int64
+	var n, notified int64
 	var inserted, exists bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if limit > 0 {
@@ -84,15 +125,16 @@ func (s *Store) CreateHook(ctx context.Context, w *webhook.Webhook, limit int) e
 			}
 		}
 		prev, expires := splitPrevious(w.PreviousSigningSecrets)
-		return tx.QueryRow(ctx, s.sql.createHook,
+		return tx.QueryRow(ctx, s.sql.createHook, s.channel,
 			w.ID, w.UserID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active,
 			w.SigningSecret, prev, expires, w.Ordered, w.FailingSince, sentAt, status, limit,
-		).Scan(&n, &inserted, &exists)
+		).Scan(&n, &inserted, &exists, &notified)
 	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("pgstore: creating webhook: %w", err)
 	case inserted:
+		s.hooks.changed(w.UserID)
 		return nil
 	case limit > 0 && n >= int64(limit) && !exists:
 		return fmt.Errorf("webhook: user %q has %d webhooks: %w", truncate(w.UserID, webhook.MaxIDLength), n, webhook.ErrTooManyWebhooks)
@@ -125,52 +167,63 @@ func (s *Store) ListHooks(ctx context.Context, userID string) ([]*webhook.Webhoo
 // UpdateHook implements [webhook.HookStore].
 func (s *Store) UpdateHook(ctx context.Context, w *webhook.Webhook) error {
 	prev, expires := splitPrevious(w.PreviousSigningSecrets)
-	tag, err := s.pool.Exec(ctx, s.sql.updateHook, w.ID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active,
-		w.SigningSecret, prev, expires)
+	var user *string
+	var notified int64
+	err := s.pool.QueryRow(ctx, s.sql.updateHook, s.channel, w.ID, w.Name, eventStrings(w.On), w.URL, w.Secret, w.Active,
+		w.SigningSecret, prev, expires).Scan(&user, &notified)
 	if err != nil {
 		return fmt.Errorf("pgstore: updating webhook: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if user == nil {
 		return notFound("webhook", w.ID)
 	}
+	s.hooks.changed(*user)
 	return nil
 }
 
 // DeleteHook implements [webhook.HookStore]. The webhook's deliveries,
-// pending and finished, are deleted with it: first, and then the webhook,
-// so that it locks rows in the order Settle and Prune do (deliveries,
-// then webhooks).
+// pending and finished, are deleted with it, in one transaction.
 func (s *Store) DeleteHook(ctx context.Context, id string) error {
-	var n int64
+	var user string
+	found := true
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, s.sql.lockHook, id).Scan(&user)
+		if errors.Is(err, pgx.ErrNoRows) {
+			found = false
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, s.sql.deleteHookQueue, id); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, s.sql.deleteHookDeliveries, id); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, s.sql.deleteHook, id)
-		n = tag.RowsAffected()
-		return err
+		var n, notified int64
+		return tx.QueryRow(ctx, s.sql.deleteHook, s.channel, id).Scan(&n, &notified)
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: deleting webhook: %w", err)
 	}
-	if n == 0 {
+	if !found {
 		return notFound("webhook", id)
 	}
+	s.hooks.changed(user)
 	return nil
 }
 
-// MatchHooks implements [webhook.Outbox]. The webhooks it returns have no
-// LatestSentAt and LatestStatus.
+// MatchHooks implements [webhook.Outbox]. While the store is listening
+// (see [Store.Listen]) it answers from an in-process view of each user's
+// active webhooks, kept by the notifications of webhook changes, so Emit
+// needs no round trip to the database; otherwise it reads them. The
+// webhooks it returns have no status (LatestSentAt, LatestStatus,
+// FailingSince).
 func (s *Store) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
-	return matchHooks(ctx, s.pool, &s.sql, userID, e)
-}
-
-func matchHooks(ctx context.Context, q querier, sql *statements, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
-	hooks, err := queryHooks(ctx, q, sql.matchHooks, userID, string(e))
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: matching webhooks: %w", err)
-	}
-	return hooks, nil
+	return s.hooks.match(ctx, userID, e, true, func(ctx context.Context) ([]*webhook.Webhook, error) {
+		return queryHooks(ctx, s.pool, s.sql.userHooks, userID)
+	})
 }
 
 func queryHooks(ctx context.Context, q querier, sql string, args ...any) ([]*webhook.Webhook, error) {

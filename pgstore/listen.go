@@ -20,9 +20,12 @@ const (
 
 // Listen implements [webhook.Notifier]. It holds one connection of the
 // pool, LISTENs on the store's [Store.Channel], and calls wake for each
-// notification: one per committed transaction that enqueued deliveries,
-// however many it enqueued. It also calls wake each time it has started
-// listening, since deliveries may have been enqueued while it was not.
+// notification of deliveries: one per committed transaction that
+// enqueued some, however many it enqueued. It also calls wake each time
+// it has started listening, since deliveries may have been enqueued while
+// it was not. The channel also carries the changes of webhooks, which
+// keep the in-process view MatchHooks answers from while Listen is
+// connected (see [Store.MatchHooks]).
 //
 // When the connection fails, Listen logs the error, releases the
 // connection and tries again with a growing backoff (up to 10 s). It
@@ -69,12 +72,17 @@ func (s *Store) listen(ctx context.Context, wake func()) (listening bool, err er
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
 		return false, err
 	}
+	s.hooks.listening(true)
+	defer s.hooks.listening(false)
 	wake()
 	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
 			return true, err
 		}
-		wake()
+		if !s.hooks.notified(n.Payload) {
+			wake()
+		}
 	}
 }
 

@@ -19,41 +19,73 @@ var (
 
 // sqlListDeliveries reads a page, and one more row to tell whether
 // another page follows, through fedihook_deliveries_list_idx.
-const sqlListDeliveries = `
-SELECT ` + deliveryColumns + ` FROM ${s}fedihook_deliveries
-WHERE hook_id = $1 AND ($2::smallint = 0 OR state = $2)
-	AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
-ORDER BY created_at DESC, id DESC
+const sqlListDeliveries = deliverySelect + `
+WHERE d.hook_id = $1 AND ($2::smallint = 0 OR d.state = $2)
+	AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3, $4::uuid))
+ORDER BY d.created_at DESC, d.id DESC
 LIMIT $5`
 
+// sqlListAttempts reads the attempts kept in fedihook_attempts, then the
+// final one kept in the delivery's row.
 const sqlListAttempts = `
-SELECT at, duration_us, status, error, response, retry FROM ${s}fedihook_attempts
-WHERE delivery_id = $1 ORDER BY id`
+SELECT at, duration_us, status, error, response, retry FROM (
+	SELECT 0 AS k, id AS n, at, duration_us, status, error, response, retry
+	FROM ${s}fedihook_attempts WHERE delivery_id = $1
+	UNION ALL
+	SELECT 1, 0, last_attempt_at, final_duration_us, last_status, last_error, final_response, false
+	FROM ${s}fedihook_deliveries WHERE id = $1 AND final_duration_us IS NOT NULL
+) AS a
+ORDER BY k, n`
 
 const sqlDeliveryExists = `SELECT EXISTS (SELECT FROM ${s}fedihook_deliveries WHERE id = $1)`
 
-// redeliverSet starts a new attempt series: pending, due at $2, no
-// attempt yet, no lease (a stale holder's result is refused).
-const redeliverSet = `
-SET state = 1, attempts = 0, next_attempt_at = $2, available_at = $2,
-	leased = false, finished_at = NULL`
+// redeliverFinished moves the finished deliveries of a CTE named "pick"
+// (their IDs, locked) back to the queue, due at $2, with no attempt yet
+// and their lease counter, so that a stale holder's result is refused;
+// their final attempt joins the others in fedihook_attempts.
+const redeliverFinished = `
+, old AS (
+	SELECT d.id, d.final_duration_us, d.final_response FROM ${s}fedihook_deliveries d JOIN pick ON pick.id = d.id
+), moved AS (
+	UPDATE ${s}fedihook_deliveries d
+	SET state = 1, finished_at = NULL, final_duration_us = NULL, final_response = NULL
+	FROM old
+	WHERE d.id = old.id AND d.state <> 1
+	RETURNING d.id, d.hook_id, d.event_id, d.seq, d.ordered, d.lease, d.last_attempt_at, d.last_status, d.last_error,
+		old.final_duration_us, old.final_response
+), hist AS (
+	INSERT INTO ${s}fedihook_attempts (delivery_id, at, duration_us, status, error, response, retry)
+	SELECT id, last_attempt_at, final_duration_us, last_status, last_error, coalesce(final_response, ''), false
+	FROM moved WHERE final_duration_us IS NOT NULL AND last_attempt_at IS NOT NULL
+), queued AS (
+	INSERT INTO ${s}fedihook_queue (id, hook_id, event_id, seq, ordered, due, lease, last_attempt_at, last_status, last_error)
+	SELECT id, hook_id, event_id, seq, ordered, $2, lease, last_attempt_at, last_status, last_error FROM moved
+)`
 
+// sqlRedeliver redelivers one delivery: a finished one goes back to the
+// queue; a pending one not under a live lease starts over, its lease
+// freed (a stale holder's result is refused).
 const sqlRedeliver = `
-UPDATE ${s}fedihook_deliveries d ` + redeliverSet + `
-WHERE id = $1 AND NOT (leased AND available_at > $2)`
+WITH pick AS (
+	SELECT id FROM ${s}fedihook_deliveries WHERE id = $1 AND state <> 1 FOR UPDATE
+)` + redeliverFinished + `, pending AS (
+	UPDATE ${s}fedihook_queue SET due = $2, leased_until = NULL, attempts = 0
+	WHERE id = $1 AND NOT (leased_until IS NOT NULL AND leased_until > $2)
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM pending)`
 
 const sqlRecoverFailed = `
-UPDATE ${s}fedihook_deliveries d ` + redeliverSet + `
-FROM (
+WITH pick AS (
 	SELECT id FROM ${s}fedihook_deliveries
 	WHERE hook_id = $1 AND state = 3 AND last_attempt_at >= $3
 	ORDER BY last_attempt_at
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
-) AS f
-WHERE d.id = f.id`
+)` + redeliverFinished + `
+SELECT count(*) FROM moved`
 
-const sqlQueueStats = `SELECT count(*), min(next_attempt_at) FROM ${s}fedihook_deliveries WHERE state = 1`
+const sqlQueueStats = `SELECT count(*), min(due) FROM ${s}fedihook_queue`
 
 // ListDeliveries implements [webhook.History]: a page of a webhook's
 // deliveries, newest first, with the cursors of [webhook.EncodeCursor].
@@ -99,6 +131,9 @@ func (s *Store) ListAttempts(ctx context.Context, id uuid.UUID) ([]webhook.Attem
 		var us int64
 		var status int32
 		err := row.Scan(&a.At, &us, &status, &a.Error, &a.Response, &a.Retry)
+		if a.Response == nil {
+			a.Response = []byte{}
+		}
 		a.At, a.Duration, a.Status = a.At.UTC(), time.Duration(us)*time.Microsecond, int(status)
 		return a, err
 	})
@@ -126,11 +161,11 @@ func (s *Store) mustExist(ctx context.Context, id uuid.UUID) error {
 
 // Redeliver implements [webhook.Redeliverer].
 func (s *Store) Redeliver(ctx context.Context, id uuid.UUID, now time.Time) error {
-	tag, err := s.pool.Exec(ctx, s.sql.redeliver, [16]byte(id), now)
-	if err != nil {
+	var n int64
+	if err := s.pool.QueryRow(ctx, s.sql.redeliver, [16]byte(id), now).Scan(&n); err != nil {
 		return fmt.Errorf("pgstore: redelivering: %w", err)
 	}
-	if tag.RowsAffected() == 1 {
+	if n > 0 {
 		return nil
 	}
 	if err := s.mustExist(ctx, id); err != nil {
@@ -145,11 +180,11 @@ func (s *Store) RecoverFailed(ctx context.Context, hookID string, since, now tim
 	if limit <= 0 {
 		return 0, invalidf("RecoverFailed limit must be >= 1, got %d", limit)
 	}
-	tag, err := s.pool.Exec(ctx, s.sql.recoverFailed, hookID, now, since, limit)
-	if err != nil {
+	var n int64
+	if err := s.pool.QueryRow(ctx, s.sql.recoverFailed, hookID, now, since, limit).Scan(&n); err != nil {
 		return 0, fmt.Errorf("pgstore: recovering failed deliveries: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return int(n), nil
 }
 
 // QueueStats implements [webhook.StatsReporter]. It counts the pending

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/jackc/pgx/v5"
 
@@ -9,18 +10,20 @@ import (
 )
 
 // A TxOutbox is a [webhook.Outbox] bound to the caller's transaction:
-// webhooks are matched, and deliveries enqueued, inside it. The deliveries
-// become claimable, and Listen-ers are notified, when the transaction
-// commits; a rollback leaves no trace. Get one from [Store.InTx] and pass
-// it to [webhook.Dispatcher.EmitVia].
+// deliveries are enqueued inside it. They become claimable, and Listen-ers
+// are notified, when the transaction commits; a rollback leaves no trace.
+// Get one from [Store.InTx] (a pgx transaction) or [Store.InSQLTx] (a
+// database/sql transaction on pgx's stdlib driver, as bun, sqlx and
+// GoToSocial use) and pass it to [webhook.Dispatcher.EmitVia].
 //
 // A TxOutbox is only valid while its transaction is open, and is used
 // from one goroutine at a time, as the transaction itself. A failed
 // Enqueue aborts the transaction, as any failed statement does: roll it
 // back.
 type TxOutbox struct {
-	tx pgx.Tx
-	s  *Store
+	tx    pgx.Tx  // or
+	sqlTx *sql.Tx // one of the two
+	s     *Store
 }
 
 // InTx returns an Outbox that writes through tx, a transaction (or
@@ -29,14 +32,41 @@ func (s *Store) InTx(tx pgx.Tx) *TxOutbox {
 	return &TxOutbox{tx: tx, s: s}
 }
 
-// MatchHooks implements [webhook.Outbox], reading the webhooks as the
-// transaction sees them.
+// InSQLTx is InTx for a database/sql transaction. Its connection must use
+// pgx's stdlib driver (github.com/jackc/pgx/v5/stdlib, registered as
+// "pgx"), which takes the arrays Enqueue sends as they are; with another
+// driver, Enqueue fails.
+func (s *Store) InSQLTx(tx *sql.Tx) *TxOutbox {
+	return &TxOutbox{sqlTx: tx, s: s}
+}
+
+// MatchHooks implements [webhook.Outbox]. With a pgx transaction it reads
+// the webhooks as the transaction sees them, unless the store is
+// listening and answers from its in-process view, as [Store.MatchHooks]
+// does; with a database/sql transaction it is [Store.MatchHooks].
 func (o *TxOutbox) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
-	return matchHooks(ctx, o.tx, &o.s.sql, userID, e)
+	if o.tx == nil {
+		return o.s.MatchHooks(ctx, userID, e)
+	}
+	return o.s.hooks.match(ctx, userID, e, false, func(ctx context.Context) ([]*webhook.Webhook, error) {
+		return queryHooks(ctx, o.tx, o.s.sql.userHooks, userID)
+	})
 }
 
 // Enqueue implements [webhook.Outbox] as [Store.Enqueue] does, in the
 // transaction.
 func (o *TxOutbox) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
-	return enqueue(ctx, o.tx, o.s, ds)
+	if o.tx != nil {
+		return enqueue(ctx, o.tx, o.s, ds)
+	}
+	if len(ds) == 0 {
+		return ctx.Err()
+	}
+	var v int64
+	var notified any
+	err := o.sqlTx.QueryRowContext(ctx, o.s.sql.enqueue, enqueueArgs(ds, o.s.channel)...).Scan(&v, &notified)
+	if err == nil {
+		o.s.hooks.sawVersion(v)
+	}
+	return enqueueError(len(ds), err)
 }

@@ -67,6 +67,7 @@ type Store struct {
 	sql       statements
 	settles   batcher[webhook.Result]
 	enqueues  batcher[*webhook.Delivery]
+	hooks     hookView
 }
 
 var (
@@ -159,12 +160,12 @@ func pgCode(err error) string {
 
 // statements holds the store's SQL with the schema filled in.
 type statements struct {
-	createHook, getHook, listHooks, updateHook, deleteHook, matchHooks string
-	deleteHookDeliveries                                               string
-	listDeliveries, listAttempts, deliveryExists, redeliver            string
-	recoverFailed, queueStats                                          string
-	enqueue, claim, settle, getDelivery, prune                         string
-	migrationsTable, migrationVersions, recordMigration                string
+	createHook, getHook, listHooks, updateHook, deleteHook, userHooks string
+	lockHook, deleteHookQueue, deleteHookDeliveries                   string
+	listDeliveries, listAttempts, deliveryExists, redeliver           string
+	recoverFailed, queueStats                                         string
+	enqueue, claim, settle, getDelivery, prune                        string
+	migrationsTable, migrationVersions, recordMigration               string
 }
 
 func newStatements(prefix string) statements {
@@ -175,6 +176,8 @@ func newStatements(prefix string) statements {
 		listHooks:            r.Replace(sqlListHooks),
 		updateHook:           r.Replace(sqlUpdateHook),
 		deleteHook:           r.Replace(sqlDeleteHook),
+		lockHook:             r.Replace(sqlLockHook),
+		deleteHookQueue:      r.Replace(sqlDeleteHookQueue),
 		deleteHookDeliveries: r.Replace(sqlDeleteHookDeliveries),
 		listDeliveries:       r.Replace(sqlListDeliveries),
 		listAttempts:         r.Replace(sqlListAttempts),
@@ -182,7 +185,7 @@ func newStatements(prefix string) statements {
 		redeliver:            r.Replace(sqlRedeliver),
 		recoverFailed:        r.Replace(sqlRecoverFailed),
 		queueStats:           r.Replace(sqlQueueStats),
-		matchHooks:           r.Replace(sqlMatchHooks),
+		userHooks:            r.Replace(sqlUserHooks),
 		enqueue:              r.Replace(sqlEnqueue),
 		claim:                r.Replace(sqlClaim),
 		settle:               r.Replace(sqlSettle),

@@ -19,152 +19,200 @@ const (
 	stateFailed    = int16(webhook.StateFailed)
 )
 
-// sqlEnqueue inserts a batch from parallel arrays and, in the same
-// statement and so the same transaction, notifies the channel once. The
-// notification is only delivered if the transaction commits.
+// sqlEnqueue inserts a batch from parallel arrays: the events ($1-$5),
+// then the deliveries ($6-$9, each naming its event by position in $8),
+// each into fedihook_deliveries and fedihook_queue, in the order given
+// (which seq follows). It locks the webhooks against deletion (FOR KEY
+// SHARE, which neither a claim nor a settle conflicts with) and raises a
+// foreign key violation for a delivery of a webhook that does not exist.
+// In the same statement, and so the same transaction, it notifies the
+// channel once (delivered only if the transaction commits), and returns
+// the webhooks' version, which keeps in-process views of them honest.
 const sqlEnqueue = `
-WITH ins AS (
-	INSERT INTO ${s}fedihook_deliveries
-		(id, hook_id, user_id, type, server, created_at, body, state, next_attempt_at, available_at, ordered)
-	SELECT t.id, t.hook_id, t.user_id, t.type, t.server, t.created_at, t.body, 1, t.due, t.due, coalesce(h.ordered, false)
-	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bytea[], $8::timestamptz[])
-		WITH ORDINALITY AS t (id, hook_id, user_id, type, server, created_at, body, due, ord)
-	LEFT JOIN ${s}fedihook_hooks h ON h.id = t.hook_id
-	ORDER BY t.ord -- seq follows the order of ds
-	RETURNING 1
+WITH hk AS (
+	SELECT h.id, h.ordered FROM ${s}fedihook_hooks h
+	WHERE h.id = ANY ($7::text[])
+	FOR KEY SHARE
+), ev AS (
+	SELECT nextval('${s}fedihook_events_id_seq') AS id, t.*
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bytea[])
+		WITH ORDINALITY AS t (user_id, type, server, created_at, body, n)
+), ins_ev AS (
+	INSERT INTO ${s}fedihook_events (id, user_id, type, server, created_at, body)
+	SELECT id, user_id, type, server, created_at, body FROM ev
+), d AS (
+	SELECT nextval('${s}fedihook_delivery_seq') AS seq, o.* FROM (
+		SELECT t.id, t.hook_id, ev.id AS event_id, ev.created_at, t.due,
+			CASE WHEN hk.id IS NULL THEN ${s}fedihook_no_hook(t.hook_id) ELSE hk.ordered END AS ordered
+		FROM unnest($6::uuid[], $7::text[], $8::int[], $9::timestamptz[]) WITH ORDINALITY AS t (id, hook_id, ev, due, ord)
+		JOIN ev ON ev.n = t.ev
+		LEFT JOIN hk ON hk.id = t.hook_id
+		ORDER BY t.ord
+	) AS o
+), ins_d AS (
+	INSERT INTO ${s}fedihook_deliveries (id, hook_id, event_id, created_at, seq, ordered, state, next_attempt_at)
+	SELECT id, hook_id, event_id, created_at, seq, ordered, 1, due FROM d
+), ins_q AS (
+	INSERT INTO ${s}fedihook_queue (id, hook_id, event_id, seq, ordered, due)
+	SELECT id, hook_id, event_id, seq, ordered, due FROM d
 )
-SELECT pg_notify($9, '') FROM (SELECT FROM ins LIMIT 1) AS any_row`
+SELECT (SELECT version FROM ${s}fedihook_hooks_version), pg_notify($10, '')`
 
-// sqlClaim locks up to $2 due rows, skipping the ones other claimers
-// hold, leases them until $3 and returns them with their webhooks,
-// earliest due first. Of an ordered webhook, only the head (its earliest
-// enqueued pending delivery) may be taken.
+// sqlClaim locks up to $2 due rows of the queue whose lease is free or
+// expired, skipping the ones other claimers hold, leases them until $3
+// (a HOT update: no indexed column changes) and returns them with their
+// events and webhooks, earliest due first. Of an ordered webhook, only
+// the head (its earliest enqueued pending delivery) may be taken. The
+// webhooks' version comes along, for the in-process view of them.
 const sqlClaim = `
 WITH c AS (
-	SELECT d.id, d.available_at FROM ${s}fedihook_deliveries d
-	WHERE d.state = 1 AND d.available_at <= $1
-		AND (NOT d.ordered OR NOT EXISTS (
-			SELECT FROM ${s}fedihook_deliveries e
-			WHERE e.hook_id = d.hook_id AND e.state = 1 AND e.ordered AND e.seq < d.seq))
-	ORDER BY d.available_at
+	SELECT q.id FROM ${s}fedihook_queue q
+	WHERE q.due <= $1 AND (q.leased_until IS NULL OR q.leased_until <= $1)
+		AND (NOT q.ordered OR NOT EXISTS (
+			SELECT FROM ${s}fedihook_queue e
+			WHERE e.ordered AND e.hook_id = q.hook_id AND e.seq < q.seq))
+	ORDER BY q.due
 	LIMIT $2
 	FOR UPDATE SKIP LOCKED
 ), u AS (
-	UPDATE ${s}fedihook_deliveries d
-	SET lease = d.lease + 1, leased = true, available_at = $3
+	UPDATE ${s}fedihook_queue q
+	SET lease = q.lease + 1, leased_until = $3
 	FROM c
-	WHERE d.id = c.id
-	RETURNING d.id, d.hook_id, d.user_id, d.type, d.server, d.created_at, d.body,
-		d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error, d.lease, c.available_at AS due
+	WHERE q.id = c.id
+	RETURNING q.id, q.hook_id, q.event_id, q.due, q.attempts, q.last_attempt_at, q.last_status, q.last_error, q.lease
 )
-SELECT u.id, u.user_id, u.type, u.server, u.created_at, u.body,
-	u.attempts, u.next_attempt_at, u.last_attempt_at, u.last_status, u.last_error, u.lease,
+SELECT u.id, e.user_id, e.type, e.server, e.created_at, e.body,
+	u.attempts, u.due, u.last_attempt_at, u.last_status, u.last_error, u.lease,
 	h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active,
-	h.signing_secret, h.previous_secrets, h.previous_expires, h.ordered, h.failing_since
-FROM u JOIN ${s}fedihook_hooks h ON h.id = u.hook_id
+	h.signing_secret, h.previous_secrets, h.previous_expires, h.ordered, st.failing_since,
+	(SELECT version FROM ${s}fedihook_hooks_version)
+FROM u
+JOIN ${s}fedihook_hooks h ON h.id = u.hook_id
+JOIN ${s}fedihook_events e ON e.id = u.event_id
+LEFT JOIN ${s}fedihook_hook_status st ON st.hook_id = u.hook_id
 ORDER BY u.due, u.id`
 
 // sqlSettle applies a batch of results given as parallel arrays, each
 // only if its lease is still the delivery's, and returns the positions
 // (from 1) of the results refused for a lost lease; deliveries that no
-// longer exist are skipped silently. A release ($10) only puts the
-// delivery back, due at next_at. An attempt is recorded in the delivery's
-// row and in fedihook_attempts; the webhook's latest attempt is read from
-// the deliveries (see hookSelect), so that settling does not write to a
-// busy webhook's row. Only FailingSince is kept in the webhook's row, and
-// written only when it changes (the first failure after a success, or a
-// success after failures), after locking those rows in ID order.
+// longer exist are skipped silently. Of several results with one lease,
+// the first is applied.
+//
+// A finished delivery (delivered or failed) leaves the queue, and its
+// row in fedihook_deliveries takes its final state and attempt, which
+// changes no indexed column. A retry or a release ($10) puts the queue
+// row back, due at next_at; a retry's attempt goes to fedihook_attempts.
+// Each webhook's status (latest attempt, FailingSince) is written once,
+// after locking those rows in ID order: the latest attempt is the one
+// with the latest time, FailingSince follows the batch's order.
 const sqlSettle = `
 WITH r AS (
 	SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::timestamptz[], $5::int[], $6::text[],
 			$7::timestamptz[], $8::bigint[], $9::bytea[], $10::bool[])
 		WITH ORDINALITY AS r (id, lease, state, next_at, status, error, at, dur, resp, release, ord)
-), u AS (
+), ra AS (
+	SELECT DISTINCT ON (id, lease) * FROM r ORDER BY id, lease, ord
+), fin AS (
+	DELETE FROM ${s}fedihook_queue q
+	USING ra
+	WHERE q.id = ra.id AND q.lease = ra.lease AND q.leased_until IS NOT NULL
+		AND NOT ra.release AND ra.state <> 1
+	RETURNING ra.ord, q.id, q.hook_id, q.lease, q.attempts, q.due
+), back AS (
+	UPDATE ${s}fedihook_queue q SET
+		due = ra.next_at,
+		leased_until = NULL,
+		attempts = q.attempts + CASE WHEN ra.release THEN 0 ELSE 1 END,
+		last_attempt_at = CASE WHEN ra.release THEN q.last_attempt_at ELSE ra.at END,
+		last_status = CASE WHEN ra.release THEN q.last_status ELSE ra.status END,
+		last_error = CASE WHEN ra.release THEN q.last_error ELSE ra.error END
+	FROM ra
+	WHERE q.id = ra.id AND q.lease = ra.lease AND q.leased_until IS NOT NULL
+		AND (ra.release OR ra.state = 1)
+	RETURNING ra.ord, q.hook_id
+), logged AS (
 	UPDATE ${s}fedihook_deliveries d SET
-		state = CASE WHEN r.release THEN 1 ELSE r.state END,
-		attempts = d.attempts + CASE WHEN r.release THEN 0 ELSE 1 END,
-		next_attempt_at = CASE WHEN r.release OR r.state = 1 THEN r.next_at ELSE d.next_attempt_at END,
-		available_at = CASE WHEN r.release OR r.state = 1 THEN r.next_at ELSE d.available_at END,
-		leased = false,
-		last_attempt_at = CASE WHEN r.release THEN d.last_attempt_at ELSE r.at END,
-		last_status = CASE WHEN r.release THEN d.last_status ELSE r.status END,
-		last_error = CASE WHEN r.release THEN d.last_error ELSE r.error END,
-		finished_at = CASE WHEN r.release OR r.state = 1 THEN NULL ELSE r.at END
-	FROM r
-	WHERE d.id = r.id AND d.lease = r.lease AND d.leased AND d.state = 1
-	RETURNING r.ord, d.hook_id
+		state = ra.state, lease = fin.lease, attempts = fin.attempts + 1, next_attempt_at = fin.due,
+		last_attempt_at = ra.at, last_status = ra.status, last_error = ra.error, finished_at = ra.at,
+		final_duration_us = ra.dur, final_response = ra.resp
+	FROM fin JOIN ra ON ra.ord = fin.ord
+	WHERE d.id = fin.id
 ), tried AS (
-	SELECT u.hook_id, r.* FROM u JOIN r ON r.ord = u.ord WHERE NOT r.release
+	SELECT fin.hook_id, ra.* FROM fin JOIN ra ON ra.ord = fin.ord
+	UNION ALL
+	SELECT back.hook_id, ra.* FROM back JOIN ra ON ra.ord = back.ord WHERE NOT ra.release
 ), hist AS (
 	INSERT INTO ${s}fedihook_attempts (delivery_id, at, duration_us, status, error, response, retry)
-	SELECT id, at, dur, status, error, resp, state = 1 FROM tried ORDER BY ord
-), last_ok AS (
-	SELECT hook_id, max(ord) FILTER (WHERE state = 2) AS ord FROM tried GROUP BY hook_id
-), failing AS (
-	-- Per webhook: whether the batch has a success, and its first
-	-- failure after the last success (or at all).
-	SELECT l.hook_id, l.ord IS NOT NULL AS reset,
-		(SELECT t.at FROM tried t WHERE t.hook_id = l.hook_id AND t.state <> 2 AND t.ord > coalesce(l.ord, 0)
+	SELECT id, at, dur, status, error, resp, true FROM tried WHERE state = 1 ORDER BY ord
+), per_hook AS (
+	SELECT hook_id,
+		max(ord) FILTER (WHERE state = 2) AS last_ok,
+		(array_agg(at ORDER BY at DESC, ord DESC))[1] AS latest_at,
+		(array_agg(CASE WHEN status = 0 THEN 1 ELSE status END ORDER BY at DESC, ord DESC))[1] AS latest_status
+	FROM tried GROUP BY hook_id
+), st AS (
+	-- Whether the batch has a success, and its first failure after the
+	-- last success (or at all).
+	SELECT p.*, (SELECT t.at FROM tried t WHERE t.hook_id = p.hook_id AND t.state <> 2 AND t.ord > coalesce(p.last_ok, 0)
 			ORDER BY t.ord LIMIT 1) AS since
-	FROM last_ok l
+	FROM per_hook p
 ), lk AS (
-	SELECT h.id FROM ${s}fedihook_hooks h JOIN failing f ON f.hook_id = h.id
-	WHERE h.failing_since IS DISTINCT FROM (CASE WHEN f.reset THEN f.since ELSE coalesce(h.failing_since, f.since) END)
-	ORDER BY h.id
-	FOR NO KEY UPDATE OF h
-), hooks AS (
-	UPDATE ${s}fedihook_hooks h
-	SET failing_since = CASE WHEN f.reset THEN f.since ELSE coalesce(h.failing_since, f.since) END
-	FROM failing f JOIN lk ON lk.id = f.hook_id
-	WHERE h.id = f.hook_id
+	SELECT s.hook_id FROM ${s}fedihook_hook_status s JOIN st ON st.hook_id = s.hook_id
+	ORDER BY s.hook_id
+	FOR NO KEY UPDATE OF s
+), status AS (
+	UPDATE ${s}fedihook_hook_status s SET
+		failing_since = CASE WHEN st.last_ok IS NOT NULL THEN st.since ELSE coalesce(s.failing_since, st.since) END,
+		latest_sent_at = CASE WHEN s.latest_sent_at IS NULL OR s.latest_sent_at <= st.latest_at THEN st.latest_at ELSE s.latest_sent_at END,
+		latest_status = CASE WHEN s.latest_sent_at IS NULL OR s.latest_sent_at <= st.latest_at THEN st.latest_status ELSE s.latest_status END
+	FROM st JOIN lk ON lk.hook_id = st.hook_id
+	WHERE s.hook_id = st.hook_id
 )
 SELECT r.ord FROM r
-WHERE NOT EXISTS (SELECT FROM u WHERE u.ord = r.ord)
+WHERE NOT EXISTS (SELECT FROM fin WHERE fin.ord = r.ord)
+	AND NOT EXISTS (SELECT FROM back WHERE back.ord = r.ord)
 	AND EXISTS (SELECT FROM ${s}fedihook_deliveries d WHERE d.id = r.id)
 ORDER BY r.ord`
 
-const sqlGetDelivery = `
-SELECT ` + deliveryColumns + `
-FROM ${s}fedihook_deliveries WHERE id = $1`
+// deliverySelect reads whole deliveries: a pending one's attempts, due
+// time and last attempt are its queue row's.
+const deliverySelect = `
+SELECT d.id, d.hook_id, e.user_id, e.type, e.server, d.created_at, e.body, d.state,
+	CASE WHEN q.id IS NULL THEN d.attempts ELSE q.attempts END,
+	CASE WHEN q.id IS NULL THEN d.next_attempt_at ELSE q.due END,
+	CASE WHEN q.id IS NULL THEN d.last_attempt_at ELSE q.last_attempt_at END,
+	CASE WHEN q.id IS NULL THEN d.last_status ELSE q.last_status END,
+	CASE WHEN q.id IS NULL THEN d.last_error ELSE q.last_error END
+FROM ${s}fedihook_deliveries d
+JOIN ${s}fedihook_events e ON e.id = d.event_id
+LEFT JOIN ${s}fedihook_queue q ON d.state = 1 AND q.id = d.id`
 
-// deliveryColumns are the columns scanDelivery reads.
-const deliveryColumns = `id, hook_id, user_id, type, server, created_at, body,
-	state, attempts, next_attempt_at, last_attempt_at, last_status, last_error`
+const sqlGetDelivery = deliverySelect + ` WHERE d.id = $1`
 
 // Prune works in batches, each a transaction that takes the store's
-// prune lock (so concurrent Prunes take turns), deletes the batch and
-// folds each webhook's latest pruned attempt into its row, so that it
-// outlives the deliveries; those webhook rows are locked in ID order,
-// after the deliveries, as Settle and DeleteHook do, so none of them can
-// deadlock with another.
+// prune lock (so concurrent Prunes take turns) and deletes the batch with
+// its attempts and the events no delivery is left of. Deliveries are
+// appended in about creation order and finish after it: the BRIN index on
+// created_at finds the old ones.
 const sqlLockPrune = `SELECT pg_advisory_xact_lock(hashtextextended('fedihook.prune:' || coalesce(nullif($1, ''), current_schema(), ''), 0))`
 
 const sqlPrune = `
 WITH del AS (
 	DELETE FROM ${s}fedihook_deliveries d
-	USING (
+	WHERE d.id IN (
 		SELECT id FROM ${s}fedihook_deliveries
-		WHERE state <> 1 AND finished_at < $1
-		ORDER BY finished_at
+		WHERE created_at < $1 AND state <> 1 AND finished_at < $1
 		LIMIT $2
-	) AS old
-	WHERE d.id = old.id
-	RETURNING d.hook_id, d.last_attempt_at, d.last_status
-), latest AS (
-	SELECT DISTINCT ON (hook_id) hook_id, last_attempt_at AS at,
-		CASE WHEN last_status = 0 THEN 1 ELSE last_status END AS status
-	FROM del
-	WHERE last_attempt_at IS NOT NULL
-	ORDER BY hook_id, last_attempt_at DESC
-), lk AS (
-	SELECT h.id FROM ${s}fedihook_hooks h JOIN latest l ON l.hook_id = h.id
-	WHERE h.latest_sent_at IS NULL OR h.latest_sent_at < l.at
-	ORDER BY h.id
-	FOR NO KEY UPDATE OF h
-), fold AS (
-	UPDATE ${s}fedihook_hooks h SET latest_sent_at = l.at, latest_status = l.status
-	FROM latest l JOIN lk ON lk.id = l.hook_id
-	WHERE h.id = l.hook_id AND (h.latest_sent_at IS NULL OR h.latest_sent_at < l.at)
+	) AND d.state <> 1 AND d.finished_at < $1
+	RETURNING d.id, d.event_id
+), att AS (
+	DELETE FROM ${s}fedihook_attempts a USING del WHERE a.delivery_id = del.id
+), ev AS (
+	DELETE FROM ${s}fedihook_events e
+	USING (SELECT DISTINCT event_id FROM del) AS x
+	WHERE e.id = x.event_id AND NOT EXISTS (
+		SELECT FROM ${s}fedihook_deliveries d
+		WHERE d.event_id = e.id AND NOT EXISTS (SELECT FROM del WHERE del.id = d.id))
 )
 SELECT count(*) FROM del`
 
@@ -215,41 +263,76 @@ func (s *Store) enqueueBatch(ctx context.Context, calls []*batchCall[*webhook.De
 	}
 }
 
+// enqueue writes ds through q. Deliveries that share their body bytes
+// (Emit's deliveries of one event), and their event's other fields, are
+// stored with one event row.
 func enqueue(ctx context.Context, q querier, s *Store, ds []*webhook.Delivery) error {
 	if len(ds) == 0 {
 		return ctx.Err()
 	}
+	var v int64
+	err := q.QueryRow(ctx, s.sql.enqueue, enqueueArgs(ds, s.channel)...).Scan(&v, nil)
+	if err == nil {
+		s.hooks.sawVersion(v)
+	}
+	return enqueueError(len(ds), err)
+}
+
+// enqueueArgs returns sqlEnqueue's arguments.
+func enqueueArgs(ds []*webhook.Delivery, channel string) []any {
+	type eventKey struct {
+		body              *byte
+		size              int
+		user, typ, server string
+		created           int64
+	}
 	var (
+		events  = make(map[eventKey]int32, 1)
+		users   []string
+		types   []string
+		servers []string
+		created []time.Time
+		bodies  [][]byte
 		ids     = make([][16]byte, len(ds))
 		hooks   = make([]string, len(ds))
-		users   = make([]string, len(ds))
-		types   = make([]string, len(ds))
-		servers = make([]string, len(ds))
-		created = make([]time.Time, len(ds))
-		bodies  = make([][]byte, len(ds))
+		evs     = make([]int32, len(ds))
 		due     = make([]time.Time, len(ds))
 	)
 	for i, d := range ds {
-		ids[i], hooks[i], users[i], types[i], servers[i] = d.ID, d.HookID, d.UserID, string(d.Type), d.Server
-		created[i], due[i] = d.CreatedAt, d.NextAttemptAt
-		bodies[i] = d.Body
-		if bodies[i] == nil {
-			bodies[i] = []byte{} // the column is NOT NULL
+		k := eventKey{size: len(d.Body), user: d.UserID, typ: string(d.Type), server: d.Server, created: d.CreatedAt.UnixNano()}
+		if len(d.Body) > 0 {
+			k.body = &d.Body[0]
 		}
+		n, ok := events[k]
+		if !ok {
+			body := d.Body
+			if body == nil {
+				body = []byte{} // the column is NOT NULL
+			}
+			users, types, servers = append(users, d.UserID), append(types, string(d.Type)), append(servers, d.Server)
+			created, bodies = append(created, d.CreatedAt), append(bodies, body)
+			n = int32(len(users))
+			events[k] = n
+		}
+		ids[i], hooks[i], evs[i], due[i] = d.ID, d.HookID, n, d.NextAttemptAt
 	}
-	_, err := q.Exec(ctx, s.sql.enqueue, ids, hooks, users, types, servers, created, bodies, due, s.channel)
+	return []any{users, types, servers, created, bodies, ids, hooks, evs, due, channel}
+}
+
+// enqueueError maps the error of sqlEnqueue.
+func enqueueError(n int, err error) error {
 	switch pgCode(err) {
 	case "":
 		if err != nil {
-			return fmt.Errorf("pgstore: enqueueing %d deliveries: %w", len(ds), err)
+			return fmt.Errorf("pgstore: enqueueing %d deliveries: %w", n, err)
 		}
 		return nil
 	case codeForeignKeyViolation:
-		return fmt.Errorf("webhook: enqueueing %d deliveries: a webhook does not exist: %w", len(ds), webhook.ErrNotFound)
+		return fmt.Errorf("webhook: enqueueing %d deliveries: a webhook does not exist: %w", n, webhook.ErrNotFound)
 	case codeUniqueViolation:
-		return fmt.Errorf("webhook: enqueueing %d deliveries: a delivery ID exists: %w", len(ds), webhook.ErrConflict)
+		return fmt.Errorf("webhook: enqueueing %d deliveries: a delivery ID exists: %w", n, webhook.ErrConflict)
 	default:
-		return fmt.Errorf("pgstore: enqueueing %d deliveries: %w", len(ds), err)
+		return fmt.Errorf("pgstore: enqueueing %d deliveries: %w", n, err)
 	}
 }
 
@@ -267,8 +350,9 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	}
 	defer rows.Close()
 	var (
-		out   []webhook.Claim
-		hooks = map[string]*webhook.Webhook{}
+		out     []webhook.Claim
+		hooks   = map[string]*webhook.Webhook{}
+		version int64
 	)
 	for rows.Next() {
 		var (
@@ -288,7 +372,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 		if err := rows.Scan(&id, &d.UserID, &typ, &d.Server, &d.CreatedAt, &d.Body,
 			&attempt, &d.NextAttemptAt, &lastAt, &status, &d.LastError, &c.Lease,
 			&h.ID, &h.UserID, &h.Name, &events, &h.URL, &h.Secret, &h.Active,
-			&h.SigningSecret, &prev, &expires, &h.Ordered, &failing); err != nil {
+			&h.SigningSecret, &prev, &expires, &h.Ordered, &failing, &version); err != nil {
 			return nil, fmt.Errorf("pgstore: claiming deliveries: %w", err)
 		}
 		d.ID, d.HookID, d.Type = uuid.UUID(id), h.ID, webhook.Event(typ)
@@ -313,6 +397,9 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: claiming deliveries: %w", err)
+	}
+	if version != 0 {
+		s.hooks.sawVersion(version)
 	}
 	return out, nil
 }
@@ -408,7 +495,7 @@ func (s *Store) GetDelivery(ctx context.Context, id uuid.UUID) (*webhook.Deliver
 	return d, nil
 }
 
-// scanDelivery reads the deliveryColumns.
+// scanDelivery reads a row of deliverySelect.
 func scanDelivery(row pgx.Row) (*webhook.Delivery, error) {
 	var (
 		d       webhook.Delivery
