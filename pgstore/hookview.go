@@ -85,14 +85,6 @@ func (v *hookView) changed(userID string) {
 	v.mu.Unlock()
 }
 
-// reset empties the view.
-func (v *hookView) reset() {
-	v.mu.Lock()
-	v.epoch++
-	clear(v.users)
-	v.mu.Unlock()
-}
-
 // listening records that a listener connected (true) or disconnected.
 // Either way the view starts empty: changes may have been missed.
 func (v *hookView) listening(on bool) {

@@ -56,17 +56,28 @@ func (o *TxOutbox) MatchHooks(ctx context.Context, userID string, e webhook.Even
 // Enqueue implements [webhook.Outbox] as [Store.Enqueue] does, in the
 // transaction.
 func (o *TxOutbox) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
+	return o.enqueue(ctx, enqueued{ds: ds})
+}
+
+// EnqueueEvent implements [webhook.EventEnqueuer] as [Store.EnqueueEvent]
+// does, in the transaction.
+func (o *TxOutbox) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
+	return o.enqueue(ctx, enqueued{em: em})
+}
+
+func (o *TxOutbox) enqueue(ctx context.Context, e enqueued) error {
 	if o.tx != nil {
-		return enqueue(ctx, o.tx, o.s, ds)
+		return enqueue(ctx, o.tx, o.s, []enqueued{e})
 	}
-	if len(ds) == 0 {
+	args, n := enqueueArgs([]enqueued{e}, o.s.channel)
+	if n == 0 {
 		return ctx.Err()
 	}
 	var v int64
 	var notified any
-	err := o.sqlTx.QueryRowContext(ctx, o.s.sql.enqueue, enqueueArgs(ds, o.s.channel)...).Scan(&v, &notified)
+	err := o.sqlTx.QueryRowContext(ctx, o.s.sql.enqueue, args...).Scan(&v, &notified)
 	if err == nil {
 		o.s.hooks.sawVersion(v)
 	}
-	return enqueueError(len(ds), err)
+	return enqueueError(n, err)
 }

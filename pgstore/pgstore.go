@@ -66,14 +66,15 @@ type Store struct {
 	log       *slog.Logger
 	sql       statements
 	settles   batcher[webhook.Result]
-	enqueues  batcher[*webhook.Delivery]
+	enqueues  batcher[enqueued]
 	hooks     hookView
 }
 
 var (
-	_ webhook.Store    = (*Store)(nil)
-	_ webhook.Notifier = (*Store)(nil)
-	_ webhook.Outbox   = (*TxOutbox)(nil)
+	_ webhook.Store         = (*Store)(nil)
+	_ webhook.Notifier      = (*Store)(nil)
+	_ webhook.EventEnqueuer = (*Store)(nil)
+	_ webhook.EventEnqueuer = (*TxOutbox)(nil)
 )
 
 // New returns a Store using pool, which it never closes. A nil cfg means

@@ -235,19 +235,37 @@ func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 	if err := ctx.Err(); err != nil || len(ds) == 0 {
 		return err
 	}
-	return s.enqueues.do(context.WithoutCancel(ctx), ds, s.enqueueBatch)
+	return s.enqueues.do(context.WithoutCancel(ctx), []enqueued{{ds: ds}}, s.enqueueBatch)
 }
 
-func (s *Store) enqueueBatch(ctx context.Context, calls []*batchCall[*webhook.Delivery]) {
+// EnqueueEvent implements [webhook.EventEnqueuer]: as Enqueue, with the
+// event's body stored once for all its deliveries.
+func (s *Store) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
+	if err := ctx.Err(); err != nil || len(em.Hooks) == 0 {
+		return err
+	}
+	return s.enqueues.do(context.WithoutCancel(ctx), []enqueued{{em: em}}, s.enqueueBatch)
+}
+
+// enqueued is what one call enqueues: deliveries or an emission.
+type enqueued struct {
+	ds []*webhook.Delivery
+	em *webhook.Emission
+}
+
+func (e *enqueued) len() int {
+	if e.em != nil {
+		return len(e.em.Hooks)
+	}
+	return len(e.ds)
+}
+
+func (s *Store) enqueueBatch(ctx context.Context, calls []*batchCall[enqueued]) {
 	if len(calls) == 1 {
 		calls[0].err = enqueue(ctx, s.pool, s, calls[0].in)
 		return
 	}
-	n := 0
-	for _, c := range calls {
-		n += len(c.in)
-	}
-	all := make([]*webhook.Delivery, 0, n)
+	var all []enqueued
 	for _, c := range calls {
 		all = append(all, c.in...)
 	}
@@ -263,60 +281,88 @@ func (s *Store) enqueueBatch(ctx context.Context, calls []*batchCall[*webhook.De
 	}
 }
 
-// enqueue writes ds through q. Deliveries that share their body bytes
-// (Emit's deliveries of one event), and their event's other fields, are
-// stored with one event row.
-func enqueue(ctx context.Context, q querier, s *Store, ds []*webhook.Delivery) error {
-	if len(ds) == 0 {
+// enqueue writes es through q in one statement. Deliveries that share
+// their body bytes (Emit's deliveries of one event), and their event's
+// other fields, are stored with one event row, as an emission is.
+func enqueue(ctx context.Context, q querier, s *Store, es []enqueued) error {
+	args, n := enqueueArgs(es, s.channel)
+	if n == 0 {
 		return ctx.Err()
 	}
 	var v int64
-	err := q.QueryRow(ctx, s.sql.enqueue, enqueueArgs(ds, s.channel)...).Scan(&v, nil)
+	err := q.QueryRow(ctx, s.sql.enqueue, args...).Scan(&v, nil)
 	if err == nil {
 		s.hooks.sawVersion(v)
 	}
-	return enqueueError(len(ds), err)
+	return enqueueError(n, err)
 }
 
-// enqueueArgs returns sqlEnqueue's arguments.
-func enqueueArgs(ds []*webhook.Delivery, channel string) []any {
+// enqueueArgs returns sqlEnqueue's arguments, and how many deliveries
+// they hold.
+func enqueueArgs(es []enqueued, channel string) ([]any, int) {
 	type eventKey struct {
 		body              *byte
 		size              int
 		user, typ, server string
 		created           int64
 	}
-	var (
-		events  = make(map[eventKey]int32, 1)
-		users   []string
-		types   []string
-		servers []string
-		created []time.Time
-		bodies  [][]byte
-		ids     = make([][16]byte, len(ds))
-		hooks   = make([]string, len(ds))
-		evs     = make([]int32, len(ds))
-		due     = make([]time.Time, len(ds))
-	)
-	for i, d := range ds {
-		k := eventKey{size: len(d.Body), user: d.UserID, typ: string(d.Type), server: d.Server, created: d.CreatedAt.UnixNano()}
-		if len(d.Body) > 0 {
-			k.body = &d.Body[0]
-		}
-		n, ok := events[k]
-		if !ok {
-			body := d.Body
-			if body == nil {
-				body = []byte{} // the column is NOT NULL
-			}
-			users, types, servers = append(users, d.UserID), append(types, string(d.Type)), append(servers, d.Server)
-			created, bodies = append(created, d.CreatedAt), append(bodies, body)
-			n = int32(len(users))
-			events[k] = n
-		}
-		ids[i], hooks[i], evs[i], due[i] = d.ID, d.HookID, n, d.NextAttemptAt
+	n := 0
+	for i := range es {
+		n += es[i].len()
 	}
-	return []any{users, types, servers, created, bodies, ids, hooks, evs, due, channel}
+	var (
+		events  map[eventKey]int32
+		users   = make([]string, 0, len(es))
+		types   = make([]string, 0, len(es))
+		servers = make([]string, 0, len(es))
+		created = make([]time.Time, 0, len(es))
+		bodies  = make([][]byte, 0, len(es))
+		ids     = make([][16]byte, 0, n)
+		hooks   = make([]string, 0, n)
+		evs     = make([]int32, 0, n)
+		due     = make([]time.Time, 0, n)
+	)
+	event := func(user string, typ webhook.Event, server string, at time.Time, body []byte) int32 {
+		if body == nil {
+			body = []byte{} // the column is NOT NULL
+		}
+		users, types, servers = append(users, user), append(types, string(typ)), append(servers, server)
+		created, bodies = append(created, at), append(bodies, body)
+		return int32(len(users))
+	}
+	for i := range es {
+		if em := es[i].em; em != nil {
+			// One event a user (Emit's hooks all have one).
+			var ev int32
+			user := ""
+			for j, h := range em.Hooks {
+				if ev == 0 || h.UserID != user {
+					user = h.UserID
+					ev = event(user, em.Type, em.Server, em.CreatedAt, em.Body)
+				}
+				ids, hooks = append(ids, em.IDs[j]), append(hooks, h.ID)
+				evs, due = append(evs, ev), append(due, em.NextAttemptAt)
+			}
+			continue
+		}
+		for _, d := range es[i].ds {
+			k := eventKey{size: len(d.Body), user: d.UserID, typ: string(d.Type), server: d.Server, created: d.CreatedAt.UnixNano()}
+			if len(d.Body) > 0 {
+				k.body = &d.Body[0]
+			}
+			if events == nil {
+				events = make(map[eventKey]int32)
+			}
+			ev, ok := events[k]
+			if !ok {
+				ev = event(d.UserID, d.Type, d.Server, d.CreatedAt, d.Body)
+				events[k] = ev
+			}
+			ids, hooks = append(ids, d.ID), append(hooks, d.HookID)
+			evs, due = append(evs, ev), append(due, d.NextAttemptAt)
+		}
+	}
+	return []any{users, types, servers, created, bodies, ids, hooks, evs, due, channel}, n
 }
 
 // enqueueError maps the error of sqlEnqueue.

@@ -380,13 +380,13 @@ func placeholders(rows, cols int, flat bool) string {
 	return strings.TrimSuffix(strings.Repeat("("+row+"),", rows), ",")
 }
 
-// runPostgresCeiling measures PostgreSQL's ceiling for the pgstore
-// schema: spec.Concurrency goroutines each insert a batch of deliveries
-// (one statement from arrays), claim a batch (SELECT ... FOR UPDATE SKIP
-// LOCKED, UPDATE ... RETURNING, one statement) and settle it (one UPDATE),
-// each statement its own transaction.
+// runPostgresCeiling measures PostgreSQL's ceiling for pgstore: the
+// store's own statements without HTTP or Dispatcher. spec.Concurrency
+// goroutines each enqueue a batch of deliveries (one statement), claim a
+// batch (one statement) and settle it as delivered (one statement), each
+// statement its own transaction.
 func runPostgresCeiling(ctx context.Context, spec *runSpec, ready func() error) (*runResult, error) {
-	pool, store, schema, cleanup, err := openPostgres(ctx, spec)
+	_, store, _, cleanup, err := openPostgres(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -399,59 +399,32 @@ func runPostgresCeiling(ctx context.Context, spec *runSpec, ready func() error) 
 	if err != nil {
 		return nil, err
 	}
-	t := pgx.Identifier{schema, "fedihook_deliveries"}.Sanitize()
-	insertSQL := `INSERT INTO ` + t + ` (id, hook_id, user_id, type, server, created_at, body, state, next_attempt_at, available_at)
-		SELECT r.id, r.hook_id, r.user_id, 'note', $4, $5, r.body, 1, $5, $5
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $6::bytea[]) AS r (id, hook_id, user_id, body)`
-	claimSQL := `WITH c AS (
-			SELECT id FROM ` + t + ` WHERE state = 1 AND available_at <= $1
-			ORDER BY available_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-		UPDATE ` + t + ` d SET lease = d.lease + 1, leased = true, available_at = $3
-		FROM c WHERE d.id = c.id RETURNING d.id, d.body`
-	settleSQL := `UPDATE ` + t + ` SET state = 2, attempts = attempts + 1, leased = false,
-		last_status = 204, last_error = '', finished_at = $2 WHERE id = ANY ($1::uuid[]) AND leased`
-
 	batch := ceilingBatch(spec)
 	var next atomic.Int64
 	claimSettle := func(ctx context.Context) (int, error) {
 		now := time.Now()
-		rows, err := pool.Query(ctx, claimSQL, now, batch, now.Add(time.Minute))
-		if err != nil {
+		cs, err := store.Claim(ctx, now, batch, time.Minute)
+		if err != nil || len(cs) == 0 {
 			return 0, err
 		}
-		var ids [][16]byte
-		for rows.Next() {
-			var (
-				id   [16]byte
-				body []byte
-			)
-			if err := rows.Scan(&id, &body); err != nil {
-				rows.Close()
-				return 0, err
-			}
-			ids = append(ids, id)
+		at := time.Now()
+		rs := make([]webhook.Result, len(cs))
+		for i, c := range cs {
+			rs[i] = webhook.Result{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease,
+				State: webhook.StateDelivered, Attempt: webhook.Attempt{At: at, Status: 204}}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, err
-		}
-		if len(ids) == 0 {
-			return 0, nil
-		}
-		tag, err := pool.Exec(ctx, settleSQL, ids, time.Now())
-		return int(tag.RowsAffected()), err
+		return len(rs), store.Settle(ctx, rs)
 	}
 	cycle := func(ctx context.Context, _ int, c *counters) {
-		ids := make([][16]byte, batch)
-		hooks := make([]string, batch)
-		users := make([]string, batch)
-		bodies := make([][]byte, batch)
+		now := time.Now()
+		created := time.UnixMilli(now.UnixMilli())
+		ds := make([]*webhook.Delivery, batch)
 		for i := range batch {
-			ids[i] = uuid.New()
 			h := int(next.Add(1)) % len(hookIDs)
-			hooks[i], users[i], bodies[i] = hookIDs[h], owners[h], body
+			ds[i] = &webhook.Delivery{ID: uuid.New(), HookID: hookIDs[h], UserID: owners[h], Type: webhook.EventNote,
+				Server: "https://" + benchHost, CreatedAt: created, Body: body, State: webhook.StatePending, NextAttemptAt: now}
 		}
-		if _, err := pool.Exec(ctx, insertSQL, ids, hooks, users, "https://"+benchHost, time.Now(), bodies); err != nil {
+		if err := store.Enqueue(ctx, ds); err != nil {
 			c.fail(err)
 			return
 		}
