@@ -18,6 +18,8 @@ if ! command -v npm >/dev/null 2>&1; then
 	apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
 fi
 npm ci --prefix testdata/misskeyjs --no-audit --no-fund --loglevel=error >/dev/null
+# misskeyapi's end-to-end test drives the API with misskey-js's APIClient.
+npm ci --prefix testdata/misskeyapi --no-audit --no-fund --loglevel=error >/dev/null
 # The verify package checks our signatures with the verifiers receivers
 # run (standardwebhooks, svix).
 npm ci --prefix testdata/standardwebhooks --no-audit --no-fund --loglevel=error >/dev/null
