@@ -53,7 +53,11 @@ type Config struct {
 	MaxRetryAfter time.Duration
 	// Clock tells the time. Defaults to [SystemClock].
 	Clock Clock
-	// Logger receives the Dispatcher's logs. Defaults to discarding them.
+	// Logger receives the Dispatcher's logs: failed attempts and
+	// webhooks disabled at Warn, store errors at Error, each attempt at
+	// Debug. Defaults to slog.Default() as of New, as the standard
+	// library falls back to its default logger; pass a Logger over
+	// slog.DiscardHandler to keep none.
 	Logger *slog.Logger
 	// MaxWebhooksPerUser limits CreateHook, as Misskey's role limit does
 	// (Misskey's default is 3). Defaults to 0, no limit.

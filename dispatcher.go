@@ -31,10 +31,13 @@ type Dispatcher struct {
 	mu        sync.Mutex
 	recovered map[string]time.Time // hook ID → the failing spell reported over
 	started   bool
-	pool      *pool         // the started Dispatcher's workers' claims
-	closed    atomic.Bool   // set under mu; read without it by Emit
-	stop      chan struct{} // closed when Shutdown begins
-	cancel    context.CancelFunc
+	pool      *pool       // the started Dispatcher's workers' claims
+	closed    atomic.Bool // set under mu; read without it by Emit
+	// startCtx is the context given to Start: once it has ended, the
+	// Dispatcher is stopped as by Shutdown.
+	startCtx atomic.Pointer[context.Context]
+	stop     chan struct{} // closed when Shutdown begins
+	cancel   context.CancelFunc
 	// stopListening ends the store's Notifier.Listen, if it has one.
 	stopListening context.CancelFunc
 	wg            sync.WaitGroup
@@ -82,7 +85,7 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 		d.clock = SystemClock{}
 	}
 	if d.log == nil {
-		d.log = slog.New(slog.DiscardHandler)
+		d.log = slog.Default()
 	}
 	d.cfg = c
 	d.gate = newGate(&c)
@@ -90,32 +93,73 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 }
 
 // Store returns the Dispatcher's store.
-func (d *Dispatcher) Store() Store { return d.store }
+func (d *Dispatcher) Store() Store {
+	if d == nil {
+		return nil
+	}
+	return d.store
+}
 
 // Host returns the configured Host.
-func (d *Dispatcher) Host() string { return d.cfg.Host }
+func (d *Dispatcher) Host() string {
+	if d == nil {
+		return ""
+	}
+	return d.cfg.Host
+}
 
 // Notify wakes the Dispatcher's workers to look for due deliveries now.
 // Emit calls it; call it after committing a transaction in which EmitVia
 // enqueued, when the store has no push of its own.
 func (d *Dispatcher) Notify() {
+	if d == nil {
+		return
+	}
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (d *Dispatcher) isClosed() bool { return d.closed.Load() }
+// ready returns an error for a nil Dispatcher or one not made by New, so
+// that misuse is an error rather than a nil dereference.
+func (d *Dispatcher) ready() error {
+	if d == nil || d.wake == nil {
+		return errNotNew
+	}
+	return nil
+}
+
+// open returns an error matching ErrClosed once Shutdown has begun or the
+// context given to Start has ended.
+func (d *Dispatcher) open() error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	if c := d.startCtx.Load(); c != nil && (*c).Err() != nil {
+		return errStartCtxEnded
+	}
+	return nil
+}
+
+// errStartCtxEnded is open's error once the context given to Start ended.
+var errStartCtxEnded = fmt.Errorf("%w: the context given to Start ended", ErrClosed)
 
 // Start starts delivering in the background and returns at once. Calling
-// it again does nothing. Cancelling ctx stops the workers and interrupts
-// deliveries in flight, as an expired Shutdown does; call Shutdown in
-// any case to wait for them. After Shutdown, Start returns ErrClosed.
+// it again does nothing. Ending ctx stops the Dispatcher for good: the
+// workers stop and deliveries in flight are interrupted, as when
+// Shutdown's context ends; from then on Emit, Drain and Start return an
+// error matching ErrClosed, and the Dispatcher logs a warning. Call
+// Shutdown in any case to wait for the workers. After Shutdown, Start
+// returns ErrClosed.
 func (d *Dispatcher) Start(ctx context.Context) error {
+	if err := d.ready(); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed.Load() {
-		return fmt.Errorf("webhook: start: %w", ErrClosed)
+	if err := d.open(); err != nil {
+		return fmt.Errorf("webhook: start: %w", err)
 	}
 	if d.started {
 		return nil
@@ -123,6 +167,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.started = true
 	workCtx, cancel := context.WithCancel(ctx)
 	d.cancel = cancel
+	d.startCtx.Store(&ctx)
 	d.pool = newPool(d.cfg.Workers)
 	d.wg.Add(1)
 	go func() {
@@ -163,6 +208,9 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 // ErrClosed once Shutdown has begun. Shutdown closes the HTTPTransport
 // the Dispatcher made itself, not one given in Config.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	if err := d.ready(); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	first := !d.closed.Load()
 	if first {

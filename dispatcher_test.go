@@ -548,8 +548,8 @@ func TestEmitValidation(t *testing.T) {
 	require.NoError(t, d.Emit(ctx, "u", webhook.EventNote, json.RawMessage(`{"note":{}}`)))
 	webhooktest.Flush(t, d)
 	tr.RequireReceived(t, h.ID, webhook.EventNote, json.RawMessage(`{"note":{}}`))
-	// An unmatched event does not even encode its body.
-	require.NoError(t, d.Emit(ctx, "nobody", webhook.EventNote, make(chan int)))
+	// A body that can never be an object is refused even unmatched.
+	require.ErrorIs(t, d.Emit(ctx, "nobody", webhook.EventNote, make(chan int)), webhook.ErrInvalid)
 }
 
 func TestConfigValidation(t *testing.T) {

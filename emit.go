@@ -1,9 +1,13 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,26 +16,37 @@ import (
 // Emit enqueues one delivery of a user event to every active webhook of
 // userID subscribed to e, each with its own eventId, all with the same
 // createdAt and body. body is any JSON-marshalable value encoding to an
-// object (such as a [misskey.NoteBody]), or already-encoded JSON as []byte or
-// [json.RawMessage]; it is encoded once, and only when some webhook
-// matches. Emit does no network I/O and does not wait for delivery. After
-// Shutdown it returns ErrClosed.
+// object (such as a [misskey.NoteBody]), or already-encoded JSON as []byte
+// or [json.RawMessage]; it is encoded once, and only when some webhook
+// matches, but a body that can never be an object (nil, a slice, a
+// string, a number, a channel, raw JSON that does not start with '{') is
+// refused whether or not any webhook matches. An unknown e yields an
+// error matching both ErrInvalid and ErrUnknownEvent. Emit does no network
+// I/O and does not wait for delivery. After Shutdown has begun, or once
+// the context given to Start has ended, it returns an error matching
+// ErrClosed.
 func (d *Dispatcher) Emit(ctx context.Context, userID string, e Event, body any) error {
+	if err := d.ready(); err != nil {
+		return err
+	}
 	if userID == "" {
 		return invalidf("Emit needs a user ID; use EmitSystem for system events")
 	}
 	if !e.IsUser() {
-		return invalidf("Emit takes user events, got %q", truncate(string(e), 64))
+		return d.wrongEvent("Emit takes user events", e)
 	}
-	return d.emit(ctx, d.store, userID, e, body)
+	return d.emit(ctx, d.store, true, userID, e, body)
 }
 
 // EmitSystem is Emit for system events, which go to the system webhooks.
 func (d *Dispatcher) EmitSystem(ctx context.Context, e Event, body any) error {
-	if !e.IsSystem() {
-		return invalidf("EmitSystem takes system events, got %q", truncate(string(e), 64))
+	if err := d.ready(); err != nil {
+		return err
 	}
-	return d.emit(ctx, d.store, "", e, body)
+	if !e.IsSystem() {
+		return d.wrongEvent("EmitSystem takes system events", e)
+	}
+	return d.emit(ctx, d.store, true, "", e, body)
 }
 
 // EmitVia is Emit through o instead of the Dispatcher's store: pass an
@@ -41,15 +56,44 @@ func (d *Dispatcher) EmitSystem(ctx context.Context, e Event, body any) error {
 // to start the deliveries at once, unless the store pushes by itself
 // (pgstore's LISTEN/NOTIFY does).
 func (d *Dispatcher) EmitVia(ctx context.Context, o Outbox, userID string, e Event, body any) error {
+	if err := d.ready(); err != nil {
+		return err
+	}
+	if o == nil {
+		return invalidf("EmitVia needs an Outbox, got nil")
+	}
+	if !e.Valid() {
+		return unknownEvent("EmitVia: ", e)
+	}
 	if (userID == "" && !e.IsSystem()) || (userID != "" && !e.IsUser()) {
 		return invalidf("EmitVia: event %q does not go with user ID %q", truncate(string(e), 64), truncate(userID, 64))
 	}
-	return d.emit(ctx, o, userID, e, body)
+	return d.emit(ctx, o, d.isStore(o), userID, e, body)
 }
 
-func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event, body any) error {
-	if d.isClosed() {
-		return fmt.Errorf("webhook: emit: %w", ErrClosed)
+// wrongEvent is the error for an event Emit or EmitSystem does not take:
+// an unknown one, or one of the other kind.
+func (d *Dispatcher) wrongEvent(what string, e Event) error {
+	if !e.Valid() {
+		return unknownEvent(what+": ", e)
+	}
+	return invalidf("%s, got %q", what, e)
+}
+
+// isStore reports whether o is the Dispatcher's store, without comparing
+// values of a type that cannot be compared (which panics).
+func (d *Dispatcher) isStore(o Outbox) bool {
+	a, b := reflect.ValueOf(o), reflect.ValueOf(d.store)
+	return a.Type() == b.Type() && a.Comparable() && a.Equal(b)
+}
+
+// emit enqueues through o, and wakes the workers when notify is set.
+func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID string, e Event, body any) error {
+	if err := d.open(); err != nil {
+		return fmt.Errorf("webhook: emit: %w", err)
+	}
+	if err := checkBody(body); err != nil {
+		return err
 	}
 	hooks, err := o.MatchHooks(ctx, userID, e)
 	if err != nil || len(hooks) == 0 {
@@ -74,7 +118,7 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, userID string, e Event,
 	if err != nil {
 		return err
 	}
-	if o == Outbox(d.store) {
+	if notify {
 		d.Notify() // through EmitVia, the caller notifies after commit
 	}
 	return nil
@@ -112,4 +156,64 @@ func newEventIDs(n int) []uuid.UUID {
 		u[8] = u[8]&0x3f | 0x80
 	}
 	return ids
+}
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+	jsonAppender  = reflect.TypeFor[JSONAppender]()
+)
+
+// checkBody refuses, without encoding it, a body that can never encode to
+// a JSON object: one whose type encoding/json writes as something else.
+// A body that encodes itself (a json.Marshaler or a JSONAppender) is left
+// to EncodeBody.
+func checkBody(body any) error {
+	switch v := body.(type) {
+	case nil:
+		return invalidf("event body must be a JSON object, got nil")
+	case json.RawMessage:
+		return checkRaw(v)
+	case []byte:
+		return checkRaw(v)
+	}
+	v := reflect.ValueOf(body)
+	for {
+		t := v.Type()
+		if t.Implements(jsonMarshaler) || t.Implements(jsonAppender) {
+			return nil
+		}
+		if t.Implements(textMarshaler) {
+			return invalidf("event body must be a JSON object, got %s (a JSON string)", t)
+		}
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if v.IsNil() {
+				return invalidf("event body must be a JSON object, got a nil %s", t)
+			}
+			v = v.Elem()
+			continue
+		case reflect.Struct:
+			return nil
+		case reflect.Map:
+			if v.IsNil() {
+				return invalidf("event body must be a JSON object, got a nil %s", t)
+			}
+			switch k := t.Key(); {
+			case k.Kind() == reflect.String, k.Implements(textMarshaler),
+				k.Kind() >= reflect.Int && k.Kind() <= reflect.Uintptr:
+				return nil
+			}
+			return invalidf("event body must be a JSON object, got %s, whose keys JSON cannot hold", t)
+		}
+		return invalidf("event body must be a JSON object, got %s", t)
+	}
+}
+
+// checkRaw refuses encoded JSON that does not start as an object.
+func checkRaw(b []byte) error {
+	if b = bytes.TrimLeft(b, " \t\r\n"); len(b) == 0 || b[0] != '{' {
+		return invalidf("event body must be a JSON object")
+	}
+	return nil
 }

@@ -99,7 +99,24 @@ func invalidf(format string, args ...any) error {
 	return &validationError{msg: fmt.Sprintf(format, args...)}
 }
 
-type validationError struct{ msg string }
+// invalidWrapf is invalidf for an error that also matches sentinel.
+func invalidWrapf(sentinel error, format string, args ...any) error {
+	return &validationError{msg: fmt.Sprintf(format, args...), also: sentinel}
+}
+
+type validationError struct {
+	msg  string
+	also error // a sentinel it matches besides ErrInvalid, if any
+}
 
 func (e *validationError) Error() string        { return "webhook: " + e.msg }
 func (e *validationError) Is(target error) bool { return target == ErrInvalid }
+func (e *validationError) Unwrap() error        { return e.also }
+
+// errNotNew is returned by the methods of a nil or zero Dispatcher.
+var errNotNew = invalidf("the Dispatcher is nil or was not made by webhook.New")
+
+// unknownEvent is the error for an event name that is not Misskey's.
+func unknownEvent(where string, e Event) error {
+	return invalidWrapf(ErrUnknownEvent, "%s%s %q", where, ErrUnknownEvent, truncate(string(e), 64))
+}

@@ -265,11 +265,7 @@ func (t *HTTPTransport) target(raw string) (*target, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // ue's message holds the whole URL
-		}
-		return nil, Permanent(invalidf("Request.URL does not parse: %v", err))
+		return nil, Permanent(invalidf("Request.URL does not parse: %s", parseProblem(err)))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, Permanent(invalidf("Request.URL must be an absolute http or https URL, got scheme %q", truncate(u.Scheme, 16)))

@@ -13,6 +13,9 @@ import (
 // from a store that keeps them (a [History]); otherwise an error matching
 // [errors.ErrUnsupported].
 func (d *Dispatcher) ListDeliveries(ctx context.Context, q DeliveryQuery) (*DeliveryPage, error) {
+	if err := d.ready(); err != nil {
+		return nil, err
+	}
 	h, ok := d.store.(History)
 	if !ok {
 		return nil, unsupported("listing deliveries")
@@ -24,6 +27,9 @@ func (d *Dispatcher) ListDeliveries(ctx context.Context, q DeliveryQuery) (*Deli
 // made, how long it took, the status or error, the first bytes of the
 // response, and whether it was to be retried.
 func (d *Dispatcher) ListAttempts(ctx context.Context, id uuid.UUID) ([]Attempt, error) {
+	if err := d.ready(); err != nil {
+		return nil, err
+	}
 	h, ok := d.store.(History)
 	if !ok {
 		return nil, unsupported("listing attempts")
@@ -34,6 +40,9 @@ func (d *Dispatcher) ListAttempts(ctx context.Context, id uuid.UUID) ([]Attempt,
 // Redeliver sends a delivery again now: the same eventId, createdAt and
 // body, in a new series of attempts (as many as the RetryPolicy allows).
 func (d *Dispatcher) Redeliver(ctx context.Context, id uuid.UUID) error {
+	if err := d.ready(); err != nil {
+		return err
+	}
 	r, ok := d.store.(Redeliverer)
 	if !ok {
 		return unsupported("redelivery")
@@ -49,6 +58,9 @@ func (d *Dispatcher) Redeliver(ctx context.Context, id uuid.UUID) error {
 // hookID that gave up at or after since, oldest first, at most limit of
 // them, and returns how many. Call it again for the next batch.
 func (d *Dispatcher) RecoverFailed(ctx context.Context, hookID string, since time.Time, limit int) (int, error) {
+	if err := d.ready(); err != nil {
+		return 0, err
+	}
 	r, ok := d.store.(Redeliverer)
 	if !ok {
 		return 0, unsupported("recovery")

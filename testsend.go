@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,8 +44,11 @@ type TestResult struct {
 // an event that is not of the webhook's kind, a bad override); a failed
 // delivery is reported in TestResult.Err.
 func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, override *TestOverride) (*TestResult, error) {
-	if d.isClosed() {
-		return nil, ErrClosed
+	if err := d.ready(); err != nil {
+		return nil, err
+	}
+	if err := d.open(); err != nil {
+		return nil, fmt.Errorf("webhook: test hook: %w", err)
 	}
 	w, err := d.store.GetHook(ctx, hookID)
 	if err != nil {

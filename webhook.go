@@ -2,9 +2,12 @@ package webhook
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
+	"strconv"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -148,7 +151,7 @@ func validateOn(on []Event, system bool) error {
 	for i, e := range on {
 		switch {
 		case !e.Valid():
-			return invalidf("Webhook.On[%d]: %v %q", i, ErrUnknownEvent, truncate(string(e), 64))
+			return unknownEvent(fmt.Sprintf("Webhook.On[%d]: ", i), e)
 		case system && !e.IsSystem():
 			return invalidf("Webhook.On[%d]: %q is a user event; a system webhook (no UserID) takes system events only", i, e)
 		case !system && !e.IsUser():
@@ -195,7 +198,7 @@ func ValidateURL(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return invalidf("Webhook.URL does not parse: %v", err)
+		return invalidf("Webhook.URL does not parse: %s", parseProblem(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return invalidf("Webhook.URL must use http or https, got scheme %q", truncate(u.Scheme, 16))
@@ -209,7 +212,25 @@ func ValidateURL(raw string) error {
 	if u.Opaque != "" {
 		return invalidf("Webhook.URL must be hierarchical (scheme://host/...)")
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return invalidf("Webhook.URL's port must be 1-65535, got %q", truncate(p, 8))
+		}
+	}
 	return nil
+}
+
+// quoted matches what url.Parse's errors quote of the URL.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// parseProblem describes why url.Parse refused a URL without quoting any
+// of it: the URL may hold a password or a token in its query.
+func parseProblem(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return quoted.ReplaceAllString(err.Error(), "(...)")
 }
 
 // ValidateSecret checks a webhook secret: at most [MaxSecretLength] bytes,

@@ -17,6 +17,10 @@ func (d *Dispatcher) run(ctx context.Context, p *pool) {
 		workers.Go(func() { d.work(ctx, p) })
 	}
 	defer func() {
+		if ctx.Err() != nil && !d.closed.Load() {
+			d.log.Warn("webhook: the context given to Start ended: delivery stopped, and Emit refuses events (call Shutdown)",
+				"cause", context.Cause(ctx))
+		}
 		p.close()
 		workers.Wait()
 		left := p.leftovers()
@@ -130,10 +134,13 @@ func (d *Dispatcher) idle(ctx context.Context) bool {
 // and different webhooks' at once; it does not apply MaxInFlightPerHost
 // or RatePerHook, which are the started Dispatcher's.
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
+	if err := d.ready(); err != nil {
+		return 0, err
+	}
 	n := 0
 	for {
-		if d.isClosed() {
-			return n, fmt.Errorf("webhook: drain: %w", ErrClosed)
+		if err := d.open(); err != nil {
+			return n, fmt.Errorf("webhook: drain: %w", err)
 		}
 		claims, err := d.store.Claim(ctx, d.clock.Now(), d.cfg.Workers, d.cfg.Lease)
 		if err != nil {
