@@ -103,6 +103,40 @@ type Call struct {
 	Request *http.Request
 }
 
+// Decode decodes the parameters into v (a pointer to a struct with json
+// tags), ignoring unknown ones as Misskey does. A value of the wrong type
+// yields INVALID_PARAM naming it, ready to return from an [EndpointFunc].
+func (c *Call) Decode(v any) error {
+	b, err := json.Marshal(c.Params)
+	if err != nil {
+		return invalidParam("#", "must be object")
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+			return invalidParam("#/properties/"+strings.ReplaceAll(te.Field, ".", "/properties/")+"/type", "must be "+jsonType(te.Type.Kind().String()))
+		}
+		return invalidParam("#", "must be object")
+	}
+	return nil
+}
+
+// jsonType names a Go kind as JSON Schema's types.
+func jsonType(kind string) string {
+	switch {
+	case kind == "string":
+		return kind
+	case kind == "bool":
+		return "boolean"
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "integer"
+	case strings.HasPrefix(kind, "float"):
+		return "number"
+	case kind == "slice", kind == "array":
+		return "array"
+	}
+	return "object"
+}
+
 // An EndpointFunc serves an endpoint. It returns the response value (nil
 // for Misskey's 204 No Content), or an *[Error] to answer, or any other
 // error, answered INTERNAL_ERROR and logged.

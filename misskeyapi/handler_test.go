@@ -631,9 +631,8 @@ func TestHostEndpoint(t *testing.T) {
 			var in struct {
 				Text string `json:"text"`
 			}
-			raw, _ := json.Marshal(c.Params)
-			if err := json.Unmarshal(raw, &in); err != nil || in.Text == "" {
-				return nil, misskeyapi.ErrInvalidParam
+			if err := c.Decode(&in); err != nil {
+				return nil, err
 			}
 			return map[string]any{"by": c.Account.UserID, "text": in.Text}, nil
 		})
@@ -641,6 +640,8 @@ func TestHostEndpoint(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	require.Equal(t, map[string]any{"by": "9bob", "text": "hi"}, r.obj(t))
 	e.post(t, "", "notes/create", map[string]any{"text": "hi"}).requireError(t, misskeyapi.ErrCredentialRequired)
+	info := e.post(t, "tok-bob", "notes/create", map[string]any{"text": 1}).requireError(t, misskeyapi.ErrInvalidParam)
+	require.Equal(t, map[string]any{"param": "#/properties/text/type", "reason": "must be string"}, info)
 }
 
 func TestNewValidatesConfig(t *testing.T) {
