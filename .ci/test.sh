@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # .ci/test.sh: every test of every module, with the race detector, on a
 # fresh machine: it installs what the tests need (the misskey-js type
-# checker's npm packages), starts a throwaway PostgreSQL for pgstore, and
-# stops it at the end. This is the README's test command.
+# checker's npm packages, Chromium for the webui's browser tests), starts
+# a throwaway PostgreSQL for pgstore, and stops it at the end. This is the
+# README's test command.
 #
 #	bash .ci/test.sh            # all tests
 #	bash .ci/test.sh -run Foo   # extra flags go to every "go test"
@@ -24,6 +25,13 @@ npm ci --prefix testdata/misskeyapi --no-audit --no-fund --loglevel=error >/dev/
 # run (standardwebhooks, svix).
 npm ci --prefix testdata/standardwebhooks --no-audit --no-fund --loglevel=error >/dev/null
 export FEDIHOOK_MISSKEYJS=1
+
+# The webui's browser tests drive headless Chromium (Debian's package).
+if ! command -v chromium >/dev/null 2>&1 && [[ -z "${FEDIHOOK_CHROMIUM:-}" ]]; then
+	echo "test.sh: installing Chromium" >&2
+	apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+export FEDIHOOK_BROWSER=1
 
 # A throwaway PostgreSQL 15 for pgstore, unless a DSN is given.
 # shellcheck source=.ci/pg.sh

@@ -45,6 +45,8 @@ type chartSeg struct {
 type chartTick struct {
 	Pos   float64
 	Label string
+	// Anchor is the label's text-anchor; "" centres it.
+	Anchor string
 }
 
 // Colours of the chart: delivered, pending, failed.
@@ -116,7 +118,7 @@ func drawChart(now time.Time, ds []*webhook.Delivery, truncated bool, loc *time.
 	for _, n := range counts {
 		top = max(top, n[0]+n[1]+n[2])
 	}
-	scale := niceCeil(top)
+	scale := max(niceCeil(top), 5) // a quiet hour is not a tall bar
 	plotH := c.Bottom - c.Top
 	c.PlotH = plotH
 	slot := (c.Right - c.Left) / hours
@@ -139,7 +141,7 @@ func drawChart(now time.Time, ds []*webhook.Delivery, truncated bool, loc *time.
 			c.XTicks = append(c.XTicks, chartTick{Pos: round1(c.Left + float64(i)*slot), Label: from.Format("15:04")})
 		}
 	}
-	c.XTicks = append(c.XTicks, chartTick{Pos: c.Right, Label: tr.T("now")})
+	c.XTicks = append(c.XTicks, chartTick{Pos: c.Right, Label: tr.T("now"), Anchor: "end"})
 	ys := []int{0, scale}
 	if scale%2 == 0 {
 		ys = []int{0, scale / 2, scale}
@@ -206,7 +208,8 @@ func newMeter(lag time.Duration, tr *catalog) *meter {
 		{Y: round1(pos(lagStuck)), H: round1(right - pos(lagStuck)), Fill: fillFailed},
 	}
 	m.Marker = round1(pos(lag))
-	m.Ticks = []chartTick{{left, "0"}, {round1(pos(lagSlow)), "1 min"}, {round1(pos(lagStuck)), "15 min"}, {right, "1 h+"}}
+	m.Ticks = []chartTick{{Pos: left, Label: "0", Anchor: "start"}, {Pos: round1(pos(lagSlow)), Label: "1 min"},
+		{Pos: round1(pos(lagStuck)), Label: "15 min"}, {Pos: right, Label: "1 h+", Anchor: "end"}}
 	switch {
 	case lag < lagSlow:
 		m.Verdict = tr.T("lag_healthy")

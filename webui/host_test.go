@@ -43,18 +43,25 @@ var users = map[string]webui.User{
 	"admin-token": {ID: "admin", Operator: true},
 }
 
-func newHost(t *testing.T, cfg *webui.Config) *host {
+func newHost(t *testing.T, cfg *webui.Config) *host { return newHostWith(t, cfg, nil) }
+
+// newHostWith is newHost with the Dispatcher's and the pages' clock; nil
+// is the system's.
+func newHostWith(t *testing.T, cfg *webui.Config, clk webhook.Clock) *host {
 	t.Helper()
 	h := &host{t: t, recv: newReceiver(t)}
 	tr, err := webhook.NewHTTPTransport(&webhook.HTTPTransportConfig{
 		AllowNetworks: []webhook.AllowRule{mustRule(t, "127.0.0.0/8")}})
 	require.NoError(t, err)
 	t.Cleanup(tr.CloseIdleConnections)
-	h.d, err = webhook.New(nil, &webhook.Config{Host: "fedi.test", Transport: tr})
+	h.d, err = webhook.New(nil, &webhook.Config{Host: "fedi.test", Transport: tr, Clock: clk})
 	require.NoError(t, err)
 	c := webui.Config{Prefix: prefix, LoginURL: "/login"}
 	if cfg != nil {
 		c = *cfg
+	}
+	if clk != nil {
+		c.Clock = clk
 	}
 	h.ui, err = webui.New(h.d, sessionUser, &c)
 	require.NoError(t, err)

@@ -108,7 +108,7 @@ func TestDrawChart(t *testing.T) {
 
 	empty := drawChart(now, nil, true, time.UTC, english)
 	require.True(t, empty.Truncated)
-	require.Equal(t, []string{"0", "1"}, tickLabels(empty.YTicks))
+	require.Equal(t, []string{"0", "5"}, tickLabels(empty.YTicks), "the least top is 5")
 	for _, b := range empty.Bars {
 		require.Empty(t, b.Segs)
 	}
