@@ -3,6 +3,7 @@ package misskeyapi
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/fedihook/webhook"
@@ -135,32 +136,14 @@ func (r *reader) event(name string, allowed func(webhook.Event) bool) (webhook.E
 // listed twice is kept once (Misskey stores both; fedihook's record is a
 // set).
 func (r *reader) events(name string, allowed func(webhook.Event) bool) ([]webhook.Event, bool) {
-	v, ok := r.raw(name)
+	items, ok := r.strings(name, func(s string) bool { return allowed(webhook.Event(s)) }, "enum",
+		"must be equal to one of the allowed values")
 	if !ok {
 		return nil, false
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(v, &items); err != nil || string(v) == "null" {
-		r.fail("/properties/"+name+"/type", "must be array")
-		return nil, false
-	}
 	out := make([]webhook.Event, 0, len(items))
-	for _, it := range items {
-		var s string
-		if err := json.Unmarshal(it, &s); err != nil || string(it) == "null" {
-			r.fail("/properties/"+name+"/items/type", "must be string")
-			return nil, false
-		}
-		e := webhook.Event(s)
-		if !allowed(e) {
-			r.fail("/properties/"+name+"/items/enum", "must be equal to one of the allowed values")
-			return nil, false
-		}
-		dup := false
-		for _, o := range out {
-			dup = dup || o == e
-		}
-		if !dup {
+	for _, s := range items {
+		if e := webhook.Event(s); !slices.Contains(out, e) {
 			out = append(out, e)
 		}
 	}
@@ -181,8 +164,9 @@ func (r *reader) object(name string) (*reader, bool) {
 	return &reader{p: m, base: r.base + "/properties/" + name}, true
 }
 
-// stringArray reads an array of strings, each checked by item.
-func (r *reader) stringArray(name string, item func(string) bool, itemKeyword, itemReason string) ([]string, bool) {
+// strings reads an array of strings, each checked by item; a failing
+// item is reported under itemKeyword ("enum", "format") with itemReason.
+func (r *reader) strings(name string, item func(string) bool, itemKeyword, itemReason string) ([]string, bool) {
 	v, ok := r.raw(name)
 	if !ok {
 		return nil, false

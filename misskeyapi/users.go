@@ -41,7 +41,7 @@ func (h *Handler) showUser(ctx context.Context, c *Call) (any, error) {
 		q.ID, _ = r.id("userId")
 	case hasIDs:
 		seen := map[string]bool{}
-		ids, _ = r.stringArray("userIds", func(s string) bool {
+		ids, _ = r.strings("userIds", func(s string) bool {
 			dup := seen[s]
 			seen[s] = true
 			return isMisskeyID(s) && !dup
