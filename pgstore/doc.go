@@ -14,16 +14,26 @@
 //
 // The store keeps its data in tables whose names start with "fedihook_",
 // in [Config.Schema] (which Migrate creates if needed) or, by default, in
-// the first schema of the connection's search_path: fedihook_hooks (one
-// row a webhook), fedihook_deliveries (one row a delivery, pending or
-// finished, with its body, state, lease and last attempt),
-// fedihook_attempts (one row an attempt, for [Store.ListAttempts]) and
-// fedihook_schema_migrations. [Store.Migrate] creates and upgrades them
-// with the versioned migrations shipped in this module; it is idempotent,
-// and safe when several processes run it at once (they serialise on a
-// transaction-level advisory lock). Call it at start-up, before the
-// Dispatcher starts. The store needs PostgreSQL 11 or later, and is
-// tested on 15.
+// the first schema of the connection's search_path. They are laid out for
+// throughput: fedihook_events holds each event's body once, shared by its
+// deliveries; fedihook_queue holds one narrow row a pending delivery,
+// what claiming needs, under two indexes; fedihook_deliveries is one row
+// a delivery, appended at enqueue and written once more when it finishes
+// (listing, history, redelivery); fedihook_attempts keeps the attempts
+// before the final one; fedihook_hook_status each webhook's latest
+// attempt and failing streak; fedihook_hooks the webhooks, and
+// fedihook_schema_migrations the applied migrations. A claim changes no
+// indexed column (PostgreSQL updates the row in place, a HOT update), and
+// a finished delivery's queue row is deleted.
+//
+// [Store.Migrate] creates and upgrades the tables with the versioned
+// migrations shipped in this module, in one transaction: an upgrade keeps
+// every webhook, every pending delivery (its lease, attempts and due
+// time) and all history. It is idempotent, and safe when several
+// processes run it at once (they serialise on a transaction-level
+// advisory lock). Call it at start-up, before the Dispatcher starts, and
+// stop the processes of an older version first: they do not know the new
+// tables. The store needs PostgreSQL 11 or later, and is tested on 15.
 //
 // # Sharing the work
 //
@@ -38,7 +48,7 @@
 // ever claimable, so its deliveries go out one at a time, in emit order,
 // whichever process claims them.
 //
-// # Push
+// # Push, and the webhooks in memory
 //
 // [Store] is a [webhook.Notifier]: Enqueue sends a NOTIFY on the store's
 // channel in the same transaction as its insert, and [Store.Listen] waits
@@ -46,11 +56,25 @@
 // another process starts a delivery within milliseconds of the Emit. A
 // rolled-back transaction notifies nobody.
 //
+// Every change of a webhook notifies the channel too. While Listen is
+// connected, [Store.MatchHooks] answers Emit from an in-process view of
+// each user's active webhooks, which those notifications keep current
+// across processes: Emit costs no round trip to find webhooks (none at
+// all for a user who has none). A change is seen by the next Emit once
+// its notification has arrived (milliseconds after its commit); a change
+// made through this Store, at once. Every claim and enqueue also reads a
+// counter of the webhooks' changes, so that a notification missed for
+// any reason empties the view. Without a listener, MatchHooks reads the
+// database.
+//
 // # Transactional outbox
 //
-// [Store.InTx] binds the store to the caller's pgx transaction: emitting
-// through it (with [webhook.Dispatcher.EmitVia]) enqueues the deliveries
-// in that transaction, so they exist if and only if it commits.
+// [Store.InTx] binds the store to the caller's pgx transaction, and
+// [Store.InSQLTx] to a database/sql transaction on pgx's stdlib driver
+// (github.com/jackc/pgx/v5/stdlib, as bun, sqlx and GoToSocial use):
+// emitting through either (with [webhook.Dispatcher.EmitVia]) enqueues
+// the deliveries in that transaction, so they exist if and only if it
+// commits.
 //
 // # Operations
 //
@@ -63,9 +87,10 @@
 //
 // Delivered and failed deliveries stay in the table, with their last
 // status and error and their attempts, so an operator can inspect and
-// redeliver them; [Store.Prune] removes the ones finished more than
-// [Config.Retention] ago. Call it now and then,
-// for instance hourly.
+// redeliver them; [Store.Prune] removes the ones created and finished
+// more than [Config.Retention] ago, with their attempts and, with the
+// last of them, their event's body. A started Dispatcher calls it every
+// Config.PruneInterval.
 //
 // # Batching
 //
