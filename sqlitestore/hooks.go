@@ -279,10 +279,15 @@ func (s *Store) DeleteHook(ctx context.Context, id string) error {
 	})
 }
 
-// MatchHooks implements [webhook.Outbox].
+// MatchHooks implements [webhook.Outbox]. It reads the webhooks from
+// memory, after one read of a change counter that says whether they are
+// still current: a webhook created, changed or deleted by any Store over
+// the same database, in this process or another, is seen by the first
+// MatchHooks that starts after the change committed. The Webhooks'
+// LatestSentAt and LatestStatus may be older than the stored ones.
 func (s *Store) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
 	s.prepare(ctx)
-	return matchHooks(ctx, runner{s: s}, userID, e)
+	return s.matchHooksCached(ctx, userID, e)
 }
 
 func matchHooks(ctx context.Context, r runner, userID string, e webhook.Event) ([]*webhook.Webhook, error) {

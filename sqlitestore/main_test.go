@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,13 +16,21 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if op := os.Getenv(hookChildEnv); op != "" {
+		// Re-executed by TestHooksChangedByAnotherProcess.
+		if err := hookChild(op); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
 }
 
 // dsn is the recommended DSN for modernc.org/sqlite: WAL, durable commits,
 // a generous busy timeout, and immediate transactions.
 func dsn(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + syncMode() + ")&_txlock=immediate"
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + syncMode() + ")&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
 
 // openDB opens the database file at path; the test closes it.

@@ -15,7 +15,8 @@ import (
 
 // migrationFiles holds the schema's versions, migrations/NNNN_name.sql,
 // numbered from 1 without gaps. Statements in a file end with a semicolon
-// at the end of a line; "--" starts a comment.
+// at the end of a line (a trigger's, with a line "END;"); "--" starts a
+// comment.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -51,6 +52,7 @@ func loadMigrations() ([]migration, error) {
 }
 
 // splitStatements splits a migration into statements, dropping comments.
+// A CREATE TRIGGER statement ends at a line "END;".
 func splitStatements(src string) []string {
 	var (
 		stmts []string
@@ -66,7 +68,9 @@ func splitStatements(src string) []string {
 		}
 		cur.WriteString(line)
 		cur.WriteByte('\n')
-		if strings.HasSuffix(line, ";") {
+		// A trigger's body holds statements of its own: it ends at END.
+		trigger := strings.HasPrefix(strings.ToUpper(cur.String()), "CREATE TRIGGER")
+		if (!trigger && strings.HasSuffix(line, ";")) || (trigger && strings.EqualFold(line, "END;")) {
 			stmts = append(stmts, strings.TrimSpace(cur.String()))
 			cur.Reset()
 		}

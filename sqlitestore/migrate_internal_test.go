@@ -3,11 +3,16 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
+
+	"github.com/fedihook/webhook"
 )
 
 // TestMigrateUpgrade builds a database at schema version 1, as an older
@@ -52,4 +57,155 @@ func TestSplitStatements(t *testing.T) {
 	t.Parallel()
 	got := splitStatements("-- a comment; with a semicolon\nCREATE TABLE a (\n\tx INTEGER -- trailing; comment\n);\n\nCREATE INDEX b ON a (x);\nSELECT 1")
 	require.Equal(t, []string{"CREATE TABLE a (\nx INTEGER\n);", "CREATE INDEX b ON a (x);", "SELECT 1"}, got)
+
+	got = splitStatements("CREATE TRIGGER t AFTER INSERT ON a\nBEGIN\n\tUPDATE b SET v = v + 1;\n\tUPDATE c SET v = 0;\nEND;\nDROP TABLE a;")
+	require.Equal(t, []string{"CREATE TRIGGER t AFTER INSERT ON a\nBEGIN\nUPDATE b SET v = v + 1;\nUPDATE c SET v = 0;\nEND;", "DROP TABLE a;"}, got)
+}
+
+// TestMigratePopulatedV4 migrates a populated database of schema version 4
+// (testdata/v4.sql: the schema as that release left it, webhooks, pending,
+// leased, held, delivered and failed deliveries, attempts) and checks
+// that every webhook, delivery and attempt is still there and behaves:
+// claims, ordering, leases, history and pruning.
+func TestMigratePopulatedV4(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "v4.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	fixture, err := os.ReadFile("testdata/v4.sql")
+	require.NoError(t, err)
+	for _, stmt := range splitStatements(string(fixture)) {
+		_, err := db.ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+
+	s, err := New(db, &Config{Retention: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	var v int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT max(version) FROM webhook_migrations`).Scan(&v))
+	require.Equal(t, len(ms), v)
+
+	T := time.Unix(0, 1741064767891000000).UTC()
+	// Webhooks.
+	alice, err := s.ListHooks(ctx, "alice")
+	require.NoError(t, err)
+	require.Len(t, alice, 2)
+	h1 := alice[0]
+	require.Equal(t, "h1", h1.ID)
+	require.Equal(t, []webhook.Event{webhook.EventNote, webhook.EventReply}, h1.On)
+	require.Equal(t, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", h1.SigningSecret)
+	require.NotNil(t, h1.FailingSince)
+	require.True(t, h1.FailingSince.Equal(T))
+	require.Equal(t, 500, *h1.LatestStatus)
+	require.True(t, alice[1].Ordered)
+	bob, err := s.ListHooks(ctx, "bob")
+	require.NoError(t, err)
+	require.Len(t, bob, 1)
+	require.False(t, bob[0].Active)
+	match := func(user string, e webhook.Event) []string {
+		hooks, err := s.MatchHooks(ctx, user, e)
+		require.NoError(t, err)
+		var ids []string
+		for _, h := range hooks {
+			ids = append(ids, h.ID)
+		}
+		return ids
+	}
+	require.Equal(t, []string{"h1", "h2"}, match("alice", webhook.EventNote))
+	require.Equal(t, []string{"h1"}, match("alice", webhook.EventReply))
+	require.Empty(t, match("bob", webhook.EventNote))
+
+	// Deliveries, as they were.
+	id := func(b byte) uuid.UUID {
+		u := uuid.UUID{}
+		for i := range u {
+			u[i] = b<<4 | b
+		}
+		u[6], u[8] = 0x40|b, 0x80|b
+		return u
+	}
+	for _, c := range []struct {
+		n        byte
+		hook     string
+		state    webhook.State
+		attempts int
+		status   int
+		body     string
+	}{
+		{1, "h1", webhook.StatePending, 1, 500, `{"note":{"id":"n1"}}`},
+		{2, "h2", webhook.StatePending, 0, 0, `{"note":{"id":"n1"}}`},
+		{3, "h1", webhook.StateDelivered, 1, 204, `{"note":{"id":"n2"}}`},
+		{4, "h1", webhook.StateFailed, 1, 410, `{"note":{"id":"n3"}}`},
+		{5, "h2", webhook.StatePending, 0, 0, `{"note":{"id":"n4"}}`},
+		{6, "h1", webhook.StatePending, 2, 503, `{"note":{"id":"n5"}}`},
+	} {
+		d, err := s.GetDelivery(ctx, id(c.n))
+		require.NoError(t, err, "d%d", c.n)
+		require.Equal(t, c.hook, d.HookID, "d%d", c.n)
+		require.Equal(t, c.state, d.State, "d%d", c.n)
+		require.Equal(t, c.attempts, d.Attempts, "d%d", c.n)
+		require.Equal(t, c.status, d.LastStatus, "d%d", c.n)
+		require.JSONEq(t, c.body, string(d.Body), "d%d", c.n)
+	}
+	attempts, err := s.ListAttempts(ctx, id(6))
+	require.NoError(t, err)
+	require.Len(t, attempts, 2)
+	require.Equal(t, 503, attempts[1].Status)
+	attempts, err = s.ListAttempts(ctx, id(4))
+	require.NoError(t, err)
+	require.Equal(t, "gone", string(attempts[0].Response))
+	page, err := s.ListDeliveries(ctx, webhook.DeliveryQuery{HookID: "h1"})
+	require.NoError(t, err)
+	require.Len(t, page.Deliveries, 4)
+	require.Equal(t, id(6), page.Deliveries[0].ID, "newest first")
+
+	// The queue: at T only d2, the ordered head, is claimable (d1 is due
+	// at T+60s, d6 is leased until T+30s, d5 is held behind d2).
+	claims, err := s.Claim(ctx, T, 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, claims, 1)
+	require.Equal(t, id(2), claims[0].Delivery.ID)
+	require.NoError(t, s.Settle(ctx, []webhook.Result{{ID: id(2), HookID: "h2", Lease: claims[0].Lease,
+		State: webhook.StateDelivered, Attempt: webhook.Attempt{At: T, Status: 204}}}))
+	claims, err = s.Claim(ctx, T, 10, time.Hour)
+	require.NoError(t, err)
+	require.Len(t, claims, 1, "d5 is the head now")
+	require.Equal(t, id(5), claims[0].Delivery.ID)
+	// The lease of d6, taken before the migration, still holds it; after
+	// its expiry it is claimed with a newer lease.
+	claims, err = s.Claim(ctx, T.Add(61*time.Second), 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, claims, 2)
+	require.ElementsMatch(t, []uuid.UUID{id(1), id(6)}, []uuid.UUID{claims[0].Delivery.ID, claims[1].Delivery.ID})
+	for _, c := range claims {
+		if c.Delivery.ID == id(6) {
+			require.Greater(t, c.Lease, int64(3))
+		}
+	}
+
+	// Pruning: d2 (delivered at T), d3 and d4 go with their attempts and
+	// the payloads nobody else uses; d1's payload, shared with d2, stays.
+	n, err := s.Prune(ctx, T.Add(time.Hour+time.Second))
+	require.NoError(t, err)
+	require.Equal(t, int64(3), n)
+	var payloads []int64
+	rows, err := db.QueryContext(ctx, `SELECT pk FROM webhook_payloads ORDER BY pk`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var pk int64
+		require.NoError(t, rows.Scan(&pk))
+		payloads = append(payloads, pk)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []int64{1, 4, 5}, payloads)
+	d, err := s.GetDelivery(ctx, id(1))
+	require.NoError(t, err)
+	require.JSONEq(t, `{"note":{"id":"n1"}}`, string(d.Body))
+	var left int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_attempts`).Scan(&left))
+	require.Equal(t, 3, left, "the attempts of d1 and d6")
 }

@@ -46,7 +46,17 @@ func fromState(n int) webhook.State {
 	return webhook.State(0)
 }
 
-const insertPayloadSQL = `INSERT INTO webhook_payloads (body) VALUES (?)`
+// maxPayloadSQL finds the highest payload pk, under the write lock: the
+// payloads of an enqueue take the next ones.
+const maxPayloadSQL = `SELECT coalesce(max(pk), 0) FROM webhook_payloads`
+
+// insertPayloadsSQL inserts n payloads, each with its pk, body and the
+// number of deliveries that share it; rows of NULLs (padding) are
+// skipped.
+func insertPayloadsSQL(n int) string {
+	return `INSERT INTO webhook_payloads (pk, body, refs)
+		SELECT * FROM (VALUES ` + values(n, 3) + `) WHERE column1 IS NOT NULL`
+}
 
 // enqueueSQL inserts n deliveries, taking each webhook's pk and ordered
 // flag from its ID: a delivery of a missing webhook is not inserted, nor
@@ -104,32 +114,58 @@ type bodyKey struct {
 }
 
 func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
-	payloads := make(map[bodyKey]int64, 1)
-	args := make([]any, 0, 8*bucket(min(len(ds), maxRows)))
+	// The payloads first: one row per distinct body, counting the
+	// deliveries that share it, all in a few statements.
+	var next int64
+	if err := r.queryRow(ctx, maxPayloadSQL).Scan(&next); err != nil {
+		return fmt.Errorf("sqlitestore: enqueue: %w", err)
+	}
+	type payload struct {
+		pk   int64
+		body []byte
+		refs int
+	}
+	var (
+		payloads = make([]payload, 0, 1)
+		byKey    = make(map[bodyKey]int, 1)
+		ppks     = make([]int64, len(ds))
+	)
+	for i, d := range ds {
+		body := d.Body
+		if body == nil {
+			body = []byte{}
+		}
+		var key bodyKey
+		if len(body) > 0 {
+			key = bodyKey{&body[0], len(body)}
+		}
+		j, ok := byKey[key]
+		if !ok || key.p == nil {
+			next++
+			j = len(payloads)
+			payloads = append(payloads, payload{pk: next, body: body})
+			byKey[key] = j
+		}
+		payloads[j].refs++
+		ppks[i] = payloads[j].pk
+	}
+	args := make([]any, 0, 8*bucket(min(max(len(ds), len(payloads)), maxRows)))
+	for start := 0; start < len(payloads); start += maxRows {
+		chunk := payloads[start:min(start+maxRows, len(payloads))]
+		args = args[:0]
+		for _, p := range chunk {
+			args = append(args, p.pk, p.body, p.refs)
+		}
+		b := bucket(len(chunk))
+		if _, err := r.exec(ctx, insertPayloadsSQL(b), pad(args, b, 3)...); err != nil {
+			return fmt.Errorf("sqlitestore: enqueue: %w", err)
+		}
+	}
 	for start := 0; start < len(ds); start += maxRows {
 		chunk := ds[start:min(start+maxRows, len(ds))]
 		args = args[:0]
-		for _, d := range chunk {
-			body := d.Body
-			if body == nil {
-				body = []byte{}
-			}
-			var key bodyKey
-			if len(body) > 0 {
-				key = bodyKey{&body[0], len(body)}
-			}
-			ppk, ok := payloads[key]
-			if !ok || key.p == nil {
-				res, err := r.exec(ctx, insertPayloadSQL, body)
-				if err != nil {
-					return fmt.Errorf("sqlitestore: enqueue: %w", err)
-				}
-				if ppk, err = res.LastInsertId(); err != nil {
-					return fmt.Errorf("sqlitestore: enqueue: %w", err)
-				}
-				payloads[key] = ppk
-			}
-			args = append(args, d.ID[:], d.HookID, ppk, d.UserID, string(d.Type), d.Server,
+		for i, d := range chunk {
+			args = append(args, d.ID[:], d.HookID, ppks[start+i], d.UserID, string(d.Type), d.Server,
 				nanos(d.CreatedAt), nanos(d.NextAttemptAt))
 		}
 		b := bucket(len(chunk))
@@ -241,7 +277,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	// The webhooks' current records. A webhook deleted since the claim
 	// took its deliveries with it, so those claims are dropped; its pk is
 	// never reused.
-	var pks []any
+	var pks []int64
 	seen := make(map[int64]bool, len(crs))
 	for _, cr := range crs {
 		if !seen[cr.hookPK] {
@@ -250,12 +286,8 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 		}
 	}
 	hooks := make(map[int64]*webhook.Webhook, len(pks))
-	for start := 0; start < len(pks); start += maxRows {
-		chunk := pks[start:min(start+maxRows, len(pks))]
-		b := bucket(len(chunk))
-		if err := hooksByPK(ctx, runner{s: s}, hooks, b, pad(chunk, b, 1)); err != nil {
-			return nil, fmt.Errorf("sqlitestore: claim: %w", err)
-		}
+	if err := s.hooksByPKCached(ctx, hooks, pks); err != nil {
+		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
 	}
 	out := make([]webhook.Claim, 0, len(crs))
 	for _, cr := range crs {
@@ -661,8 +693,8 @@ func deleteDeliveries(ctx context.Context, r runner, query string, args ...any) 
 		return 0, err
 	}
 	var (
-		pks, payloads []any
-		seen          = make(map[int64]bool)
+		pks  []any
+		refs = make(map[int64]int64) // payload pk: deliveries deleted
 	)
 	for rows.Next() {
 		var pk, ppk int64
@@ -671,10 +703,7 @@ func deleteDeliveries(ctx context.Context, r runner, query string, args ...any) 
 			return 0, err
 		}
 		pks = append(pks, pk)
-		if !seen[ppk] {
-			seen[ppk] = true
-			payloads = append(payloads, ppk)
-		}
+		refs[ppk]++
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -686,9 +715,22 @@ func deleteDeliveries(ctx context.Context, r runner, query string, args ...any) 
 			return 0, err
 		}
 	}
-	for c := range slices.Chunk(payloads, chunk) {
-		if _, err := r.exec(ctx, `DELETE FROM webhook_payloads WHERE pk IN (`+inArgs(len(c))+`)
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.payload_pk = webhook_payloads.pk)`, c...); err != nil {
+	// Each payload loses the deliveries deleted; one that none uses any
+	// more goes.
+	payloads := make([]any, 0, 2*len(refs))
+	for ppk, n := range refs {
+		payloads = append(payloads, ppk, n)
+	}
+	for c := range slices.Chunk(payloads, 2*chunk) {
+		if _, err := r.exec(ctx, `UPDATE webhook_payloads SET refs = refs - r.column2
+			FROM (VALUES `+values(len(c)/2, 2)+`) AS r WHERE webhook_payloads.pk = r.column1`, c...); err != nil {
+			return 0, err
+		}
+		keys := make([]any, 0, len(c)/2)
+		for i := 0; i < len(c); i += 2 {
+			keys = append(keys, c[i])
+		}
+		if _, err := r.exec(ctx, `DELETE FROM webhook_payloads WHERE pk IN (`+inArgs(len(keys))+`) AND refs <= 0`, keys...); err != nil {
 			return 0, err
 		}
 	}

@@ -97,10 +97,10 @@ func pad(args []any, rows, cols int) []any {
 func hotQueries() []string {
 	qs := []string{
 		lockSQL, savepointSQL, releaseSQL, rollbackToSQL,
-		insertPayloadSQL, claimSQL, promoteSQL, matchHooksSQL, getHookSQL, getDeliverySQL,
+		claimSQL, promoteSQL, matchHooksSQL, getHookSQL, getDeliverySQL, hookVersionSQL, maxPayloadSQL,
 	}
 	for b := 1; b <= maxRows; b *= 2 {
-		qs = append(qs, enqueueSQL(b), settleSQL(b), hookStatusSQL(b), attemptsSQL(b), hooksByPKSQL(b))
+		qs = append(qs, enqueueSQL(b), insertPayloadsSQL(b), settleSQL(b), hookStatusSQL(b), attemptsSQL(b), hooksByPKSQL(b))
 	}
 	return qs
 }

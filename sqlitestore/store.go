@@ -50,12 +50,17 @@ type Store struct {
 	// sleeping in SQLite's busy handler; mu guards pending, the writes
 	// waiting for the next transaction.
 	wsem    chan struct{}
+	wconn   *sql.Conn // the writing connection, while wsem's holder writes
 	mu      sync.Mutex
 	pending []*writeReq
 
 	// listeners are the wake functions of Listen, by registration.
 	lmu       sync.Mutex
 	listeners map[*func()]struct{}
+
+	// hooks caches the webhooks that Emit and Claim read.
+	hooks    hookCache
+	versions versionReader
 
 	// stmts holds the prepared hot statements by query, once ready.
 	stmts  atomic.Pointer[map[string]*sql.Stmt]

@@ -83,6 +83,7 @@ func (s *Store) do(req *writeReq) error {
 			if i := slices.Index(s.pending, req); i >= 0 {
 				s.pending = slices.Delete(s.pending, i, i+1)
 				s.mu.Unlock()
+				s.releaseIfIdle()
 				return ctx.Err()
 			}
 			s.mu.Unlock()
@@ -127,11 +128,65 @@ func (s *Store) runBatch() {
 			}
 		}
 	}
+	s.mu.Lock()
+	idle := len(s.pending) == 0
+	s.mu.Unlock()
+	if idle {
+		s.releaseWriter()
+	}
 	if slices.ContainsFunc(batch, func(r *writeReq) bool { return r.err == nil && r.enqueues }) {
 		s.wakeListeners()
 	}
 	for _, r := range batch {
 		close(r.done)
+	}
+}
+
+// beginWrite begins a transaction on the Store's writing connection,
+// taken from the pool for as long as writes keep coming. The caller holds
+// wsem. Keeping to one connection keeps its page cache: SQLite empties a
+// connection's cache whenever another connection has committed since its
+// last transaction, and then reads the pages again.
+func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	if s.wconn == nil {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.wconn = c
+	}
+	tx, err := s.wconn.BeginTx(ctx, nil)
+	if err != nil {
+		// The connection may be broken: the next write takes another.
+		s.releaseWriter()
+	}
+	return tx, err
+}
+
+// releaseWriter gives the writing connection back to the pool, for the
+// application's own use while the Store is not writing. The caller holds
+// wsem.
+func (s *Store) releaseWriter() {
+	if s.wconn != nil {
+		_ = s.wconn.Close()
+		s.wconn = nil
+	}
+}
+
+// releaseIfIdle releases the writing connection if no write is running
+// nor waiting: a write given up while waiting may have been the one that
+// would have released it.
+func (s *Store) releaseIfIdle() {
+	select {
+	case s.wsem <- struct{}{}:
+		s.mu.Lock()
+		idle := len(s.pending) == 0
+		s.mu.Unlock()
+		if idle {
+			s.releaseWriter()
+		}
+		<-s.wsem
+	default: // the holder checks when its batch ends
 	}
 }
 
@@ -143,7 +198,7 @@ func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
 	if len(batch) > 1 {
 		op = "write"
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
 	}
@@ -283,6 +338,7 @@ func (s *Store) writeConn(ctx context.Context, op string, fn func(q *sql.Conn) e
 		return ctx.Err()
 	}
 	defer func() { <-s.wsem }()
+	s.releaseWriter() // a pool of one connection would have none left
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", op, err)

@@ -31,7 +31,7 @@ import (
 // asks.
 func sqliteDSN(path, synchronous string) string {
 	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" +
-		synchronous + ")&_txlock=immediate"
+		synchronous + ")&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
 
 // openSQLite opens and migrates a new SQLite database in a temporary
@@ -233,7 +233,7 @@ func runSQLiteCeiling(ctx context.Context, spec *runSpec, ready func() error) (*
 	batch := ceilingBatch(spec)
 	events := (batch + spec.Hooks - 1) / spec.Hooks
 	prep := func(q string) (*sql.Stmt, error) { return db.PrepareContext(ctx, q) }
-	insPayloads, err := prep(`INSERT INTO webhook_payloads (body) VALUES ` + placeholders(events, 1, false) + ` RETURNING pk`)
+	insPayloads, err := prep(`INSERT INTO webhook_payloads (body, refs) VALUES ` + placeholders(events, 2, false) + ` RETURNING pk`)
 	if err != nil {
 		return nil, err
 	}
@@ -266,9 +266,9 @@ func runSQLiteCeiling(ctx context.Context, spec *runSpec, ready func() error) (*
 			return 0, err
 		}
 		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-		args := make([]any, events)
-		for i := range args {
-			args[i] = body
+		args := make([]any, 0, 2*events)
+		for range events {
+			args = append(args, body, spec.Hooks)
 		}
 		rows, err := tx.StmtContext(ctx, insPayloads).QueryContext(ctx, args...)
 		if err != nil {
