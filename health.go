@@ -40,18 +40,22 @@ func (d *Dispatcher) maybeDisable(ctx context.Context, w *Webhook, status int, a
 	default:
 		return
 	}
-	cur, err := d.store.GetHook(ctx, w.ID)
-	if err != nil || !cur.Active {
-		return // deleted, or already disabled
+	var failingBefore time.Time
+	if status != http.StatusGone {
+		failingBefore = at.Add(-d.cfg.DisableAfter)
 	}
-	off := cur.Clone()
-	off.Active = false
-	if err := d.store.UpdateHook(ctx, off); err != nil {
+	// One conditional operation: an owner's update since the claim (a
+	// new URL, a re-enable) is never undone.
+	was, err := d.store.DisableHook(ctx, w.ID, w.URL, failingBefore)
+	if err != nil {
 		d.log.Error("webhook: disabling webhook", "hook", w.ID, "err", err)
 		return
 	}
-	d.log.Warn("webhook: disabled webhook", "hook", cur, "reason", reason)
+	if was == nil {
+		return // deleted, already disabled, changed by its owner, or recovered
+	}
+	d.log.Warn("webhook: disabled webhook", "hook", was, "reason", reason)
 	if d.cfg.OnDisable != nil {
-		d.cfg.OnDisable(cur, reason)
+		d.cfg.OnDisable(was, reason)
 	}
 }

@@ -303,6 +303,28 @@ func (s *MemoryStore) UpdateHook(ctx context.Context, w *Webhook) error {
 	return nil
 }
 
+// DisableHook implements [HookStore].
+func (s *MemoryStore) DisableHook(ctx context.Context, id, url string, failingBefore time.Time) (*Webhook, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hooks[id]
+	if !ok || !h.w.Active || h.w.URL != url {
+		return nil, nil
+	}
+	if !failingBefore.IsZero() && (h.failingSince.IsZero() || h.failingSince.After(failingBefore)) {
+		return nil, nil
+	}
+	before := h.snapshot()
+	c := h.w.Clone()
+	c.Active = false
+	h.w = c
+	s.users[c.UserID].reindex()
+	return before, nil
+}
+
 // DeleteHook implements [HookStore]. The webhook's deliveries are dropped.
 func (s *MemoryStore) DeleteHook(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {

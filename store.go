@@ -152,6 +152,16 @@ type HookStore interface {
 	UpdateHook(ctx context.Context, w *Webhook) error
 	// DeleteHook removes the webhook and every delivery of it.
 	DeleteHook(ctx context.Context, id string) error
+	// DisableHook sets the webhook with the given ID inactive, leaving
+	// every other field as stored, in one conditional operation: only if
+	// it is active, its URL is still url (the address whose answers or
+	// failures disable it) and, when failingBefore is not zero, its
+	// FailingSince is set and not after failingBefore. An owner's
+	// concurrent update is so never undone, and a webhook whose URL its
+	// owner changed, or that has recovered, stays active. It returns the
+	// webhook as it was just before, or nil when it changed nothing (a
+	// missing webhook included).
+	DisableHook(ctx context.Context, id, url string, failingBefore time.Time) (*Webhook, error)
 }
 
 // An Outbox is what Emit writes through: it finds the webhooks an event

@@ -71,6 +71,22 @@ WITH changed AS (
 )` + hookChanged + `
 SELECT (SELECT user_id FROM changed), (SELECT count(*) FROM n)`
 
+// sqlDisableHook returns the webhook as it was, active, when it disabled
+// it, and no row otherwise. The conditions on the webhook's row are
+// checked again after waiting for a concurrent update of it.
+const sqlDisableHook = `
+WITH changed AS (
+	UPDATE ${s}fedihook_hooks h SET active = false
+	FROM ${s}fedihook_hook_status st
+	WHERE h.id = $2 AND st.hook_id = h.id AND h.active AND h.url = $3
+		AND ($4::timestamptz IS NULL OR st.failing_since <= $4::timestamptz)
+	RETURNING h.id, h.user_id, h.name, h.events, h.url, h.secret, h.signing_secret, h.previous_secrets,
+		h.previous_expires, h.ordered, st.failing_since, st.latest_sent_at, st.latest_status
+)` + hookChanged + `
+SELECT id, user_id, name, events, url, secret, true, signing_secret, previous_secrets, previous_expires, ordered,
+	failing_since, latest_sent_at, latest_status, (SELECT count(*) FROM n)
+FROM changed`
+
 // DeleteHook locks the webhook first, which waits for the Enqueues in
 // flight that hold it (FOR KEY SHARE) and holds off new ones, then
 // deletes its deliveries: its queue rows, then the rest, in that order,
@@ -180,6 +196,34 @@ func (s *Store) UpdateHook(ctx context.Context, w *webhook.Webhook) error {
 	s.hooks.changed(*user)
 	return nil
 }
+
+// DisableHook implements [webhook.HookStore]: one UPDATE whose
+// conditions PostgreSQL checks again on the row it locks, so an owner's
+// concurrent update is never undone.
+func (s *Store) DisableHook(ctx context.Context, id, url string, failingBefore time.Time) (*webhook.Webhook, error) {
+	var before *time.Time
+	if !failingBefore.IsZero() {
+		before = &failingBefore
+	}
+	var notified int64
+	w, err := scanHook(withCount{s.pool.QueryRow(ctx, s.sql.disableHook, s.channel, id, url, before), &notified})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: disabling webhook: %w", err)
+	}
+	s.hooks.changed(w.UserID)
+	return w, nil
+}
+
+// withCount scans a row of a webhook followed by one more column.
+type withCount struct {
+	row pgx.Row
+	n   *int64
+}
+
+func (r withCount) Scan(dest ...any) error { return r.row.Scan(append(dest, r.n)...) }
 
 // DeleteHook implements [webhook.HookStore]. The webhook's deliveries,
 // pending and finished, are deleted with it, in one transaction.

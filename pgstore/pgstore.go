@@ -162,7 +162,7 @@ func pgCode(err error) string {
 // statements holds the store's SQL with the schema filled in.
 type statements struct {
 	createHook, getHook, listHooks, updateHook, deleteHook, userHooks string
-	lockHook, deleteHookQueue, deleteHookDeliveries                   string
+	lockHook, deleteHookQueue, deleteHookDeliveries, disableHook      string
 	listDeliveries, listAttempts, deliveryExists, redeliver           string
 	recoverFailed, queueStats                                         string
 	enqueue, claim, settle, getDelivery, prune                        string
@@ -177,6 +177,7 @@ func newStatements(prefix string) statements {
 		listHooks:            r.Replace(sqlListHooks),
 		updateHook:           r.Replace(sqlUpdateHook),
 		deleteHook:           r.Replace(sqlDeleteHook),
+		disableHook:          r.Replace(sqlDisableHook),
 		lockHook:             r.Replace(sqlLockHook),
 		deleteHookQueue:      r.Replace(sqlDeleteHookQueue),
 		deleteHookDeliveries: r.Replace(sqlDeleteHookDeliveries),

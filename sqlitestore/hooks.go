@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/fedihook/webhook"
 )
@@ -249,6 +250,36 @@ func (s *Store) UpdateHook(ctx context.Context, w *webhook.Webhook) error {
 		c.UserID = userID // the owner never changes
 		return insertEvents(ctx, r, pk, &c)
 	})
+}
+
+// DisableHook implements [webhook.HookStore]: the check and the update
+// run in one write transaction.
+func (s *Store) DisableHook(ctx context.Context, id, url string, failingBefore time.Time) (*webhook.Webhook, error) {
+	var was *webhook.Webhook
+	err := s.write(ctx, "disable webhook", func(r runner) error {
+		was = nil
+		pk, w, err := scanHook(r.queryRow(ctx, `SELECT `+hookColumns+` FROM webhook_hooks
+			WHERE id = ? AND active AND url = ? AND (? = 0 OR (failing_since IS NOT NULL AND failing_since <= ?))`,
+			id, url, nanos(failingBefore), nanos(failingBefore)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("sqlitestore: disable webhook: %w", err)
+		}
+		if _, err := r.exec(ctx, `UPDATE webhook_hooks SET active = 0 WHERE pk = ?`, pk); err != nil {
+			return fmt.Errorf("sqlitestore: disable webhook: %w", err)
+		}
+		if _, err := r.exec(ctx, `DELETE FROM webhook_hook_events WHERE user_id = ? AND hook_pk = ?`, w.UserID, pk); err != nil {
+			return fmt.Errorf("sqlitestore: disable webhook: %w", err)
+		}
+		was = w
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return was, nil
 }
 
 // DeleteHook implements [webhook.HookStore]. The webhook's deliveries,

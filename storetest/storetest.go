@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"ListHooksOrder", testListHooksOrder},
 		{"UpdateHook", testUpdateHook},
 		{"DeleteHook", testDeleteHook},
+		{"DisableHook", testDisableHook},
 		{"MatchHooks", testMatchHooks},
 		{"DeliveryRoundTrip", testDeliveryRoundTrip},
 		{"EnqueueUnknownHook", testEnqueueUnknownHook},
