@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -53,11 +54,17 @@ func newStore(tb testing.TB, cfg *sqlitestore.Config) (*sqlitestore.Store, strin
 // openStore opens a migrated store over the database file at path.
 func openStore(tb testing.TB, path string, cfg *sqlitestore.Config) *sqlitestore.Store {
 	tb.Helper()
-	s, err := sqlitestore.New(openDB(tb, path), cfg)
+	db := openDB(tb, path)
+	s, err := sqlitestore.New(db, cfg)
 	require.NoError(tb, err)
 	require.NoError(tb, s.Migrate(context.Background()))
+	dbOf.Store(s, db)
+	tb.Cleanup(func() { dbOf.Delete(s) })
 	return s
 }
+
+// dbOf maps the stores openStore made to their *sql.DB.
+var dbOf sync.Map
 
 func syncMode() string {
 	if m := os.Getenv("SQLITESTORE_SYNC"); m != "" {

@@ -19,21 +19,29 @@ import (
 	"github.com/fedihook/webhook/storetest"
 )
 
+// TestConformance runs every tier of the suite: the core contract and
+// the optional abilities, the two-handle cases on two Stores, each on its
+// own *sql.DB, over one database file (as two processes would), and the
+// transactional outbox through InTx.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) webhook.Store {
-		s, _ := newStore(t, nil)
-		return s
-	})
-}
-
-// TestConformanceShared runs the two-handle cases on two Stores, each on
-// its own *sql.DB, over one database file, as two processes would.
-func TestConformanceShared(t *testing.T) {
-	t.Parallel()
-	storetest.RunShared(t, func(t *testing.T) (a, b webhook.Store) {
-		s, path := newStore(t, nil)
-		return s, openStore(t, path, nil)
+	storetest.RunHarness(t, storetest.Harness{
+		New: func(t *testing.T) webhook.Store {
+			s, _ := newStore(t, nil)
+			return s
+		},
+		Pair: func(t *testing.T) (a, b webhook.Store) {
+			s, path := newStore(t, nil)
+			return s, openStore(t, path, nil)
+		},
+		Begin: func(t *testing.T, s webhook.Store) (webhook.Outbox, func() error, func() error) {
+			st := s.(*sqlitestore.Store)
+			db, ok := dbOf.Load(st)
+			require.True(t, ok)
+			tx, err := db.(*sql.DB).BeginTx(context.Background(), nil)
+			require.NoError(t, err)
+			return st.InTx(tx), tx.Commit, tx.Rollback
+		},
 	})
 }
 

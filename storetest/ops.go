@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,32 +13,52 @@ import (
 	"github.com/fedihook/webhook"
 )
 
-// RunOperations runs the cases of what operators need, beside Run's: a
-// claim released without an attempt, the webhook's FailingSince, Ordered
-// (FIFO) webhooks, and the
-// optional interfaces [webhook.History] (attempt history, listing with
-// cursors), [webhook.Redeliverer] and [webhook.StatsReporter], which it
-// requires: a store without them fails.
+// RunOperations runs the cases of the operators' interfaces
+// [webhook.History] (attempt history, listing with cursors),
+// [webhook.Redeliverer] and [webhook.StatsReporter], and requires them: a
+// store without one of them fails. [Run] runs the same cases, each
+// skipped when the store lacks its interface; call RunOperations besides
+// to require them.
 func RunOperations(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 	t.Helper()
-	for _, tc := range []struct {
-		name string
-		fn   func(t *testing.T, s webhook.Store)
-	}{
-		{"SettleRelease", testSettleRelease},
-		{"FailingSince", testFailingSince},
-		{"AttemptHistory", testAttemptHistory},
-		{"ListDeliveries", testListDeliveries},
-		{"Redeliver", testRedeliver},
-		{"RecoverFailed", testRecoverFailed},
-		{"QueueStats", testQueueStats},
-		{"OrderedClaims", testOrderedClaims},
-	} {
+	for _, tc := range operationCases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, newStore(t))
+			s := newStore(t)
+			require.True(t, tc.has(s), "the store implements %s", tc.iface)
+			tc.fn(t, s)
 		})
 	}
 }
+
+// An optionalCase checks an ability a store may lack: the interface
+// named iface, which has reports.
+type optionalCase struct {
+	name, iface string
+	has         func(s webhook.Store) bool
+	fn          func(t *testing.T, s webhook.Store)
+}
+
+func isHistory(s webhook.Store) bool       { _, ok := s.(webhook.History); return ok }
+func isRedeliverer(s webhook.Store) bool   { _, ok := s.(webhook.Redeliverer); return ok }
+func isStatsReporter(s webhook.Store) bool { _, ok := s.(webhook.StatsReporter); return ok }
+func isPruner(s webhook.Store) bool        { _, ok := s.(webhook.Pruner); return ok }
+func isNotifier(s webhook.Store) bool      { _, ok := s.(webhook.Notifier); return ok }
+
+// operationCases are the cases of the operators' interfaces.
+var operationCases = []optionalCase{
+	{"AttemptHistory", "webhook.History", isHistory, testAttemptHistory},
+	{"ListDeliveries", "webhook.History", isHistory, testListDeliveries},
+	{"Redeliver", "webhook.Redeliverer", isRedeliverer, testRedeliver},
+	{"RecoverFailed", "webhook.Redeliverer", isRedeliverer, testRecoverFailed},
+	{"QueueStats", "webhook.StatsReporter", isStatsReporter, testQueueStats},
+}
+
+// optionalCases are every case of an ability a store may lack, which Run
+// skips when the store lacks it.
+var optionalCases = append(slices.Clone(operationCases),
+	optionalCase{"Prune", "webhook.Pruner", isPruner, testPrune},
+	optionalCase{"Listen", "webhook.Notifier", isNotifier, testListen},
+)
 
 func testSettleRelease(t *testing.T, s webhook.Store) {
 	ctx := context.Background()

@@ -28,8 +28,9 @@ import (
 	"github.com/fedihook/webhook"
 )
 
-// Run runs the suite. newStore must return an empty store, isolated from
-// every other store it returned; it may register cleanups with t.
+// Run runs the core contract's cases, then those of the optional
+// abilities the store has. newStore must return an empty store, isolated
+// from every other store it returned; it may register cleanups with t.
 func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 	t.Helper()
 	for _, tc := range []struct {
@@ -62,9 +63,21 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"DeleteCreateNeverPairs", testDeleteCreateNeverPairs},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"DeliveryNotFound", testDeliveryNotFound},
+		{"SettleRelease", testSettleRelease},
+		{"FailingSince", testFailingSince},
+		{"OrderedClaims", testOrderedClaims},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, newStore(t))
+		})
+	}
+	for _, tc := range optionalCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			if !tc.has(s) {
+				t.Skipf("the store does not implement %s", tc.iface)
+			}
+			tc.fn(t, s)
 		})
 	}
 }
