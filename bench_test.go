@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fedihook/webhook"
 	"github.com/fedihook/webhook/misskey"
@@ -60,7 +61,7 @@ func benchEmit(b *testing.B, hooks int, body any) {
 // encoding the body once and enqueueing one delivery per webhook.
 func BenchmarkEmit(b *testing.B) {
 	text := "a realistic note of some length, with an emoji 🎉 and a link https://example.tld/notes/9abc"
-	body := misskey.NoteBody{Note: &misskey.Note{ID: "9note", Text: &text, UserID: "9alice", Visibility: misskey.VisibilityPublic,
+	body := misskey.NoteBody{Note: &misskey.Note{ID: "9note", CreatedAt: misskey.Time(time.Unix(1700000000, 0)), Text: &text, UserID: "9alice", Visibility: misskey.VisibilityPublic,
 		User: misskey.User{ID: "9alice", Username: "alice", AvatarURL: "https://example.tld/avatar/9alice"}}}
 	for _, n := range []int{1, 3, 100} {
 		b.Run(fmt.Sprintf("hooks=%d", n), func(b *testing.B) { benchEmit(b, n, body) })
@@ -157,7 +158,7 @@ func BenchmarkPipeline(b *testing.B) {
 		users[i] = fmt.Sprintf("9user%d", i)
 	}
 	text := strings.Repeat("a note of about one KiB, ", 40)
-	body := misskey.NoteBody{Note: &misskey.Note{ID: "9note", Text: &text, UserID: "9user0", Visibility: misskey.VisibilityPublic,
+	body := misskey.NoteBody{Note: &misskey.Note{ID: "9note", CreatedAt: misskey.Time(time.Unix(1700000000, 0)), Text: &text, UserID: "9user0", Visibility: misskey.VisibilityPublic,
 		User: misskey.User{ID: "9user0", Username: "alice", AvatarURL: "https://example.tld/avatar/9user0"}}}
 	if err := d.Start(ctx); err != nil {
 		b.Fatal(err)

@@ -38,7 +38,7 @@ func Example() {
 		panic(err)
 	}
 	text := "hello, fediverse"
-	note := &misskey.Note{ID: "9note", Text: &text, UserID: "9alice", Visibility: misskey.VisibilityPublic,
+	note := &misskey.Note{ID: "9note", CreatedAt: misskey.Time(time.Now()), Text: &text, Visibility: misskey.VisibilityPublic,
 		User: misskey.User{ID: "9alice", Username: "alice", AvatarURL: "https://example.tld/avatar/9alice"}}
 	if err := d.Emit(ctx, "9alice", webhook.EventNote, misskey.NoteBody{Note: note}); err != nil {
 		panic(err)

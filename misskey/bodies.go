@@ -38,16 +38,30 @@ type UserBody struct {
 	User PackedUser `json:"user"`
 }
 
-// A ReactionBody is the body of the reaction event. Misskey lists the
-// event but has never sent it; this body is this library's extension.
+// A ReactionBody is the body of the reaction event:
+// {"note": Note, "reaction": {"id", "user", "reaction"}}. Upstream Misskey
+// lists the event but has never sent it; this is the shape of the Misskey
+// fork that does send it, which the receivers written for reactions
+// decode.
 type ReactionBody struct {
-	// Note is the owner's note that got the reaction. Required.
+	// Note is the owner's note that got the reaction, packed as in the
+	// note event. Required.
 	Note *Note `json:"note"`
-	// Reaction is the reaction: a Unicode emoji such as "👍" or a custom
-	// one such as ":blobcat@.:".
-	Reaction string `json:"reaction"`
+	// Reaction is the reaction and who made it. Required.
+	Reaction Reaction `json:"reaction"`
+}
+
+// A Reaction is one user's reaction to a note, as the reaction event
+// carries it. ID, User and Reaction are required.
+type Reaction struct {
+	// ID is the reaction's ID. Required.
+	ID string `json:"id"`
 	// User is who reacted. Required.
-	User *User `json:"user"`
+	User User `json:"user"`
+	// Reaction is the reaction: a Unicode emoji such as "👍" or a custom
+	// one such as ":blobcat@.:" (local) or ":blobcat@remote.example:".
+	// Required.
+	Reaction string `json:"reaction"`
 }
 
 // AbuseReportResolution is how a moderator resolved an abuse report.
@@ -149,7 +163,7 @@ func (b NoteBody) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	p := packer{b: dst}
 	p.raw(`{"note":`)
-	p.note(b.Note)
+	p.note(b.Note, true, 0)
 	p.raw("}")
 	return p.result()
 }
@@ -225,33 +239,43 @@ func (b *UserBody) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// MarshalJSON encodes b; it fails when Note or User is nil.
-func (b ReactionBody) MarshalJSON() ([]byte, error) { return b.AppendJSON(make([]byte, 0, 1536)) }
+// MarshalJSON encodes b; it fails when Note is nil or a required field is
+// empty.
+func (b ReactionBody) MarshalJSON() ([]byte, error) { return b.AppendJSON(make([]byte, 0, 2048)) }
 
 // AppendJSON appends b's encoding, as MarshalJSON returns it, to dst:
 // the fast path of webhook.EncodeBody (see webhook.JSONAppender).
 func (b ReactionBody) AppendJSON(dst []byte) ([]byte, error) {
-	if b.Note == nil || b.User == nil {
-		return nil, invalidf("ReactionBody.Note and ReactionBody.User must not be nil")
+	if b.Note == nil {
+		return nil, invalidf("ReactionBody.Note must not be nil")
 	}
+	r := &b.Reaction
 	p := packer{b: dst}
+	p.required(r.ID == "", "ReactionBody.Reaction.ID", b.Note.ID)
+	p.required(r.Reaction == "", "ReactionBody.Reaction.Reaction", r.ID)
 	p.raw(`{"note":`)
-	p.note(b.Note)
-	p.raw(`,"reaction":`)
-	p.str(b.Reaction)
+	p.note(b.Note, true, 0)
+	p.raw(`,"reaction":{"id":`)
+	p.str(r.ID)
 	p.raw(`,"user":`)
-	p.user(b.User)
-	p.raw("}")
+	p.user(&r.User)
+	p.raw(`,"reaction":`)
+	p.str(r.Reaction)
+	p.raw("}}")
 	return p.result()
 }
 
-// MarshalJSON encodes r; it fails when ResolvedAs holds an unknown value.
+// MarshalJSON encodes r; it fails when ID, TargetUserID or ReporterID is
+// empty or ResolvedAs holds an unknown value.
 func (r AbuseReport) MarshalJSON() ([]byte, error) { return r.AppendJSON(make([]byte, 0, 1280)) }
 
 // AppendJSON appends r's encoding, as MarshalJSON returns it, to dst:
 // the fast path of webhook.EncodeBody (see webhook.JSONAppender).
 func (r AbuseReport) AppendJSON(dst []byte) ([]byte, error) {
 	p := packer{b: dst}
+	p.required(r.ID == "", "AbuseReport.ID", "")
+	p.required(r.TargetUserID == "", "AbuseReport.TargetUserID", r.ID)
+	p.required(r.ReporterID == "", "AbuseReport.ReporterID", r.ID)
 	p.raw(`{"id":`)
 	p.str(r.ID)
 	p.raw(`,"targetUserId":`)
@@ -286,12 +310,4 @@ func (r AbuseReport) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	p.raw("}")
 	return p.result()
-}
-
-func (p *packer) userOrNull(u *User) {
-	if u == nil {
-		p.raw("null")
-		return
-	}
-	p.user(u)
 }

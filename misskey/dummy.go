@@ -21,7 +21,10 @@ var dummyEpoch = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
 // Misskey's, the bodies are complete packed objects (every avatarUrl is a
 // URL, not null) and do not depend on the clock. The reaction event,
 // which Misskey never sends, gets a [ReactionBody] of dummy-user-2 liking
-// dummy-note-1. The inactiveModeratorsWarning body says one day (24
+// dummy-note-1. The followee of follow and the other party of unfollow
+// carry their [UserRelation] to the webhook's owner, as Misskey packs
+// them. The reply and the renote carry their parent, dummy-note-1. The
+// inactiveModeratorsWarning body says one day (24
 // hours) is left, as Misskey's does, with a time that agrees (Misskey's
 // says 100 seconds).
 //
@@ -57,16 +60,20 @@ func DummyBody(event string) (any, error) {
 		n.Mentions = []string{"dummy-user-2"}
 		return &NoteBody{Note: n}, nil
 	case "follow":
-		return &UserBody{User: dummyUser(1)}, nil
+		u := dummyUser(1)
+		u.Relation = &UserRelation{IsFollowing: true, Notify: FollowNotifyNone}
+		return &UserBody{User: u}, nil
 	case "followed":
 		return &UserBody{User: &dummyUser(2).User}, nil
 	case "unfollow":
-		return &UserBody{User: dummyUser(3)}, nil
+		u := dummyUser(3)
+		u.Relation = &UserRelation{Notify: FollowNotifyNone}
+		return &UserBody{User: u}, nil
 	case "reaction":
 		n := dummyNote()
 		n.Reactions = map[string]int{"❤": 1}
 		n.ReactionCount = 1
-		return &ReactionBody{Note: n, Reaction: "❤", User: &dummyUser(2).User}, nil
+		return &ReactionBody{Note: n, Reaction: Reaction{ID: "dummy-reaction-1", User: dummyUser(2).User, Reaction: "❤"}}, nil
 	case "abuseReport":
 		return dummyAbuseReport(), nil
 	case "abuseReportResolved":

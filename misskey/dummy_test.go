@@ -119,7 +119,8 @@ func TestDummyBodyNotes(t *testing.T) {
 
 	n = note(webhook.EventReaction)
 	require.Equal(t, misskey.DummyText, n["text"])
-	r := decodeDummy(t, webhook.EventReaction)
+	r := decodeDummy(t, webhook.EventReaction)["reaction"].(map[string]any)
+	require.Equal(t, "dummy-reaction-1", r["id"])
 	require.Equal(t, "❤", r["reaction"])
 	require.Equal(t, "dummy-user-2", r["user"].(map[string]any)["id"])
 	require.Equal(t, map[string]any{"❤": 1.0}, n["reactions"])

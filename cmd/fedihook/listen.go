@@ -398,8 +398,8 @@ func bodySummary(p *webhook.Payload) string {
 		}
 	case webhook.EventReaction:
 		var b misskey.ReactionBody
-		if p.DecodeBody(&b) == nil && b.Note != nil && b.User != nil && b.User.Username != "" {
-			return fmt.Sprintf("%s reacted %s to note %s", handle(b.User), field(b.Reaction), field(b.Note.ID))
+		if p.DecodeBody(&b) == nil && b.Note != nil && b.Reaction.User.Username != "" {
+			return fmt.Sprintf("%s reacted %s to note %s", handle(&b.Reaction.User), field(b.Reaction.Reaction), field(b.Note.ID))
 		}
 	}
 	return keysSummary(p.Body)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/fedihook/webhook"
 	"github.com/fedihook/webhook/misskey"
+	"github.com/fedihook/webhook/misskey/misskeytest"
 	"github.com/fedihook/webhook/verify"
 )
 
@@ -368,6 +369,39 @@ func TestSendBody(t *testing.T) {
 				"the body is sent compacted, as JSON.stringify writes it, without HTML escapes")
 		})
 	}
+}
+
+// TestSendEveryEventHasMisskeysKeys sends each of the 13 events with its
+// dummy body, as a user would try a receiver, and checks what arrives
+// against the keys Misskey's packers write (misskeytest's lists, read
+// from Misskey's source) and, with tsc, against misskey-js's types (see
+// misskeytest.RequireTypes for when that part is skipped).
+func TestSendEveryEventHasMisskeysKeys(t *testing.T) {
+	t.Parallel()
+	events := misskeytest.Events()
+	require.Len(t, events, 13)
+	var mu sync.Mutex
+	var bodies []misskeytest.Body
+	t.Run("send", func(t *testing.T) {
+		for _, e := range events {
+			t.Run(e, func(t *testing.T) {
+				t.Parallel()
+				rcv := newReceiver(t)
+				code, out, errOut := sendCmd(t, "", "--url", rcv.srv.URL, "--event", e, "--allow-network", "127.0.0.0/8")
+				require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+				reqs := rcv.requests()
+				require.Len(t, reqs, 1)
+				p := payload(t, reqs[0])
+				require.Equal(t, webhook.Event(e), p.Type)
+				require.NoError(t, misskeytest.CheckBody(e, p.Body))
+				mu.Lock()
+				bodies = append(bodies, misskeytest.Body{Event: e, JSON: p.Body})
+				mu.Unlock()
+			})
+		}
+	})
+	require.Len(t, bodies, len(events))
+	misskeytest.RequireTypes(t, "../../testdata/misskeyjs", bodies)
 }
 
 func TestSendSystemEvent(t *testing.T) {

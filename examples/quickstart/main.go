@@ -97,11 +97,12 @@ func run(ctx context.Context, out io.Writer) error {
 	now := misskey.Time(time.Now())
 	hello := note("9n1", "hello, fediverse", aliceUser, now)
 	reply := note("9n2", "@alice welcome!", bobUser, now)
-	reply.ReplyID = hello.ID
+	reply.Reply = hello // the parent travels with the reply, as in Misskey
 	mention := note("9n3", "@bob are you there?", aliceUser, now)
 	followee := &misskey.UserDetailed{User: *bobUser, CreatedAt: now,
 		FollowingVisibility: misskey.FollowVisibilityPublic, FollowersVisibility: misskey.FollowVisibilityPublic,
-		ChatScope: misskey.ChatScopeEveryone}
+		ChatScope: misskey.ChatScopeEveryone,
+		Relation:  &misskey.UserRelation{IsFollowing: true}} // bob as alice sees him
 
 	emits := []struct {
 		user  string
