@@ -10,10 +10,12 @@
 // Users alice (9alice), bob (9bob) and carol (9carol) exist from the
 // start. Endpoints, all POST with JSON:
 //
-//	/api/i/webhooks/create  {"userId", "name", "url", "secret", "on": [...]}
-//	/api/i/webhooks/list    {"userId"}
-//	/api/notes/create       {"userId", "text", "replyId"?}  note, reply, mention
-//	/api/following/create   {"followerId", "userId"}        follow, followed
+//	/api/i/webhooks/create       {"userId", "name", "url", "secret", "on": [...]}
+//	/api/i/webhooks/list         {"userId"}
+//	/api/notes/create            {"userId", "text", "replyId"?, "renoteId"?}  note, reply, renote, mention
+//	/api/notes/reactions/create  {"userId", "noteId", "reaction"}            reaction
+//	/api/following/create        {"followerId", "userId"}                    follow, followed
+//	/api/following/delete        {"followerId", "userId"}                    unfollow
 package main
 
 import (
@@ -77,7 +79,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := migrate(ctx, db); err != nil {
 		return fmt.Errorf("creating tables: %w", err)
 	}
 	store, err := sqlitestore.New(db, nil)
