@@ -198,7 +198,7 @@ func TestUserWebhookLifecycle(t *testing.T) {
 	// A delivery attempt shows in latestSentAt, as toISOString writes it.
 	require.NoError(t, e.d.UpdateHook(t.Context(), &webhook.Webhook{ID: id, Name: "renamed", URL: "https://receiver.test/h",
 		On: []webhook.Event{webhook.EventNote}, Active: true}))
-	require.NoError(t, e.d.Emit(t.Context(), "9alice", webhook.EventNote, misskey.NoteBody{Note: &misskey.Note{ID: "n1",
+	require.NoError(t, e.d.Emit(t.Context(), "9alice", webhook.EventNote, misskey.NoteBody{Note: &misskey.Note{ID: "n1", CreatedAt: misskey.Time(webhooktest.Epoch),
 		UserID: "9alice", User: misskey.User{ID: "9alice", Username: "alice", AvatarURL: "https://example.tld/a.png",
 			OnlineStatus: misskey.OnlineStatusUnknown}, Visibility: misskey.VisibilityPublic}}))
 	webhooktest.Flush(t, e.d)
