@@ -13,15 +13,24 @@ import (
 	"github.com/fedihook/webhook/webhooktest"
 )
 
-// TestDispatcherOutbox emits through the Dispatcher inside the
-// application's own transactions: an Emit whose transaction rolls back is
+// TestDispatcherOutbox emits, on each driver, through the Dispatcher
+// inside the application's own transactions: an Emit whose transaction rolls back is
 // never delivered, one whose transaction commits is, also by a Dispatcher
 // started after a restart.
 func TestDispatcherOutbox(t *testing.T) {
 	t.Parallel()
+	for _, driver := range drivers {
+		t.Run(driverLabel(driver), func(t *testing.T) {
+			t.Parallel()
+			testDispatcherOutbox(t, driver)
+		})
+	}
+}
+
+func testDispatcherOutbox(t *testing.T, driver string) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "app.db")
-	db := openDB(t, path)
+	db := openDBWith(t, driver, path)
 	store, err := sqlitestore.New(db, nil)
 	require.NoError(t, err)
 	require.NoError(t, store.Migrate(ctx))
@@ -68,7 +77,7 @@ func TestDispatcherOutbox(t *testing.T) {
 	// A committed Emit not yet delivered survives a restart: a new
 	// Store and Dispatcher over a new handle deliver it.
 	body = post(d, "before-restart", true)
-	store2 := openStore(t, path, nil)
+	store2 := openStoreWith(t, driver, path, nil)
 	d2, tr2 := newDispatcher(store2)
 	require.Equal(t, 1, webhooktest.Flush(t, d2))
 	tr2.RequireReceived(t, hook.ID, webhook.EventNote, body)

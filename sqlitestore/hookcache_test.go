@@ -23,9 +23,10 @@ const hookChildEnv = "SQLITESTORE_HOOK_CHILD"
 // A hookOp is what a hook child does: "create", "update" or "delete" a
 // webhook in the database at DB.
 type hookOp struct {
-	DB   string           `json:"db"`
-	Op   string           `json:"op"`
-	Hook *webhook.Webhook `json:"hook"`
+	Driver string           `json:"driver"`
+	DB     string           `json:"db"`
+	Op     string           `json:"op"`
+	Hook   *webhook.Webhook `json:"hook"`
 }
 
 // hookChild runs the hookOp encoded in op, in a process of its own.
@@ -34,7 +35,7 @@ func hookChild(op string) error {
 	if err := json.Unmarshal([]byte(op), &o); err != nil {
 		return err
 	}
-	db, err := sql.Open("sqlite", dsn(o.DB))
+	db, err := sql.Open(o.Driver, dsn(o.DB))
 	if err != nil {
 		return err
 	}
@@ -61,15 +62,24 @@ func hookChild(op string) error {
 // Emit, and a delivery claimed afterwards carries the changed webhook.
 func TestHooksChangedByAnotherProcess(t *testing.T) {
 	t.Parallel()
+	for _, driver := range drivers {
+		t.Run(driverLabel(driver), func(t *testing.T) {
+			t.Parallel()
+			testHooksChangedByAnotherProcess(t, driver)
+		})
+	}
+}
+
+func testHooksChangedByAnotherProcess(t *testing.T, driver string) {
 	ctx := context.Background()
-	s, path := newStore(t, nil)
+	s, path := newStoreWith(t, driver, nil)
 	tr := webhooktest.NewTransport()
 	d, err := webhook.New(s, &webhook.Config{Host: "example.tld", Transport: tr, Clock: webhooktest.NewClock(webhooktest.Epoch)})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, d.Shutdown(ctx)) })
 	other := func(op string, w *webhook.Webhook) {
 		t.Helper()
-		js, err := json.Marshal(hookOp{DB: path, Op: op, Hook: w})
+		js, err := json.Marshal(hookOp{Driver: driver, DB: path, Op: op, Hook: w})
 		require.NoError(t, err)
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), hookChildEnv+"="+string(js))

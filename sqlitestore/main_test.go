@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	_ "github.com/ncruces/go-sqlite3/driver"
+	_ "github.com/ncruces/go-sqlite3/embed"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	_ "modernc.org/sqlite"
@@ -28,16 +30,54 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// dsn is the recommended DSN for modernc.org/sqlite: WAL, durable commits,
-// a generous busy timeout, and immediate transactions.
+// dsn is the recommended DSN, which both drivers read: WAL, durable
+// commits, a generous busy timeout, the undo logs of savepoints in
+// memory, and immediate transactions.
 func dsn(path string) string {
 	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + syncMode() + ")&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
 
-// openDB opens the database file at path; the test closes it.
+// The pure-Go drivers the tests run on: modernc.org/sqlite (SQLite
+// translated to Go) and github.com/ncruces/go-sqlite3 (SQLite compiled to
+// WebAssembly, run by wazero; GoToSocial's default), by their database/sql
+// names.
+const (
+	modernc = "sqlite"
+	ncruces = "sqlite3"
+)
+
+// drivers lists both, for the tests that run on each.
+var drivers = []string{modernc, ncruces}
+
+// driverLabel names a driver in subtests.
+func driverLabel(driver string) string {
+	if driver == ncruces {
+		return "ncruces"
+	}
+	return "modernc"
+}
+
+// defaultDriver is the driver of the tests that run on one:
+// $SQLITESTORE_DRIVER ("modernc" or "ncruces"), modernc if unset.
+func defaultDriver() string {
+	if os.Getenv("SQLITESTORE_DRIVER") == "ncruces" {
+		return ncruces
+	}
+	return modernc
+}
+
+// openDB opens the database file at path with the default driver; the
+// test closes it.
 func openDB(tb testing.TB, path string) *sql.DB {
 	tb.Helper()
-	db, err := sql.Open("sqlite", dsn(path))
+	return openDBWith(tb, defaultDriver(), path)
+}
+
+// openDBWith opens the database file at path with driver; the test
+// closes it.
+func openDBWith(tb testing.TB, driver, path string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open(driver, dsn(path))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { require.NoError(tb, db.Close()) })
 	return db
@@ -47,14 +87,26 @@ func openDB(tb testing.TB, path string) *sql.DB {
 // file's path.
 func newStore(tb testing.TB, cfg *sqlitestore.Config) (*sqlitestore.Store, string) {
 	tb.Helper()
+	return newStoreWith(tb, defaultDriver(), cfg)
+}
+
+// newStoreWith is newStore with driver.
+func newStoreWith(tb testing.TB, driver string, cfg *sqlitestore.Config) (*sqlitestore.Store, string) {
+	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "webhooks.db")
-	return openStore(tb, path, cfg), path
+	return openStoreWith(tb, driver, path, cfg), path
 }
 
 // openStore opens a migrated store over the database file at path.
 func openStore(tb testing.TB, path string, cfg *sqlitestore.Config) *sqlitestore.Store {
 	tb.Helper()
-	db := openDB(tb, path)
+	return openStoreWith(tb, defaultDriver(), path, cfg)
+}
+
+// openStoreWith is openStore with driver.
+func openStoreWith(tb testing.TB, driver, path string, cfg *sqlitestore.Config) *sqlitestore.Store {
+	tb.Helper()
+	db := openDBWith(tb, driver, path)
 	s, err := sqlitestore.New(db, cfg)
 	require.NoError(tb, err)
 	require.NoError(tb, s.Migrate(context.Background()))

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	_ "github.com/ncruces/go-sqlite3/driver"
+	_ "github.com/ncruces/go-sqlite3/embed"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
@@ -69,8 +71,17 @@ func TestSplitStatements(t *testing.T) {
 // claims, ordering, leases, history and pruning.
 func TestMigratePopulatedV4(t *testing.T) {
 	t.Parallel()
+	for _, driver := range []string{"sqlite", "sqlite3"} { // modernc, ncruces
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			testMigratePopulatedV4(t, driver)
+		})
+	}
+}
+
+func testMigratePopulatedV4(t *testing.T, driver string) {
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "v4.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open(driver, "file:"+filepath.Join(t.TempDir(), "v4.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, db.Close()) })
 	fixture, err := os.ReadFile("testdata/v4.sql")

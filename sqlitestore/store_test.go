@@ -19,30 +19,35 @@ import (
 	"github.com/fedihook/webhook/storetest"
 )
 
-// TestConformance runs every tier of the suite: the core contract and
-// the optional abilities, the two-handle cases on two Stores, each on its
-// own *sql.DB, over one database file (as two processes would), and the
-// transactional outbox through InTx.
+// TestConformance runs every tier of the suite, on each driver: the core
+// contract and the optional abilities, the two-handle cases on two
+// Stores, each on its own *sql.DB, over one database file (as two
+// processes would), and the transactional outbox through InTx.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.RunHarness(t, storetest.Harness{
-		New: func(t *testing.T) webhook.Store {
-			s, _ := newStore(t, nil)
-			return s
-		},
-		Pair: func(t *testing.T) (a, b webhook.Store) {
-			s, path := newStore(t, nil)
-			return s, openStore(t, path, nil)
-		},
-		Begin: func(t *testing.T, s webhook.Store) (webhook.Outbox, func() error, func() error) {
-			st := s.(*sqlitestore.Store)
-			db, ok := dbOf.Load(st)
-			require.True(t, ok)
-			tx, err := db.(*sql.DB).BeginTx(context.Background(), nil)
-			require.NoError(t, err)
-			return st.InTx(tx), tx.Commit, tx.Rollback
-		},
-	})
+	for _, driver := range drivers {
+		t.Run(driverLabel(driver), func(t *testing.T) {
+			t.Parallel()
+			storetest.RunHarness(t, storetest.Harness{
+				New: func(t *testing.T) webhook.Store {
+					s, _ := newStoreWith(t, driver, nil)
+					return s
+				},
+				Pair: func(t *testing.T) (a, b webhook.Store) {
+					s, path := newStoreWith(t, driver, nil)
+					return s, openStoreWith(t, driver, path, nil)
+				},
+				Begin: func(t *testing.T, s webhook.Store) (webhook.Outbox, func() error, func() error) {
+					st := s.(*sqlitestore.Store)
+					db, ok := dbOf.Load(st)
+					require.True(t, ok)
+					tx, err := db.(*sql.DB).BeginTx(context.Background(), nil)
+					require.NoError(t, err)
+					return st.InTx(tx), tx.Commit, tx.Rollback
+				},
+			})
+		})
+	}
 }
 
 func TestConformanceOperations(t *testing.T) {
