@@ -24,7 +24,7 @@ const (
 	defaultBenchBodySize    = 1024
 	defaultBenchRate        = 1000
 	defaultBenchMaxQueued   = 1024
-	defaultBenchContenders  = "raw,memory,sqlite,postgres"
+	defaultBenchContenders  = "raw,memory,sqlite,postgres,river"
 	// defaultSQLiteSync is the sqlite contender's synchronous setting:
 	// FULL, durable commits.
 	defaultSQLiteSync = "FULL"
@@ -54,6 +54,11 @@ process of its own, answering 204 over keep-alive connections), with a
   postgres     the same through pgstore, followed by postgres-db, its
                database ceiling; with --pg-dsn, else on a throwaway local
                server started here (skipped, with a note, if none can be)
+  river        what a user would write with River v0.51 instead, on the
+               same PostgreSQL: a job per delivery, inserted InsertMany
+               100 at a time (one event's at the fixed rate), 100 River
+               workers POSTing the same payload and headers, a 10 ms
+               fetch cooldown
 
 Each contender runs in a child process of its own, in saturation mode
 (emitters keep at most --max-queued deliveries undelivered) and, with
@@ -61,8 +66,11 @@ Each contender runs in a child process of its own, in saturation mode
 figures. For each: deliveries/s, its ratio to raw, Emit-to-receipt
 latency p50/p99 (the receiver subtracts the emit time carried in the
 body), CPU time and allocations per delivery, and peak RSS of the
-contender's process. A table goes to standard output, and, as its last
-line, one JSON object with every figure.
+contender's process, and the machine's CPU per delivery split into the
+contender's, the receiver's and, for the PostgreSQL contenders on a
+local server, the server's processes' (read from /proc). A table goes to
+standard output, and, as its last line, one JSON object with every
+figure, postgres_vs_river among them.
 
 Flags:
 `
@@ -100,7 +108,7 @@ func parseBench(args []string, stdout io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.concurrency, "concurrency", defaultBenchConcurrency, "`N` goroutines POSTing (raw), or emitting, and N Dispatcher workers")
 	fs.IntVar(&o.bodySize, "body-size", defaultBenchBodySize, "encoded event body of about `BYTES` (a note; the payload adds ~200)")
 	fs.IntVar(&o.hooks, "hooks", 1, "`N` webhooks per user: each event makes N deliveries")
-	fs.StringVar(&contenders, "contenders", defaultBenchContenders, "comma-separated `LIST` of raw, memory, sqlite, postgres")
+	fs.StringVar(&contenders, "contenders", defaultBenchContenders, "comma-separated `LIST` of raw, memory, sqlite, postgres, river")
 	fs.IntVar(&o.rate, "rate", defaultBenchRate, "also run each contender at `EVENTS` per second for the latency figures; 0 skips it")
 	fs.IntVar(&o.maxQueued, "max-queued", defaultBenchMaxQueued, "in saturation, keep at most `N` deliveries emitted and not yet delivered")
 	fs.StringVar(&o.pgDSN, "pg-dsn", os.Getenv("FEDIHOOK_PG_DSN"), "PostgreSQL `DSN` for postgres (default $FEDIHOOK_PG_DSN, else a throwaway local server)")
@@ -139,9 +147,9 @@ func parseBench(args []string, stdout io.Writer) (*benchOptions, error) {
 	for _, c := range strings.Split(contenders, ",") {
 		c = strings.TrimSpace(c)
 		switch c {
-		case contRaw, contMemory, contSQLite, contPostgres:
+		case contRaw, contMemory, contSQLite, contPostgres, contRiver:
 		default:
-			return nil, fmt.Errorf("bad --contenders: unknown contender %q; want raw, memory, sqlite or postgres", c)
+			return nil, fmt.Errorf("bad --contenders: unknown contender %q; want raw, memory, sqlite, postgres or river", c)
 		}
 		if slices.Contains(o.contenders, c) {
 			return nil, fmt.Errorf("bad --contenders: %s is listed twice", c)
@@ -161,10 +169,14 @@ type benchRow struct {
 	contender, mode string
 	res             *runResult
 	recv            *receiverStats // nil for the database ceilings
-	load            float64        // one-minute load average at its start
-	busy            float64        // the machine's CPU use while it measured, 0 to 1; -1 unknown
-	err             string
-	skipped         string
+	// server is the CPU time of the PostgreSQL server's processes while
+	// the row measured, -1 when not measured (no local server, or not a
+	// PostgreSQL contender).
+	server  time.Duration
+	load    float64 // one-minute load average at its start
+	busy    float64 // the machine's CPU use while it measured, 0 to 1; -1 unknown
+	err     string
+	skipped string
 }
 
 // ok reports whether the row ran, with every delivery accounted for.
@@ -199,6 +211,7 @@ type benchRunner struct {
 	rcv    *receiverProc
 	url    string
 	pgDSN  string
+	pg     *pgServerCPU // the local PostgreSQL server, if found
 }
 
 // bench runs the benchmark o describes and prints the table and the JSON
@@ -232,7 +245,8 @@ func bench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) int {
 
 	var rows []*benchRow
 	pgNote := ""
-	if slices.Contains(o.contenders, contPostgres) && b.pgDSN == "" {
+	needPG := slices.Contains(o.contenders, contPostgres) || slices.Contains(o.contenders, contRiver)
+	if needPG && b.pgDSN == "" {
 		fmt.Fprintln(stderr, "bench: no --pg-dsn nor $FEDIHOOK_PG_DSN: starting a throwaway PostgreSQL server")
 		srv, err := startPostgres(ctx)
 		if err != nil {
@@ -245,8 +259,14 @@ func bench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "bench: started %s in %s\n", srv.version, srv.dir)
 		}
 	}
+	if needPG && b.pgDSN != "" {
+		b.pg = findPGServer(ctx, b.pgDSN)
+		if b.pg == nil {
+			fmt.Fprintln(stderr, "bench: the PostgreSQL server is not a local process: its CPU is not measured")
+		}
+	}
 	for _, c := range o.contenders {
-		if c == contPostgres && b.pgDSN == "" {
+		if (c == contPostgres || c == contRiver) && b.pgDSN == "" {
 			rows = append(rows, &benchRow{contender: c, mode: modeSaturation, skipped: pgNote})
 			continue
 		}
@@ -310,13 +330,14 @@ func (b *benchRunner) progress(r *benchRow) {
 // run runs one contender in one mode in a child process.
 func (b *benchRunner) run(ctx context.Context, contender, mode string) *benchRow {
 	o := b.o
-	row := &benchRow{contender: contender, mode: mode, load: loadAverage(), busy: -1}
+	row := &benchRow{contender: contender, mode: mode, load: loadAverage(), busy: -1, server: -1}
 	spec := runSpec{
 		Contender: contender, Mode: mode, URL: b.url, Duration: o.duration,
 		Concurrency: o.concurrency, BodySize: o.bodySize, Hooks: o.hooks, Rate: o.rate,
 		MaxQueued: o.maxQueued, SQLiteSync: o.sqliteSync, SQLiteConns: benchSQLiteConns,
 	}
-	if contender == contPostgres || contender == contPostgresDB {
+	onPG := contender == contPostgres || contender == contPostgresDB || contender == contRiver
+	if onPG {
 		spec.PGDSN, spec.PGConns = b.pgDSN, o.pgConns
 	}
 	if o.cpuProfile != "" {
@@ -366,12 +387,18 @@ func (b *benchRunner) run(ctx context.Context, contender, mode string) *benchRow
 		}
 	}
 	busy0, total0, cpuOK := cpuTimes()
+	server0 := b.pg.read()
 	if _, err := fmt.Fprintln(in, "go"); err != nil {
 		return fail(err)
 	}
 	line, err = r.ReadString('\n')
 	if err != nil {
 		return fail(fmt.Errorf("measuring: %v", err))
+	}
+	if onPG && b.pg != nil {
+		row.server = max(b.pg.read()-server0, -1)
+	} else if !onPG {
+		row.server = 0 // no server
 	}
 	if busy1, total1, ok := cpuTimes(); ok && cpuOK && total1 > total0 {
 		row.busy = float64(busy1-busy0) / float64(total1-total0)
@@ -545,6 +572,15 @@ func figures(o *benchOptions, rows []*benchRow, meta map[string]any) map[string]
 		if s.PayloadBytes > 0 {
 			f["payload_bytes"] = s.PayloadBytes
 		}
+		if r.server >= 0 {
+			server := perDelivery(float64(r.server)/float64(time.Microsecond), s)
+			machine := perDelivery(float64(s.CPU)/float64(time.Microsecond), s) + server
+			if r.recv != nil && r.recv.Received > 0 {
+				machine += float64(r.recv.CPU) / float64(time.Microsecond) / float64(r.recv.Received)
+			}
+			f[p+"server_cpu_us"] = roundTo(server, 1)
+			f[p+"machine_cpu_us"] = roundTo(machine, 1)
+		}
 		if r.recv != nil {
 			f[p+"received"] = r.recv.Received
 			if r.recv.Received > 0 {
@@ -571,6 +607,14 @@ func figures(o *benchOptions, rows []*benchRow, meta map[string]any) map[string]
 			f[store+"_vs_db"] = roundTo(rps[store]/ceiling, 3)
 		}
 	}
+	if rps[contRiver] > 0 && rps[contPostgres] > 0 {
+		f["postgres_vs_river"] = roundTo(rps[contPostgres]/rps[contRiver], 3)
+	}
+	pgMachine, pgOK := f["postgres_machine_cpu_us"].(float64)
+	riverMachine, riverOK := f["river_machine_cpu_us"].(float64)
+	if pgOK && riverOK && riverMachine > 0 {
+		f["postgres_vs_river_cpu"] = roundTo(pgMachine/riverMachine, 3)
+	}
 	return f
 }
 
@@ -594,7 +638,7 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 	fmt.Fprintf(w, "\nload average (1 min): %.2f at start, %.2f at end\n\n", meta["load1_start"], meta["load1_end"])
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "contender\tmode\tdeliv/s\tx raw\temit/s\tp50 ms\tp99 ms\temit p99 µs\tCPU µs/deliv\tallocs/deliv\tpeak RSS MB\trcv CPU µs\tdelivered/received\tload\tbusy\t")
+	fmt.Fprintln(tw, "contender\tmode\tdeliv/s\tx raw\temit/s\tp50 ms\tp99 ms\temit p99 µs\tCPU µs/deliv\tallocs/deliv\tpeak RSS MB\trcv CPU µs\tPG CPU µs\tmachine µs\tdelivered/received\tload\tbusy\t")
 	var rawRPS float64
 	for _, r := range rows {
 		if r.contender == contRaw && r.mode == modeSaturation && r.res != nil {
@@ -640,16 +684,29 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 		if r.busy >= 0 {
 			busy = fmt.Sprintf("%.0f%%", 100*r.busy)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%s\t%d/%s%s\t%.2f\t%s\t\n",
+		pgCPU, machine := "-", "-"
+		if r.server >= 0 {
+			server := perDelivery(float64(r.server)/float64(time.Microsecond), s)
+			m := perDelivery(float64(s.CPU)/float64(time.Microsecond), s) + server
+			if r.recv != nil && r.recv.Received > 0 {
+				m += float64(r.recv.CPU) / float64(time.Microsecond) / float64(r.recv.Received)
+			}
+			if server > 0 {
+				pgCPU = fmt.Sprintf("%.1f", server)
+			}
+			machine = fmt.Sprintf("%.1f", m)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%s\t%s\t%s\t%d/%s%s\t%.2f\t%s\t\n",
 			r.contender, mode, r.rps(), ratio, emit, p50, p99, emitP99,
 			perDelivery(float64(s.CPU)/float64(time.Microsecond), s), perDelivery(float64(s.Mallocs), s),
-			float64(s.MaxRSS)/(1<<20), rcvCPU, s.Delivered, recv, acc, r.load, busy)
+			float64(s.MaxRSS)/(1<<20), rcvCPU, pgCPU, machine, s.Delivered, recv, acc, r.load, busy)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "deliv/s: deliveries ended 2xx in the window; p50/p99: Emit (raw: request start) to receipt, at the fixed rate")
 	fmt.Fprintln(w, "when given, else in saturation; CPU, allocations and RSS are the contender's process only (not the receiver's,")
-	fmt.Fprintln(w, "not PostgreSQL's); rcv CPU: the receiver's, per request; *-db rows: the database alone, same tables and")
+	fmt.Fprintln(w, "not PostgreSQL's); rcv CPU: the receiver's, per request; PG CPU: the local PostgreSQL server's processes', per")
+	fmt.Fprintln(w, "delivery; machine: the three together; *-db rows: the database alone, same tables and")
 	fmt.Fprintln(w, "operations, no HTTP; load: 1-minute load average at the row's start; busy: the whole machine's CPU use")
 	fmt.Fprintln(w, "while the row measured (everyone's, PostgreSQL's included); (!): not every delivery accounted for (see the")
 	fmt.Fprintln(w, "JSON's *_failed, *_left, *_received).")

@@ -40,6 +40,7 @@ const (
 	contPostgres   = "postgres"
 	contSQLiteDB   = "sqlite-db"
 	contPostgresDB = "postgres-db"
+	contRiver      = "river"
 )
 
 // Modes.
@@ -211,6 +212,8 @@ func benchRun(ctx context.Context, spec *runSpec, ready func() error) (*runResul
 		}
 		defer cleanup()
 		return runDispatcher(ctx, spec, store, ready)
+	case contRiver:
+		return runRiver(ctx, spec, ready)
 	case contSQLiteDB:
 		return runSQLiteCeiling(ctx, spec, ready)
 	case contPostgresDB:

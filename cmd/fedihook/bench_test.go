@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func TestParseBench(t *testing.T) {
 	o, err := parseBench(nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, defaultBenchDuration, o.duration)
-	require.Equal(t, []string{"raw", "memory", "sqlite", "postgres"}, o.contenders)
+	require.Equal(t, []string{"raw", "memory", "sqlite", "postgres", "river"}, o.contenders)
 	require.Equal(t, 2*defaultBenchConcurrency+4, o.pgConns)
 	require.Equal(t, "FULL", o.sqliteSync)
 
@@ -173,4 +174,72 @@ func TestCPUTimes(t *testing.T) {
 	require.Positive(t, total)
 	require.LessOrEqual(t, busy, total)
 	require.GreaterOrEqual(t, busy, int64(0))
+}
+
+func TestProcStat(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	comm, ppid, ticks, ok := procStat(os.Getpid())
+	require.True(t, ok)
+	require.Equal(t, os.Getppid(), ppid)
+	require.NotEmpty(t, comm)
+	require.GreaterOrEqual(t, ticks, int64(0))
+	_, _, _, ok = procStat(-1)
+	require.False(t, ok)
+}
+
+// TestFiguresRiver: the JSON gets river_rps, postgres_vs_river and the
+// machine's CPU per delivery split into the contender's, the server's
+// and the receiver's.
+func TestFiguresRiver(t *testing.T) {
+	t.Parallel()
+	o := &benchOptions{rate: 0}
+	row := func(contender string, delivered int64, cpu, server, rcv time.Duration) *benchRow {
+		return &benchRow{contender: contender, mode: modeSaturation, server: server,
+			res:  &runResult{Delivered: delivered, Emitted: delivered, WindowDelivered: delivered, Window: time.Second, CPU: cpu},
+			recv: &receiverStats{Received: delivered, CPU: rcv}}
+	}
+	f := figures(o, []*benchRow{
+		row(contPostgres, 3000, 300*time.Millisecond, 600*time.Millisecond, 90*time.Millisecond),
+		row(contRiver, 2000, 400*time.Millisecond, 800*time.Millisecond, 60*time.Millisecond),
+	}, map[string]any{})
+	require.Equal(t, 2000.0, f["river_rps"])
+	require.Equal(t, 1.5, f["postgres_vs_river"])
+	require.Equal(t, 100.0, f["postgres_cpu_us"])
+	require.Equal(t, 200.0, f["postgres_server_cpu_us"])
+	require.Equal(t, 330.0, f["postgres_machine_cpu_us"])
+	require.Equal(t, 630.0, f["river_machine_cpu_us"])
+	require.Equal(t, roundTo(330.0/630.0, 3), f["postgres_vs_river_cpu"])
+}
+
+// TestBenchSmokeRiver runs the postgres and river contenders briefly on
+// the server of $FEDIHOOK_PG_DSN (as .ci/test.sh gives), and checks their
+// figures: every delivery accounted for, postgres_vs_river, and the
+// server's CPU read from /proc.
+func TestBenchSmokeRiver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts several processes")
+	}
+	dsn := os.Getenv("FEDIHOOK_PG_DSN")
+	if dsn == "" {
+		t.Skip("no $FEDIHOOK_PG_DSN")
+	}
+	t.Parallel()
+	code, out, errOut := runCmd(t.Context(), "", "bench", "--duration", "300ms", "--pg-dsn", dsn,
+		"--contenders", "postgres,river", "--concurrency", "8", "--rate", "200")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var fig map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &fig), "last line: %s", lines[len(lines)-1])
+	for _, p := range []string{"river_", "river_rate_", "postgres_"} {
+		require.Greater(t, fig[p+"delivered"], 0.0, p+"delivered")
+		require.Equal(t, true, fig[p+"accounted"], p+"accounted")
+		require.Equal(t, fig[p+"delivered"], fig[p+"received"], p+"received")
+		require.Contains(t, fig, p+"machine_cpu_us")
+	}
+	require.Contains(t, fig, "river_rps")
+	require.Contains(t, fig, "postgres_vs_river")
+	require.Greater(t, fig["river_server_cpu_us"], 0.0, "the local server's CPU is read from /proc")
 }
