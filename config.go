@@ -105,8 +105,9 @@ type Config struct {
 	PruneInterval time.Duration
 
 	// OnAttempt, if set, is called after every attempt has been settled
-	// in the store, from the goroutine that made it. It must not block;
-	// the callbacks below likewise.
+	// in the store, from the goroutine that made it, or, with a store
+	// that settles in batches (a [SettleClaimer]), from the one that
+	// settled it. It must not block; the callbacks below likewise.
 	OnAttempt func(AttemptReport)
 	// OnGiveUp, if set, is called when a delivery has failed for good.
 	OnGiveUp func(AttemptReport)

@@ -15,13 +15,18 @@ type pool struct {
 	capacity int // workers plus the claims kept waiting
 	lowWater int // at or below this many waiting, ask for more
 
-	mu     sync.Mutex
-	more   sync.Cond // a claim was put, or the pool closed
-	ready  []Claim   // waiting claims, ready[head:] in claim order
-	head   int
-	busy   int // claims taken and not yet done
-	closed bool
-	left   []Claim // claims no worker will take, to be released
+	mu    sync.Mutex
+	more  sync.Cond // a claim was put, or the pool closed
+	ready []Claim   // waiting claims, ready[head:] in claim order
+	head  int
+	busy  int // claims taken and not yet done
+	// reserved is the room promised to claims under way (reserve);
+	// wanted records that a reserve found room only held by another, so
+	// that freeing it asks for more.
+	reserved int
+	wanted   bool
+	closed   bool
+	left     []Claim // claims no worker will take, to be released
 
 	// low asks the claiming goroutine to claim again: the waiting claims
 	// ran low, or a worker found none.
@@ -39,7 +44,39 @@ func newPool(workers int) *pool {
 func (p *pool) room() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.capacity - p.busy - (len(p.ready) - p.head)
+	return p.roomLocked()
+}
+
+func (p *pool) roomLocked() int {
+	return max(p.capacity-p.busy-(len(p.ready)-p.head)-p.reserved, 0)
+}
+
+// reserve returns the room there is now, none once closed, and holds it
+// for claims under way, until putReserved.
+func (p *pool) reserve() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return 0
+	}
+	n := p.roomLocked()
+	if n == 0 && p.reserved > 0 {
+		p.wanted = true
+	}
+	p.reserved += n
+	return n
+}
+
+// putReserved puts the claims of a reservation of n, and frees it.
+func (p *pool) putReserved(cs []Claim, n int) {
+	p.mu.Lock()
+	p.reserved -= n
+	if p.wanted && len(cs) < n {
+		p.wanted = false
+		p.askMore()
+	}
+	p.mu.Unlock()
+	p.put(cs)
 }
 
 // put adds claims and wakes as many idle workers; once the pool is

@@ -39,3 +39,37 @@ func TestPoolKeepsWhatNoWorkerTakes(t *testing.T) {
 	}
 	require.ElementsMatch(t, []uuid.UUID{c.Delivery.ID, late.Delivery.ID, b.Delivery.ID}, ids)
 }
+
+// TestPoolReservation: room reserved for a claim under way is not
+// offered twice; a reserve that found the room held asks for more once
+// the holder frees some, and not when it filled the pool.
+func TestPoolReservation(t *testing.T) {
+	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
+	p := newPool(2) // room 3
+	require.Equal(t, 3, p.reserve())
+	require.Equal(t, 0, p.room())
+	require.Equal(t, 0, p.reserve(), "held by the first")
+	select {
+	case <-p.low:
+		t.Fatal("nothing asked for more yet")
+	default:
+	}
+	p.putReserved([]Claim{claim()}, 3)
+	require.Equal(t, 2, p.room())
+	select {
+	case <-p.low:
+	default:
+		t.Fatal("the freed room was not offered to the one that wanted it")
+	}
+	require.Equal(t, 2, p.reserve())
+	require.Equal(t, 0, p.reserve())
+	p.putReserved([]Claim{claim(), claim()}, 2)
+	require.Equal(t, 0, p.room())
+	select {
+	case <-p.low:
+		t.Fatal("the pool is full: no room to offer")
+	default:
+	}
+	p.close()
+	require.Equal(t, 0, p.reserve(), "none once closed")
+}

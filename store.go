@@ -228,10 +228,34 @@ type Queue interface {
 	// error wrapping ErrLeaseLost after the others are applied; one for a
 	// delivery that no longer exists is skipped silently. Settle must not
 	// keep rs once it has returned: the Dispatcher reuses it.
+	//
+	// What a batch guarantees: the results of one call are applied in
+	// their order (a later result of a webhook sees an earlier one's
+	// effect on FailingSince; of two results with one lease, the first
+	// is applied and the second refused), and once Settle has returned
+	// nil or an error wrapping only ErrLeaseLost, every result it did not
+	// refuse is durable. On any other error, it is not known which were
+	// applied: their leases lapse and the deliveries are claimed again,
+	// so an attempt may be made twice, never lost.
 	Settle(ctx context.Context, rs []Result) error
 	// GetDelivery returns a copy of the delivery with the given ID, or
 	// ErrNotFound.
 	GetDelivery(ctx context.Context, id uuid.UUID) (*Delivery, error)
+}
+
+// A SettleClaimer is a Store that settles results and claims more in
+// one call, for stores that pay per statement or per commit (pgstore does
+// both in one round trip and one transaction). A started Dispatcher
+// whose store is one settles its workers' results in batches, from one
+// goroutine, and lets the next claim ride along.
+type SettleClaimer interface {
+	// SettleAndClaim settles rs as Settle does, then claims up to max
+	// deliveries (none when max is 0) as Claim does, seeing the results
+	// just settled (an ordered webhook's next delivery may be claimed).
+	// The claims are returned with an error that wraps only
+	// ErrLeaseLost; with any other error there are none, and the results
+	// are as after a failed Settle.
+	SettleAndClaim(ctx context.Context, rs []Result, now time.Time, max int, lease time.Duration) ([]Claim, error)
 }
 
 // A Store keeps webhooks and their deliveries. Its methods are safe for

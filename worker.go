@@ -12,9 +12,14 @@ import (
 // claims until Shutdown. The workers live as long as run does (a goroutine
 // per delivery would grow a fresh stack for every attempt).
 func (d *Dispatcher) run(ctx context.Context, p *pool) {
+	var st *settler
+	if sc, ok := d.store.(SettleClaimer); ok {
+		st = newSettler(d, sc, p, ctx)
+		go st.run()
+	}
 	var workers sync.WaitGroup
 	for range d.cfg.Workers {
-		workers.Go(func() { d.work(ctx, p) })
+		workers.Go(func() { d.work(ctx, p, st) })
 	}
 	defer func() {
 		if ctx.Err() != nil && !d.closed.Load() {
@@ -23,6 +28,9 @@ func (d *Dispatcher) run(ctx context.Context, p *pool) {
 		}
 		p.close()
 		workers.Wait()
+		if st != nil {
+			st.close() // settles the workers' last results
+		}
 		left := p.leftovers()
 		// Claims no worker took are due again at once, for this store's
 		// next Dispatcher.
@@ -38,12 +46,12 @@ func (d *Dispatcher) run(ctx context.Context, p *pool) {
 		}
 	}()
 	for {
-		if n := p.room(); n > 0 {
+		if n := p.reserve(); n > 0 {
 			claims, err := d.store.Claim(ctx, d.clock.Now(), n, d.cfg.Lease)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("webhook: claiming deliveries", "err", err)
 			}
-			p.put(claims)
+			p.putReserved(claims, n)
 			if len(claims) < n {
 				// Nothing more is due now: wait for an Emit, a store
 				// notification or the poll interval.
@@ -53,7 +61,8 @@ func (d *Dispatcher) run(ctx context.Context, p *pool) {
 				continue
 			}
 		}
-		// The pool is full: wait until the workers have taken some.
+		// The pool is full, or its room is held by the settler's claim:
+		// wait until the workers have taken some, or the room is freed.
 		select {
 		case <-p.low:
 		case <-d.stop:
@@ -65,13 +74,15 @@ func (d *Dispatcher) run(ctx context.Context, p *pool) {
 }
 
 // work is one worker: it takes claims from p, applies the fairness gate
-// and makes the attempts, until p closes.
-func (d *Dispatcher) work(ctx context.Context, p *pool) {
+// and makes the attempts, until p closes. With a settler, it hands its
+// results over to it instead of settling them itself.
+func (d *Dispatcher) work(ctx context.Context, p *pool, st *settler) {
 	// A context per worker: the attempts' timeout contexts register with
 	// it, not all with one contended parent.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := newWorker(ctx)
+	w.settler = st
 	for {
 		c, ok := p.take()
 		if !ok {
@@ -88,6 +99,10 @@ func (d *Dispatcher) work(ctx context.Context, p *pool) {
 		host, admitted, retryAt := d.gate.admit(&c, now)
 		if !admitted {
 			p.done()
+			if st != nil {
+				st.add(d.release(&c, retryAt), c.Hook.Ordered, nil)
+				continue
+			}
 			if err := w.settle(d.store, d.release(&c, retryAt)); err != nil {
 				d.log.Error("webhook: releasing a delivery over a fairness limit", "hook", c.Hook.ID, "err", err)
 			}
@@ -182,6 +197,7 @@ type worker struct {
 	ctx       context.Context // the attempts' contexts derive from it
 	settleCtx context.Context // ctx without its end: results are settled
 	results   []Result        // Settle's argument, of length 1
+	settler   *settler        // settles the results, when not nil
 }
 
 func newWorker(ctx context.Context) *worker {
@@ -196,25 +212,38 @@ func (w *worker) settle(s Store, r Result) error {
 	return err
 }
 
-// attempt makes one attempt of a claimed delivery and settles it.
+// attempt makes one attempt of a claimed delivery and settles it, or
+// hands its result to the worker's settler.
 func (d *Dispatcher) attempt(w *worker, c Claim) {
 	ctx := w.ctx
 	del := &c.Delivery
 	n := del.Attempts + 1
 	at := d.clock.Now()
 	o := d.send(ctx, del, c.Hook, n, at)
-	status, dur, err := o.status, o.dur, o.err
-	if err != nil && ctx.Err() != nil {
+	if o.err != nil && ctx.Err() != nil {
 		// Interrupted by Shutdown, not failed: the lease lapses and the
 		// attempt is made again later.
 		d.log.Debug("webhook: attempt interrupted", "hook", del.HookID, "event", del.ID)
 		return
 	}
 	r, verdict := decide(&c, o, d.policy, d.cfg.MaxRetryAfter)
+	if w.settler != nil {
+		w.settler.add(r, c.Hook.Ordered, func() { d.settled(w.settleCtx, &c, r, verdict, o, at) })
+		return
+	}
 	if serr := w.settle(d.store, r); serr != nil {
 		d.log.Error("webhook: settling delivery", "hook", del.HookID, "event", del.ID, "err", serr)
 	}
-	d.maybeDisable(w.settleCtx, c.Hook, status, at, verdict)
+	d.settled(w.settleCtx, &c, r, verdict, o, at)
+}
+
+// settled does what follows the settling of an attempt's result r:
+// auto-disable, the log, the callbacks.
+func (d *Dispatcher) settled(ctx context.Context, c *Claim, r Result, verdict Verdict, o outcome, at time.Time) {
+	del := &c.Delivery
+	n := del.Attempts + 1
+	status, dur, err := o.status, o.dur, o.err
+	d.maybeDisable(ctx, c.Hook, status, at, verdict)
 	lvl := slog.LevelDebug
 	if r.State == StateFailed {
 		lvl = slog.LevelWarn

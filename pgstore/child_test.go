@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -79,6 +80,7 @@ func runChild(role string) error {
 	var sent atomic.Int64
 	d, err := webhook.New(store, &webhook.Config{
 		Host:         "example.tld",
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 		Lease:        childLease,
 		PollInterval: 200 * time.Millisecond,
 		Transport: webhook.TransportFunc(func(ctx context.Context, req *webhook.Request) (*webhook.Response, error) {
@@ -100,7 +102,13 @@ func runChild(role string) error {
 
 	emitted := make(chan error, 1)
 	if role == "crash" {
-		go func() { emitted <- emitNotes(ctx, pool, store, d) }()
+		go func() {
+			err := emitNotes(ctx, pool, store, d)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "child: emitting:", err) // now: the parent may kill the child before its end
+			}
+			emitted <- err
+		}()
 	} else {
 		emitted <- nil
 	}

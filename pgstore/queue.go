@@ -394,6 +394,11 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: claiming deliveries: %w", err)
 	}
+	return s.scanClaims(rows, max)
+}
+
+// scanClaims reads the rows of sqlClaim and closes them.
+func (s *Store) scanClaims(rows pgx.Rows, max int) ([]webhook.Claim, error) {
 	defer rows.Close()
 	var (
 		out     []webhook.Claim
@@ -460,18 +465,25 @@ func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
 	if err := ctx.Err(); err != nil || len(rs) == 0 {
 		return err
 	}
+	if err := checkResults(rs); err != nil {
+		return err
+	}
+	return s.settles.do(context.WithoutCancel(ctx), rs, s.settleBatch)
+}
+
+// checkResults refuses results of no known state.
+func checkResults(rs []webhook.Result) error {
 	var invalid []error
 	for i := range rs {
 		switch r := &rs[i]; int16(r.State) {
 		case statePending, stateDelivered, stateFailed:
 		default:
-			invalid = append(invalid, fmt.Errorf("webhook: settling delivery %s: state %v: %w", r.ID, r.State, webhook.ErrInvalid))
+			if !r.Release {
+				invalid = append(invalid, fmt.Errorf("webhook: settling delivery %s: state %v: %w", r.ID, r.State, webhook.ErrInvalid))
+			}
 		}
 	}
-	if invalid != nil {
-		return errors.Join(invalid...)
-	}
-	return s.settles.do(context.WithoutCancel(ctx), rs, s.settleBatch)
+	return errors.Join(invalid...)
 }
 
 // settleBatch settles the results of several calls in one statement and
@@ -481,31 +493,12 @@ func (s *Store) settleBatch(ctx context.Context, calls []*batchCall[webhook.Resu
 	for _, c := range calls {
 		n += len(c.in)
 	}
-	var (
-		ids    = make([][16]byte, 0, n)
-		leases = make([]int64, 0, n)
-		states = make([]int16, 0, n)
-		next   = make([]time.Time, 0, n)
-		status = make([]int32, 0, n)
-		errs   = make([]string, 0, n)
-		at     = make([]time.Time, 0, n)
-		dur    = make([]int64, 0, n)
-		resp   = make([][]byte, 0, n)
-		rel    = make([]bool, 0, n)
-	)
+	sa := newSettleArgs(n)
 	for _, c := range calls {
-		for i := range c.in {
-			r := &c.in[i]
-			ids, leases, states = append(ids, r.ID), append(leases, r.Lease), append(states, int16(r.State))
-			next, at = append(next, r.NextAttemptAt), append(at, r.Attempt.At)
-			status, errs = append(status, int32(r.Attempt.Status)), append(errs, r.Attempt.Error)
-			dur, rel = append(dur, r.Attempt.Duration.Microseconds()), append(rel, r.Release)
-			body := r.Attempt.Response
-			resp = append(resp, append([]byte{}, body[:min(len(body), webhook.MaxResponseRecord)]...))
-		}
+		sa.add(c.in)
 	}
 	var lost []int64
-	rows, err := s.pool.Query(ctx, s.sql.settle, ids, leases, states, next, status, errs, at, dur, resp, rel)
+	rows, err := s.pool.Query(ctx, s.sql.settle, sa.args()...)
 	if err == nil {
 		lost, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	}
@@ -518,15 +511,106 @@ func (s *Store) settleBatch(ctx context.Context, calls []*batchCall[webhook.Resu
 	// lost holds positions counted from 1, in order: hand each to its call.
 	first := 1
 	for _, c := range calls {
-		var cerrs []error
-		for len(lost) > 0 && int(lost[0]) < first+len(c.in) {
-			id := c.in[int(lost[0])-first].ID
-			cerrs = append(cerrs, fmt.Errorf("webhook: delivery %s: %w", id, webhook.ErrLeaseLost))
-			lost = lost[1:]
-		}
-		c.err = errors.Join(cerrs...)
+		c.err = lostError(c.in, lost, first)
 		first += len(c.in)
 	}
+}
+
+// lostError reports the results of rs (at positions first, first+1, ...
+// of a batch) that lost lists, by position, as refused.
+func lostError(rs []webhook.Result, lost []int64, first int) error {
+	var errs []error
+	for _, p := range lost {
+		if i := int(p) - first; i >= 0 && i < len(rs) {
+			errs = append(errs, fmt.Errorf("webhook: delivery %s: %w", rs[i].ID, webhook.ErrLeaseLost))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// settleArgs are sqlSettle's arrays.
+type settleArgs struct {
+	ids    [][16]byte
+	leases []int64
+	states []int16
+	next   []time.Time
+	status []int32
+	errs   []string
+	at     []time.Time
+	dur    []int64
+	resp   [][]byte
+	rel    []bool
+}
+
+func newSettleArgs(n int) *settleArgs {
+	return &settleArgs{
+		ids: make([][16]byte, 0, n), leases: make([]int64, 0, n), states: make([]int16, 0, n),
+		next: make([]time.Time, 0, n), status: make([]int32, 0, n), errs: make([]string, 0, n),
+		at: make([]time.Time, 0, n), dur: make([]int64, 0, n), resp: make([][]byte, 0, n), rel: make([]bool, 0, n),
+	}
+}
+
+func (a *settleArgs) add(rs []webhook.Result) {
+	for i := range rs {
+		r := &rs[i]
+		a.ids, a.leases, a.states = append(a.ids, r.ID), append(a.leases, r.Lease), append(a.states, int16(r.State))
+		a.next, a.at = append(a.next, r.NextAttemptAt), append(a.at, r.Attempt.At)
+		a.status, a.errs = append(a.status, int32(r.Attempt.Status)), append(a.errs, r.Attempt.Error)
+		a.dur, a.rel = append(a.dur, r.Attempt.Duration.Microseconds()), append(a.rel, r.Release)
+		body := r.Attempt.Response
+		a.resp = append(a.resp, append([]byte{}, body[:min(len(body), webhook.MaxResponseRecord)]...))
+	}
+}
+
+func (a *settleArgs) args() []any {
+	return []any{a.ids, a.leases, a.states, a.next, a.status, a.errs, a.at, a.dur, a.resp, a.rel}
+}
+
+// SettleAndClaim implements [webhook.SettleClaimer]: the settle and the
+// claim statements go in one round trip and one transaction, the claim
+// seeing the settled results. Once its results are sent to the database,
+// it is not interrupted by ctx.
+func (s *Store) SettleAndClaim(ctx context.Context, rs []webhook.Result, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
+	if max <= 0 {
+		return nil, s.Settle(ctx, rs)
+	}
+	if len(rs) == 0 {
+		return s.Claim(ctx, now, max, lease)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkResults(rs); err != nil {
+		return nil, err
+	}
+	ctx = context.WithoutCancel(ctx)
+	sa := newSettleArgs(len(rs))
+	sa.add(rs)
+	var b pgx.Batch
+	b.Queue(s.sql.settle, sa.args()...)
+	b.Queue(s.sql.claim, now, max, now.Add(lease))
+	br := s.pool.SendBatch(ctx, &b)
+	rows, err := br.Query()
+	var lost []int64
+	if err == nil {
+		lost, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	}
+	if err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("pgstore: settling %d results: %w", len(rs), err)
+	}
+	rows, err = br.Query()
+	var cs []webhook.Claim
+	if err == nil {
+		cs, err = s.scanClaims(rows, max)
+	}
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("pgstore: settling and claiming: %w", cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cs, lostError(rs, lost, 1)
 }
 
 // GetDelivery implements [webhook.Queue].

@@ -596,3 +596,38 @@ func TestSettleFailingSinceBatch(t *testing.T) {
 	settleBatch(webhook.StateFailed, webhook.StateDelivered)
 	require.Nil(t, failingSince(), "cleared by a success")
 }
+
+// TestSettleAndClaim: the claim sees the results settled in the same
+// call (an ordered webhook's next delivery is claimed as the previous one
+// is settled), a refused result is reported with the claims, and max 0
+// only settles.
+func TestSettleAndClaim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	w := testHook("h1", "alice")
+	w.Ordered = true
+	require.NoError(t, s.CreateHook(ctx, w, 0))
+	ds := []*webhook.Delivery{testDelivery(w, t0, []byte(`{"n":1}`)), testDelivery(w, t0, []byte(`{"n":2}`)),
+		testDelivery(w, t0, []byte(`{"n":3}`))}
+	require.NoError(t, s.Enqueue(ctx, ds))
+	cs, err := s.Claim(ctx, t0, 10, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{ds[0].ID}, claimIDs(cs))
+
+	stale := delivered(cs[0], t0)
+	stale.Lease--
+	got, err := s.SettleAndClaim(ctx, []webhook.Result{delivered(cs[0], t0), stale}, t0, 10, time.Minute)
+	require.ErrorIs(t, err, webhook.ErrLeaseLost)
+	require.Equal(t, []uuid.UUID{ds[1].ID}, claimIDs(got), "the next head, as the first settles")
+	d, err := s.GetDelivery(ctx, ds[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, webhook.StateDelivered, d.State)
+
+	got2, err := s.SettleAndClaim(ctx, []webhook.Result{delivered(got[0], t0)}, t0, 0, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, got2, "max 0 claims nothing")
+	cs, err = s.Claim(ctx, t0, 10, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{ds[2].ID}, claimIDs(cs))
+}
