@@ -114,8 +114,11 @@ func noSuchWebhook(id string) *Error {
 	return &Error{Status: http.StatusBadRequest, Message: "No such webhook.", Code: "NO_SUCH_WEBHOOK", ID: id, Kind: "client"}
 }
 
-// invalidParam returns INVALID_PARAM about the schema path param, as Ajv
-// reports it ("#/properties/name/maxLength"), for reason.
+// InvalidParam returns INVALID_PARAM about the schema path param, as Ajv
+// reports it ("#/properties/name/maxLength"), for reason ("must NOT have
+// more than 100 characters"): a host endpoint's answer to a bad parameter.
+func InvalidParam(param, reason string) *Error { return invalidParam(param, reason) }
+
 func invalidParam(param, reason string) *Error {
 	return ErrInvalidParam.with(map[string]any{"param": param, "reason": reason})
 }

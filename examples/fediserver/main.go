@@ -3,19 +3,26 @@
 // each other, everything is stored in SQLite, and each change enqueues
 // its webhooks in the same database transaction (the transactional
 // outbox), so a webhook exists if and only if the note or follow does, and
-// survives a restart.
+// survives a restart. It speaks Misskey's API: misskey-js and scripts
+// written for Misskey manage its webhooks unchanged (misskeyapi), and
+// receivers find meta and users/show when they call back.
 //
-//	go run ./examples/fediserver -addr 127.0.0.1:3000 -allow-network 127.0.0.0/8
+//	go run ./examples/fediserver -addr 127.0.0.1:3000 -allow-network 127.0.0.0/8 \
+//		-user alice:tok-alice -admin root:tok-root
 //
 // Users alice (9alice), bob (9bob) and carol (9carol) exist from the
-// start. Endpoints, all POST with JSON:
+// start; -user NAME:TOKEN and -admin NAME:TOKEN (repeatable) give a user
+// (created as 9NAME if new) a sign-in token, which requests carry as
+// Misskey's do: "i" in the JSON body or "Authorization: Bearer TOKEN".
+// Endpoints, all POST with JSON, as Misskey's:
 //
-//	/api/i/webhooks/create       {"userId", "name", "url", "secret", "on": [...]}
-//	/api/i/webhooks/list         {"userId"}
-//	/api/notes/create            {"userId", "text", "replyId"?, "renoteId"?}  note, reply, renote, mention
-//	/api/notes/reactions/create  {"userId", "noteId", "reaction"}            reaction
-//	/api/following/create        {"followerId", "userId"}                    follow, followed
-//	/api/following/delete        {"followerId", "userId"}                    unfollow
+//	/api/i/webhooks/{create,list,show,update,delete,test}  the caller's webhooks
+//	/api/admin/system-webhook/{create,list,show,update,delete,test}  (-admin only)
+//	/api/notes/create            {i, text?, replyId?, renoteId?}  note, reply, renote, mention
+//	/api/notes/reactions/create  {i, noteId, reaction}           reaction
+//	/api/following/create        {i, userId}                     follow, followed
+//	/api/following/delete        {i, userId}                     unfollow
+//	/api/meta, /api/users/show   what receivers call back
 package main
 
 import (
@@ -25,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -36,6 +44,7 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/misskeyapi"
 	"github.com/fedihook/webhook/sqlitestore"
 )
 
@@ -60,6 +69,10 @@ func (a *allowList) Set(s string) error {
 	return nil
 }
 
+// misskeyVersion is the Misskey version meta reports: the one whose API
+// (as misskey-js 2026.5.1 types it) the server follows.
+const misskeyVersion = "2026.5.1"
+
 // run serves until ctx ends. ready, if not nil, receives the address
 // listened on.
 func run(ctx context.Context, args []string, ready chan<- string) error {
@@ -67,8 +80,13 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	addr := fs.String("addr", "127.0.0.1:3000", "address to listen on")
 	dbPath := fs.String("db", "fediserver.db", "SQLite database file")
 	host := fs.String("host", "", "the server's host for X-Misskey-Host (default: the listen address)")
+	origin := fs.String("origin", "", `the server's origin, the payload's "server" that receivers call back (default: http:// and the listen address, or https:// and -host)`)
+	maxHooks := fs.Int("max-webhooks", 3, "webhooks a user may have (Misskey's webhookLimit; 0: no limit)")
 	var allow allowList
 	fs.Var(&allow, "allow-network", "CIDR[:PORT] the private-network guard lets webhooks reach (repeatable), e.g. 127.0.0.0/8")
+	signins := newSignIns()
+	fs.Var(signInFlag{s: signins}, "user", "NAME:TOKEN: user NAME (ID 9NAME, created if new) signs in with TOKEN (repeatable)")
+	fs.Var(signInFlag{s: signins, admin: true}, "admin", "NAME:TOKEN: as -user, and NAME is an administrator (system webhooks)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,10 +107,20 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
+	if err := signins.ensureUsers(ctx, db); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *origin == "" {
+		if *host == "" {
+			*origin = "http://" + ln.Addr().String()
+		} else {
+			*origin = "https://" + *host
+		}
 	}
 	if *host == "" {
 		*host = ln.Addr().String()
@@ -103,7 +131,8 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	}
 	defer tr.CloseIdleConnections()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	d, err := webhook.New(store, &webhook.Config{Host: *host, Transport: tr, Logger: logger,
+	d, err := webhook.New(store, &webhook.Config{Host: *host, Origin: *origin, Transport: tr, Logger: logger,
+		MaxWebhooksPerUser: *maxHooks,
 		OnAttempt: func(r webhook.AttemptReport) {
 			logger.Info("webhook attempt", "hook", r.Delivery.HookID, "type", r.Delivery.Type,
 				"attempt", r.Attempt, "status", r.Status, "state", r.State, "err", r.Err)
@@ -117,11 +146,26 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		return err
 	}
 	s := &server{db: db, store: store, d: d, host: *host}
+	policies := misskeyapi.DefaultRolePolicies()
+	policies.WebhookLimit = *maxHooks
+	if *maxHooks == 0 {
+		policies.WebhookLimit = math.MaxInt32
+	}
+	name := "fediserver"
+	s.api, err = misskeyapi.New(d, &misskeyapi.Config{
+		Authenticate: signins.Authenticate,
+		Meta:         &misskeyapi.Meta{URI: *origin, Version: misskeyVersion, Name: &name, Policies: policies},
+		LookupUser:   s.lookupUser,
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("fediserver listening", "url", "http://"+ln.Addr().String(), "db", *dbPath,
-		"allow", strings.Trim(allow.String(), "[]"))
+	logger.Info("fediserver listening", "url", "http://"+ln.Addr().String(), "origin", *origin, "db", *dbPath,
+		"allow", strings.Trim(allow.String(), "[]"), "users", signins.usernames())
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

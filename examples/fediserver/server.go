@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/fedihook/webhook"
 	"github.com/fedihook/webhook/misskey"
+	"github.com/fedihook/webhook/misskeyapi"
 	"github.com/fedihook/webhook/sqlitestore"
 )
 
@@ -78,53 +77,55 @@ type server struct {
 	store *sqlitestore.Store
 	d     *webhook.Dispatcher
 	host  string
+	api   *misskeyapi.Handler
 }
 
+// routes serves Misskey's API at /api/: the webhook endpoints, meta and
+// users/show from misskeyapi, and the server's own endpoints through the
+// same handler, so that all take the credential ("i" or a Bearer token)
+// and answer errors as Misskey does.
 func (s *server) routes() http.Handler {
+	cred := misskeyapi.EndpointOptions{RequireCredential: true}
+	s.api.Handle("notes/create", cred, s.createNote)
+	s.api.Handle("notes/reactions/create", cred, s.react)
+	s.api.Handle("following/create", cred, s.follow)
+	s.api.Handle("following/delete", cred, s.unfollow)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/notes/create", s.createNote)
-	mux.HandleFunc("POST /api/notes/reactions/create", s.react)
-	mux.HandleFunc("POST /api/following/create", s.follow)
-	mux.HandleFunc("POST /api/following/delete", s.unfollow)
-	mux.HandleFunc("POST /api/i/webhooks/create", s.createWebhook)
-	mux.HandleFunc("POST /api/i/webhooks/list", s.listWebhooks)
+	mux.Handle("/api/", s.api)
 	return mux
 }
 
-type apiError struct {
-	status int
-	msg    string
+// Misskey's errors of the endpoints above, with its ids.
+var (
+	errNoSuchReplyTarget  = apiError("No such reply target.", "NO_SUCH_REPLY_TARGET", "749ee0f6-d3da-459a-bf02-282e2da4292c")
+	errNoSuchRenoteTarget = apiError("No such renote target.", "NO_SUCH_RENOTE_TARGET", "b5c90186-4ab0-49c8-9bba-a1f76c282ba4")
+	errNoSuchNote         = apiError("No such note.", "NO_SUCH_NOTE", "033d0620-5bfe-4027-965d-980b0c85a3ea")
+	errAlreadyReacted     = apiError("You are already reacting to that note.", "ALREADY_REACTED", "71efcf98-86d6-4e2b-b2ad-9d032369366b")
+	errFollowNoSuchUser   = apiError("No such user.", "NO_SUCH_USER", "fcd2eef9-a9b2-4c4f-8624-038099e90aa5")
+	errFolloweeIsYourself = apiError("Followee is yourself.", "FOLLOWEE_IS_YOURSELF", "26fbe7bb-a331-4857-af17-205b426669a9")
+	errAlreadyFollowing   = apiError("You are already following that user.", "ALREADY_FOLLOWING", "35387507-38c7-4cb9-9197-300b93783fa0")
+	errUnfollowNoSuchUser = apiError("No such user.", "NO_SUCH_USER", "5b12c78d-2b28-4dca-99d2-f56139b42ff8")
+	errUnfollowYourself   = apiError("Followee is yourself.", "FOLLOWEE_IS_YOURSELF", "d9e400b9-36b0-4808-b1d8-79e707f1296c")
+	errNotFollowing       = apiError("You are not following that user.", "NOT_FOLLOWING", "5dbf82f5-c92b-40b1-87d1-6c8c0741fd09")
+)
+
+func apiError(message, code, id string) *misskeyapi.Error {
+	return &misskeyapi.Error{Status: http.StatusBadRequest, Message: message, Code: code, ID: id, Kind: "client"}
 }
 
-func (e *apiError) Error() string { return e.msg }
+// errNoUser and errNoNote are returned by user and note for IDs that do
+// not exist; each endpoint answers them with its own Misskey error.
+var (
+	errNoUser = errors.New("fediserver: no such user")
+	errNoNote = errors.New("fediserver: no such note")
+)
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, err error) {
-	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
-		writeJSON(w, ae.status, map[string]string{"error": ae.msg})
-	case errors.Is(err, webhook.ErrInvalid), errors.Is(err, webhook.ErrUnknownEvent):
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-	case errors.Is(err, webhook.ErrTooManyWebhooks):
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "TOO_MANY_WEBHOOKS"})
-	default:
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+// or returns apiErr when err is want, else err.
+func or(err, want error, apiErr *misskeyapi.Error) error {
+	if errors.Is(err, want) {
+		return apiErr
 	}
-}
-
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &apiError{http.StatusBadRequest, "bad JSON: " + err.Error()}
-	}
-	return nil
+	return err
 }
 
 // inTx runs fn in a transaction that commits only if fn succeeds: the
@@ -158,7 +159,7 @@ func (s *server) user(ctx context.Context, q querier, id string) (*misskey.User,
 	var username string
 	err := q.QueryRowContext(ctx, `SELECT username FROM users WHERE id = ?`, id).Scan(&username)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &apiError{http.StatusBadRequest, fmt.Sprintf("no user %q", id)}
+		return nil, errNoUser
 	}
 	if err != nil {
 		return nil, err
@@ -206,7 +207,7 @@ func (s *server) note(ctx context.Context, q querier, id string, withParents boo
 	err := q.QueryRowContext(ctx, `SELECT user_id, text, reply_id, renote_id, created_at FROM notes WHERE id = ?`, id).
 		Scan(&userID, &text, &replyID, &renoteID, &createdAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &apiError{http.StatusBadRequest, fmt.Sprintf("no note %q", id)}
+		return nil, errNoNote
 	}
 	if err != nil {
 		return nil, err
@@ -277,41 +278,45 @@ func (s *server) mentions(ctx context.Context, q querier, text string) []string 
 	return ids
 }
 
-// createNote stores a note and emits, as Misskey does, note for its
+// createNote is Misskey's notes/create {i, text?, replyId?, renoteId?}:
+// it stores a note by the caller and emits, as Misskey does, note for its
 // author, reply for the author of the note it replies to, renote for the
 // author of the note it renotes or quotes (unless they renote
 // themselves), and mention for each local user it mentions, all in the
 // note's transaction. Each body holds the note with its parents.
-func (s *server) createNote(w http.ResponseWriter, r *http.Request) {
+func (s *server) createNote(ctx context.Context, c *misskeyapi.Call) (any, error) {
 	var in struct {
-		UserID   string `json:"userId"`
 		Text     string `json:"text"`
-		ReplyID  string `json:"replyId,omitempty"`
-		RenoteID string `json:"renoteId,omitempty"`
+		ReplyID  string `json:"replyId"`
+		RenoteID string `json:"renoteId"`
 	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+	if err := c.Decode(&in); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(in.Text) == "" && in.RenoteID == "" {
-		writeErr(w, &apiError{http.StatusBadRequest, "text must not be empty"})
-		return
+		return nil, misskeyapi.InvalidParam("#/anyOf", "must have text or renoteId")
 	}
-	ctx := r.Context()
 	now := time.Now()
 	var note *misskey.Note
 	err := s.inTx(ctx, func(tx *sql.Tx, out webhook.Outbox) error {
-		author, err := s.user(ctx, tx, in.UserID)
+		author, err := s.user(ctx, tx, c.Account.UserID)
 		if err != nil {
 			return err
+		}
+		if in.ReplyID != "" {
+			if _, err := s.note(ctx, tx, in.ReplyID, false); err != nil {
+				return or(err, errNoNote, errNoSuchReplyTarget)
+			}
+		}
+		if in.RenoteID != "" {
+			if _, err := s.note(ctx, tx, in.RenoteID, false); err != nil {
+				return or(err, errNoNote, errNoSuchRenoteTarget)
+			}
 		}
 		id := webhook.NewID(now)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notes (id, user_id, text, reply_id, renote_id, created_at)
 			VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?)`,
 			id, author.ID, in.Text, in.ReplyID, in.RenoteID, now.UnixMilli()); err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
-				return &apiError{http.StatusBadRequest, "no such note to reply to or renote"}
-			}
 			return err
 		}
 		if note, err = s.note(ctx, tx, id, true); err != nil {
@@ -339,41 +344,46 @@ func (s *server) createNote(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"createdNote": note})
+	return map[string]any{"createdNote": note}, nil
 }
 
-// react stores a reaction and emits reaction for the note's author (not
-// for their own reactions), with the note and who reacted.
-func (s *server) react(w http.ResponseWriter, r *http.Request) {
+// react is Misskey's notes/reactions/create {i, noteId, reaction}: it
+// stores the caller's reaction and emits reaction for the note's author
+// (not for their own reactions), with the note and who reacted. Like
+// Misskey's, it answers 204.
+func (s *server) react(ctx context.Context, c *misskeyapi.Call) (any, error) {
 	var in struct {
-		UserID   string `json:"userId"`
 		NoteID   string `json:"noteId"`
 		Reaction string `json:"reaction"`
 	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+	if err := c.Decode(&in); err != nil {
+		return nil, err
 	}
 	if in.Reaction == "" {
-		writeErr(w, &apiError{http.StatusBadRequest, "reaction must not be empty"})
-		return
+		return nil, misskeyapi.InvalidParam("#/required", "must have required property 'reaction'")
 	}
-	ctx := r.Context()
 	err := s.inTx(ctx, func(tx *sql.Tx, out webhook.Outbox) error {
-		reactor, err := s.user(ctx, tx, in.UserID)
+		reactor, err := s.user(ctx, tx, c.Account.UserID)
 		if err != nil {
 			return err
 		}
 		if _, err := s.note(ctx, tx, in.NoteID, false); err != nil {
+			return or(err, errNoNote, errNoSuchNote)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM reactions WHERE note_id = ? AND user_id = ?`,
+			in.NoteID, reactor.ID).Scan(&n); err != nil {
 			return err
+		}
+		if n > 0 {
+			return errAlreadyReacted
 		}
 		id := webhook.NewID(time.Now())
 		if _, err := tx.ExecContext(ctx, `INSERT INTO reactions (id, note_id, user_id, reaction) VALUES (?, ?, ?, ?)`,
 			id, in.NoteID, reactor.ID, in.Reaction); err != nil {
-			return &apiError{http.StatusConflict, "ALREADY_REACTED"}
+			return err
 		}
 		note, err := s.note(ctx, tx, in.NoteID, true) // with the reaction counted
 		if err != nil {
@@ -385,42 +395,42 @@ func (s *server) react(w http.ResponseWriter, r *http.Request) {
 		return s.d.EmitVia(ctx, out, note.User.ID, webhook.EventReaction, misskey.ReactionBody{
 			Note: note, Reaction: misskey.Reaction{ID: id, User: *reactor, Reaction: in.Reaction}})
 	})
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	return nil, err
 }
 
-// follow stores a follow and emits follow for the follower (the followee,
-// detailed, as the follower sees them) and followed for the followee (the
-// follower, lite).
-func (s *server) follow(w http.ResponseWriter, r *http.Request) {
+// follow is Misskey's following/create {i, userId}: the caller follows
+// userId. It emits follow for the follower (the followee, detailed, as
+// the follower sees them) and followed for the followee (the follower,
+// lite), and answers the followee, lite, as Misskey does.
+func (s *server) follow(ctx context.Context, c *misskeyapi.Call) (any, error) {
 	var in struct {
-		FollowerID string `json:"followerId"`
-		UserID     string `json:"userId"` // the followee, as Misskey's following/create
+		UserID string `json:"userId"` // the followee
 	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+	if err := c.Decode(&in); err != nil {
+		return nil, err
 	}
-	ctx := r.Context()
+	var followee *misskey.UserDetailed
 	err := s.inTx(ctx, func(tx *sql.Tx, out webhook.Outbox) error {
-		follower, err := s.user(ctx, tx, in.FollowerID)
+		follower, err := s.user(ctx, tx, c.Account.UserID)
 		if err != nil {
-			return err
-		}
-		if _, err := s.user(ctx, tx, in.UserID); err != nil {
 			return err
 		}
 		if follower.ID == in.UserID {
-			return &apiError{http.StatusBadRequest, "cannot follow yourself"}
+			return errFolloweeIsYourself
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO follows (follower_id, followee_id) VALUES (?, ?)`, follower.ID, in.UserID); err != nil {
-			return &apiError{http.StatusConflict, "ALREADY_FOLLOWING"}
+		if _, err := s.user(ctx, tx, in.UserID); err != nil {
+			return or(err, errNoUser, errFollowNoSuchUser)
 		}
-		followee, err := s.detailedUser(ctx, tx, in.UserID, follower.ID)
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO follows (follower_id, followee_id) VALUES (?, ?)`, follower.ID, in.UserID)
 		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return errAlreadyFollowing
+		}
+		if followee, err = s.detailedUser(ctx, tx, in.UserID, follower.ID); err != nil {
 			return err
 		}
 		if err := s.d.EmitVia(ctx, out, follower.ID, webhook.EventFollow, misskey.UserBody{User: followee}); err != nil {
@@ -429,88 +439,74 @@ func (s *server) follow(w http.ResponseWriter, r *http.Request) {
 		return s.d.EmitVia(ctx, out, followee.ID, webhook.EventFollowed, misskey.UserBody{User: follower})
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	return followee.User, nil
 }
 
-// unfollow deletes a follow and emits unfollow for the follower, with the
-// former followee detailed as the follower now sees them.
-func (s *server) unfollow(w http.ResponseWriter, r *http.Request) {
+// unfollow is Misskey's following/delete {i, userId}: the caller stops
+// following userId. It emits unfollow for the follower, with the former
+// followee detailed as the follower now sees them, and answers the
+// followee, lite.
+func (s *server) unfollow(ctx context.Context, c *misskeyapi.Call) (any, error) {
 	var in struct {
-		FollowerID string `json:"followerId"`
-		UserID     string `json:"userId"` // the followee, as Misskey's following/delete
+		UserID string `json:"userId"` // the followee
 	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+	if err := c.Decode(&in); err != nil {
+		return nil, err
 	}
-	ctx := r.Context()
+	follower := c.Account.UserID
+	var followee *misskey.UserDetailed
 	err := s.inTx(ctx, func(tx *sql.Tx, out webhook.Outbox) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE follower_id = ? AND followee_id = ?`, in.FollowerID, in.UserID)
+		if follower == in.UserID {
+			return errUnfollowYourself
+		}
+		if _, err := s.user(ctx, tx, in.UserID); err != nil {
+			return or(err, errNoUser, errUnfollowNoSuchUser)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE follower_id = ? AND followee_id = ?`, follower, in.UserID)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return &apiError{http.StatusBadRequest, "NOT_FOLLOWING"}
+			return errNotFollowing
 		}
-		followee, err := s.detailedUser(ctx, tx, in.UserID, in.FollowerID)
-		if err != nil {
+		if followee, err = s.detailedUser(ctx, tx, in.UserID, follower); err != nil {
 			return err
 		}
-		return s.d.EmitVia(ctx, out, in.FollowerID, webhook.EventUnfollow, misskey.UserBody{User: followee})
+		return s.d.EmitVia(ctx, out, follower, webhook.EventUnfollow, misskey.UserBody{User: followee})
 	})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	return followee.User, nil
 }
 
-// createWebhook is Misskey's i/webhooks/create, with the user given in the
-// body instead of by a session.
-func (s *server) createWebhook(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		UserID        string          `json:"userId"`
-		Name          string          `json:"name"`
-		URL           string          `json:"url"`
-		Secret        string          `json:"secret"`
-		On            []webhook.Event `json:"on"`
-		SigningSecret string          `json:"signingSecret,omitempty"`
+// lookupUser serves users/show, which receivers call back: a local user
+// by ID or username, detailed as a visitor sees them.
+func (s *server) lookupUser(ctx context.Context, q misskeyapi.UserQuery) (*misskey.UserDetailed, error) {
+	if q.Host != "" {
+		return nil, misskeyapi.ErrUserNotFound // no remote users here
 	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
+	id := q.ID
+	if id == "" {
+		err := s.db.QueryRowContext(ctx, `SELECT id FROM users WHERE username = ?`, strings.ToLower(q.Username)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, misskeyapi.ErrUserNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if _, err := s.user(r.Context(), s.db, in.UserID); err != nil {
-		writeErr(w, err)
-		return
+	u, err := s.detailedUser(ctx, s.db, id, "")
+	if errors.Is(err, errNoUser) {
+		return nil, misskeyapi.ErrUserNotFound
 	}
-	hook, err := s.d.CreateHook(r.Context(), &webhook.Webhook{UserID: in.UserID, Name: in.Name, URL: in.URL,
-		Secret: in.Secret, On: in.On, Active: true, SigningSecret: in.SigningSecret})
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, hook)
-}
-
-// listWebhooks is Misskey's i/webhooks/list.
-func (s *server) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		UserID string `json:"userId"`
-	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
-	}
-	hooks, err := s.d.ListHooks(r.Context(), in.UserID)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, hooks)
+	u.Relation = nil // no viewer
+	return u, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,10 @@ type got struct {
 	hookID string
 	typ    webhook.Event
 	body   json.RawMessage
+	// path, secret and payload are the request's path and
+	// X-Misskey-Hook-Secret, and the whole payload.
+	path, secret string
+	payload      webhook.Payload
 }
 
 func post(t *testing.T, base, path string, in any) (int, []byte) {
@@ -50,15 +55,19 @@ type fedi struct {
 	stop     func() error
 }
 
-// startFedi runs the server on a fresh database until stop is called.
-func startFedi(t *testing.T) *fedi {
+// startFedi runs the server on a fresh database until stop is called, with
+// users alice, bob and carol signing in with tok-alice, tok-bob and
+// tok-carol, and root, an administrator, with tok-root; extra flags
+// follow.
+func startFedi(t *testing.T, extra ...string) *fedi {
 	t.Helper()
 	f := &fedi{received: make(chan got, 64), dbPath: filepath.Join(t.TempDir(), "fedi.db")}
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p webhook.Payload
 		body, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(body, &p); err == nil {
-			f.received <- got{p.HookID, p.Type, p.Body}
+			f.received <- got{hookID: p.HookID, typ: p.Type, body: p.Body, path: r.URL.Path,
+				secret: r.Header.Get("X-Misskey-Hook-Secret"), payload: p}
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -67,7 +76,9 @@ func startFedi(t *testing.T) *fedi {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", f.dbPath, "-host", "fedi.example", "-allow-network", "127.0.0.0/8"}, ready)
+		args := []string{"-addr", "127.0.0.1:0", "-db", f.dbPath, "-allow-network", "127.0.0.0/8",
+			"-user", "alice:tok-alice", "-user", "bob:tok-bob", "-user", "carol:tok-carol", "-admin", "root:tok-root"}
+		done <- run(ctx, append(args, extra...), ready)
 	}()
 	select {
 	case addr := <-ready:
@@ -93,7 +104,7 @@ func startFedi(t *testing.T) *fedi {
 // hook creates a webhook of user for events on, to the receiver.
 func (f *fedi) hook(t *testing.T, user string, on ...webhook.Event) string {
 	t.Helper()
-	status, out := post(t, f.base, "/api/i/webhooks/create", map[string]any{"userId": user, "name": user + "'s bot", "url": f.rcvURL, "secret": "s", "on": on})
+	status, out := post(t, f.base, "/api/i/webhooks/create", map[string]any{"i": "tok-" + strings.TrimPrefix(user, "9"), "name": user + "'s bot", "url": f.rcvURL, "secret": "s", "on": on})
 	require.Equal(t, 200, status, string(out))
 	var w webhook.Webhook
 	require.NoError(t, json.Unmarshal(out, &w))
@@ -124,23 +135,27 @@ func TestFediserverEmitsInTheSameTransaction(t *testing.T) {
 	bob := hook("9bob", webhook.EventMention, webhook.EventFollowed)
 
 	// Failures roll back: nothing is enqueued for them.
-	status, _ := post(t, base, "/api/notes/create", map[string]any{"userId": "9nobody", "text": "hi"})
-	require.Equal(t, 400, status)
-	status, _ = post(t, base, "/api/notes/create", map[string]any{"userId": "9alice", "text": "@bob hi", "replyId": "missing"})
-	require.Equal(t, 400, status, "the note insert and its emits roll back together")
+	status, out := post(t, base, "/api/notes/create", map[string]any{"i": "tok-nobody", "text": "hi"})
+	require.Equal(t, 401, status)
+	require.Contains(t, string(out), `"code":"AUTHENTICATION_FAILED"`)
+	status, out = post(t, base, "/api/notes/create", map[string]any{"i": "tok-alice", "text": "@bob hi", "replyId": "missing"})
+	require.Equal(t, 400, status, "the note and its emits are refused together")
+	require.Contains(t, string(out), `"code":"NO_SUCH_REPLY_TARGET"`)
 
-	status, out := post(t, base, "/api/notes/create", map[string]any{"userId": "9alice", "text": "hello @bob"})
+	status, out = post(t, base, "/api/notes/create", map[string]any{"i": "tok-alice", "text": "hello @bob"})
 	require.Equal(t, 200, status, string(out))
 	var created struct {
 		CreatedNote misskey.Note `json:"createdNote"`
 	}
 	require.NoError(t, json.Unmarshal(out, &created))
-	status, _ = post(t, base, "/api/notes/create", map[string]any{"userId": "9bob", "text": "welcome!", "replyId": created.CreatedNote.ID})
+	status, _ = post(t, base, "/api/notes/create", map[string]any{"i": "tok-bob", "text": "welcome!", "replyId": created.CreatedNote.ID})
 	require.Equal(t, 200, status)
-	status, _ = post(t, base, "/api/following/create", map[string]any{"followerId": "9alice", "userId": "9bob"})
+	status, out = post(t, base, "/api/following/create", map[string]any{"i": "tok-alice", "userId": "9bob"})
 	require.Equal(t, 200, status)
-	status, _ = post(t, base, "/api/following/create", map[string]any{"followerId": "9alice", "userId": "9bob"})
-	require.Equal(t, 409, status, "a second follow fails and emits nothing")
+	require.Contains(t, string(out), `"username":"bob"`, "Misskey answers the followee")
+	status, out = post(t, base, "/api/following/create", map[string]any{"i": "tok-alice", "userId": "9bob"})
+	require.Equal(t, 400, status, "a second follow fails and emits nothing")
+	require.Contains(t, string(out), `"code":"ALREADY_FOLLOWING"`)
 
 	want := []string{
 		alice + " follow", alice + " note", alice + " reply",
@@ -192,20 +207,21 @@ func TestFediserverBodiesHaveMisskeysKeys(t *testing.T) {
 		require.NoError(t, json.Unmarshal(out, &created))
 		return created.CreatedNote
 	}
-	hello := create(map[string]any{"userId": "9alice", "text": "hello @bob"})
-	reply := create(map[string]any{"userId": "9bob", "text": "welcome!", "replyId": hello.ID})
-	renote := create(map[string]any{"userId": "9carol", "renoteId": hello.ID})
-	quote := create(map[string]any{"userId": "9carol", "text": "look", "renoteId": reply.ID})
+	hello := create(map[string]any{"i": "tok-alice", "text": "hello @bob"})
+	reply := create(map[string]any{"i": "tok-bob", "text": "welcome!", "replyId": hello.ID})
+	renote := create(map[string]any{"i": "tok-carol", "renoteId": hello.ID})
+	quote := create(map[string]any{"i": "tok-carol", "text": "look", "renoteId": reply.ID})
 	for _, step := range []struct {
-		path string
-		in   map[string]any
+		path   string
+		in     map[string]any
+		status int
 	}{
-		{"/api/notes/reactions/create", map[string]any{"userId": "9bob", "noteId": hello.ID, "reaction": "❤"}},
-		{"/api/following/create", map[string]any{"followerId": "9alice", "userId": "9bob"}},
-		{"/api/following/delete", map[string]any{"followerId": "9alice", "userId": "9bob"}},
+		{"/api/notes/reactions/create", map[string]any{"i": "tok-bob", "noteId": hello.ID, "reaction": "❤"}, 204},
+		{"/api/following/create", map[string]any{"i": "tok-alice", "userId": "9bob"}, 200},
+		{"/api/following/delete", map[string]any{"i": "tok-alice", "userId": "9bob"}, 200},
 	} {
 		status, out := post(t, f.base, step.path, step.in)
-		require.Equal(t, 200, status, "%s: %s", step.path, out)
+		require.Equal(t, step.status, status, "%s: %s", step.path, out)
 	}
 
 	// Who gets what, as Misskey sends it.
@@ -282,10 +298,10 @@ func TestFediserverBodiesHaveMisskeysKeys(t *testing.T) {
 		path string
 		in   map[string]any
 	}{
-		{"/api/notes/reactions/create", map[string]any{"userId": "9bob", "noteId": hello.ID, "reaction": "👍"}}, // one per user
-		{"/api/notes/reactions/create", map[string]any{"userId": "9bob", "noteId": "missing", "reaction": "👍"}},
-		{"/api/following/delete", map[string]any{"followerId": "9alice", "userId": "9bob"}},
-		{"/api/notes/create", map[string]any{"userId": "9bob", "renoteId": "missing"}},
+		{"/api/notes/reactions/create", map[string]any{"i": "tok-bob", "noteId": hello.ID, "reaction": "👍"}}, // one per user
+		{"/api/notes/reactions/create", map[string]any{"i": "tok-bob", "noteId": "missing", "reaction": "👍"}},
+		{"/api/following/delete", map[string]any{"i": "tok-alice", "userId": "9bob"}},
+		{"/api/notes/create", map[string]any{"i": "tok-bob", "renoteId": "missing"}},
 	} {
 		status, out := post(t, f.base, step.path, step.in)
 		require.NotEqual(t, 200, status, "%s %v: %s", step.path, step.in, out)
