@@ -40,7 +40,10 @@
 // [Store.Claim] leases due deliveries in one statement, using
 // FOR UPDATE SKIP LOCKED so that concurrent claimers never wait for each
 // other nor take the same row. A lease expires: deliveries claimed by a
-// process that died are claimed again once it has. [Store.Settle] applies
+// process that died are claimed again once it has. A claim's commit does
+// not wait for the disk (synchronous_commit is off for it alone): a claim
+// lost in a crash of the server only frees its delivery sooner, while
+// every enqueue and settle is durable. [Store.Settle] applies
 // a whole batch of results in one statement; a result whose lease has been
 // taken over by another claim is refused with [webhook.ErrLeaseLost].
 //

@@ -166,7 +166,7 @@ type statements struct {
 	lockHook, deleteHookQueue, deleteHookDeliveries, disableHook      string
 	listDeliveries, listAttempts, deliveryExists, redeliver           string
 	recoverFailed, queueStats                                         string
-	enqueue, claim, settle, getDelivery, prune                        string
+	enqueue, claim, claimAsync, settle, getDelivery, prune            string
 	migrationsTable, migrationVersions, recordMigration               string
 }
 
@@ -190,7 +190,8 @@ func newStatements(prefix string) statements {
 		queueStats:           r.Replace(sqlQueueStats),
 		userHooks:            r.Replace(sqlUserHooks),
 		enqueue:              r.Replace(sqlEnqueue),
-		claim:                r.Replace(sqlClaim),
+		claim:                strings.ReplaceAll(r.Replace(sqlClaim), "${async}", ""),
+		claimAsync:           strings.ReplaceAll(r.Replace(sqlClaim), "${async}", claimAsync),
 		settle:               r.Replace(sqlSettle),
 		getDelivery:          r.Replace(sqlGetDelivery),
 		prune:                r.Replace(sqlPrune),

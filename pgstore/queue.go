@@ -82,7 +82,7 @@ WITH c AS (
 	RETURNING q.id, q.hook_id, q.event_id, q.due, q.attempts, q.last_attempt_at, q.last_status, q.last_error, q.lease
 )
 SELECT u.id, e.user_id, e.type, e.server, e.created_at, e.body,
-	u.attempts, u.due, u.last_attempt_at, u.last_status, u.last_error, u.lease,
+	u.attempts, u.due, u.last_attempt_at, u.last_status, u.last_error, u.lease ${async},
 	h.id, h.user_id, h.name, h.events, h.url, h.secret, h.active,
 	h.signing_secret, h.previous_secrets, h.previous_expires, h.ordered, st.failing_since,
 	(SELECT version FROM ${s}fedihook_hooks_version)
@@ -91,6 +91,13 @@ JOIN ${s}fedihook_hooks h ON h.id = u.hook_id
 JOIN ${s}fedihook_events e ON e.id = u.event_id
 LEFT JOIN ${s}fedihook_hook_status st ON st.hook_id = u.hook_id
 ORDER BY u.due, u.id`
+
+// claimAsync makes a claim's commit not wait for its WAL to reach the
+// disk: were the server to crash before it did, the claim would be lost,
+// and the delivery claimable again as if never claimed (a lease that
+// lapses sooner). Claim alone uses it; SettleAndClaim's commit is
+// durable, for its results' sake.
+const claimAsync = `+ CASE WHEN set_config('synchronous_commit', 'off', true) IS NULL THEN 1 ELSE 0 END`
 
 // sqlSettle applies a batch of results given as parallel arrays, each
 // only if its lease is still the delivery's, and returns the positions
@@ -390,7 +397,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	if max <= 0 {
 		return nil, ctx.Err()
 	}
-	rows, err := s.pool.Query(ctx, s.sql.claim, now, max, now.Add(lease))
+	rows, err := s.pool.Query(ctx, s.sql.claimAsync, now, max, now.Add(lease))
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: claiming deliveries: %w", err)
 	}
