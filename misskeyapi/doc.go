@@ -65,6 +65,9 @@
 // Request parameters, which hold webhook secrets and credentials, are never
 // logged.
 //
+// Like Misskey's, the API answers CORS requests from any origin, without
+// credentials (Config.NoCORS turns that off).
+//
 // # Host endpoints
 //
 // [Handler.Handle] adds the host's own endpoints (notes/create, ...) with
@@ -73,7 +76,9 @@
 // # Known differences from Misskey
 //
 // SystemWebhook.updatedAt is the creation time held in the webhook's ID,
-// since fedihook's record keeps no update time. admin/system-webhook/update
+// since fedihook's record keeps no update time. A test send leaves the
+// webhook's latestSentAt and latestStatus as they were (Misskey's test
+// delivery sets them, as any delivery does). admin/system-webhook/update
 // and delete of an unknown ID answer NO_SUCH_SYSTEM_WEBHOOK, where
 // Misskey fails with INTERNAL_ERROR. An event listed twice in "on" is kept
 // once. Misskey's "secure" endpoints (test, admin/*) refuse application

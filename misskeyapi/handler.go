@@ -86,6 +86,13 @@ type Config struct {
 	TestWindow time.Duration
 	// Clock tells the time for TestLimit. Defaults to webhook.SystemClock.
 	Clock webhook.Clock
+	// NoCORS turns off the CORS headers. By default, as Misskey's API,
+	// the Handler lets any origin call it (Access-Control-Allow-Origin: *,
+	// without credentials) and answers preflight requests: credentials
+	// travel in the body or the Authorization header, never in cookies,
+	// so a page of another origin can do nothing its user's token does
+	// not allow.
+	NoCORS bool
 	// Logger receives the internal errors (with the id the client is
 	// shown). Request parameters, which hold secrets, are never logged.
 	// Defaults to slog.Default().
@@ -242,6 +249,18 @@ const (
 // ApiCallService do.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, max-age=0, must-revalidate")
+	if !h.cfg.NoCORS {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			w.Header().Set("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE")
+			if hs := r.Header.Get("Access-Control-Request-Headers"); hs != "" {
+				w.Header().Set("Access-Control-Allow-Headers", hs)
+			}
+			w.Header().Add("Vary", "Access-Control-Request-Headers")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
 	name, ok := strings.CutPrefix(r.URL.Path, h.cfg.Prefix)
 	ep := h.endpoints[name]
 	if !ok || ep == nil {

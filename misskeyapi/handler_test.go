@@ -547,6 +547,26 @@ func TestHTTPLevelAnswers(t *testing.T) {
 	require.Equal(t, "private, max-age=0, must-revalidate", r.header.Get("Cache-Control"))
 }
 
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil, nil)
+	r := e.do(t, http.MethodOptions, "i/webhooks/create", "", "", "Origin", "https://client.example",
+		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type,authorization")
+	require.Equal(t, http.StatusNoContent, r.status)
+	require.Equal(t, "*", r.header.Get("Access-Control-Allow-Origin"))
+	require.Contains(t, r.header.Get("Access-Control-Allow-Methods"), "POST")
+	require.Equal(t, "content-type,authorization", r.header.Get("Access-Control-Allow-Headers"))
+	require.Empty(t, r.header.Get("Access-Control-Allow-Credentials"), "no cookies")
+	r = e.post(t, "tok-alice", "i/webhooks/list", nil)
+	require.Equal(t, "*", r.header.Get("Access-Control-Allow-Origin"))
+
+	off := newEnv(t, &misskeyapi.Config{NoCORS: true}, nil)
+	r = off.do(t, http.MethodOptions, "i/webhooks/create", "", "", "Origin", "https://client.example",
+		"Access-Control-Request-Method", "POST")
+	require.Equal(t, http.StatusMethodNotAllowed, r.status)
+	require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
+}
+
 func TestMeta(t *testing.T) {
 	t.Parallel()
 	name, icon := "Example", "https://example.tld/icon.png"
