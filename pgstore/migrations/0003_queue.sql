@@ -67,7 +67,7 @@ CREATE TABLE ${s}fedihook_deliveries (
 	-- fedihook_attempts (its other columns are the last_* ones).
 	final_duration_us bigint,
 	final_response    bytea
-) WITH (fillfactor = 75); -- room for the finish to stay on the page
+) WITH (fillfactor = 45); -- room on the page for every row's finish (a HOT update)
 
 -- ListDeliveries, DeleteHook.
 CREATE INDEX fedihook_deliveries_list_idx ON ${s}fedihook_deliveries (hook_id, created_at DESC, id DESC);
@@ -90,7 +90,7 @@ CREATE TABLE ${s}fedihook_queue (
 	last_attempt_at timestamptz,
 	last_status     integer NOT NULL DEFAULT 0,
 	last_error      text NOT NULL DEFAULT ''
-) WITH (fillfactor = 70); -- room for claims' HOT updates
+) WITH (fillfactor = 50); -- room on the page for every row's claim (a HOT update)
 
 -- Claim: due deliveries, earliest first. In-flight ones stay in it (a
 -- claim sets only leased_until and lease, which no index holds).
