@@ -64,6 +64,11 @@ func (o *TxOutbox) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 	return nil
 }
 
+// EnqueueEvent implements [webhook.EventEnqueuer], as Enqueue does.
+func (o *TxOutbox) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
+	return o.Enqueue(ctx, emissionDeliveries(em))
+}
+
 // A Querier is what [Store.Tx] hands its function to read and write with:
 // the methods of a *sql.Tx but Commit and Rollback, which are the Store's.
 // It has the shape of sqlc's DBTX interface.

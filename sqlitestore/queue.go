@@ -106,6 +106,26 @@ func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 		fn: func(r runner) error { return enqueue(ctx, r, ds) }})
 }
 
+// EnqueueEvent implements [webhook.EventEnqueuer]: as Enqueue of the
+// event's deliveries, one per webhook, which share one stored body.
+func (s *Store) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
+	return s.Enqueue(ctx, emissionDeliveries(em))
+}
+
+// emissionDeliveries returns the deliveries of em, sharing its Body.
+func emissionDeliveries(em *webhook.Emission) []*webhook.Delivery {
+	ds := make([]webhook.Delivery, len(em.Hooks))
+	ptrs := make([]*webhook.Delivery, len(em.Hooks))
+	for i, h := range em.Hooks {
+		ds[i] = webhook.Delivery{
+			ID: em.IDs[i], HookID: h.ID, UserID: h.UserID, Type: em.Type, Server: em.Server,
+			CreatedAt: em.CreatedAt, Body: em.Body, State: webhook.StatePending, NextAttemptAt: em.NextAttemptAt,
+		}
+		ptrs[i] = &ds[i]
+	}
+	return ptrs
+}
+
 // bodyKey identifies a Body's bytes by where they are, so that the
 // deliveries of one Emit store their shared body once.
 type bodyKey struct {

@@ -68,9 +68,10 @@ type Store struct {
 }
 
 var (
-	_ webhook.Store    = (*Store)(nil)
-	_ webhook.Notifier = (*Store)(nil)
-	_ webhook.Outbox   = (*TxOutbox)(nil)
+	_ webhook.Store         = (*Store)(nil)
+	_ webhook.Notifier      = (*Store)(nil)
+	_ webhook.EventEnqueuer = (*Store)(nil)
+	_ webhook.EventEnqueuer = (*TxOutbox)(nil)
 )
 
 // New returns a Store over db, which must be a SQLite database opened with
