@@ -2,7 +2,9 @@ package sqlitestore_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,4 +148,57 @@ func (c *idleClock) NewTimer(d time.Duration) webhook.Timer {
 		}
 	}
 	return c.Clock.NewTimer(d)
+}
+
+// TestOneConnection: over a pool of one connection, which the Store's
+// writes keep while they flow, concurrent Emits, reads and a started
+// Dispatcher's claims and settles all complete: the writing connection is
+// given back whenever no write waits.
+func TestOneConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t, filepath.Join(t.TempDir(), "one.db"))
+	db.SetMaxOpenConns(1)
+	store, err := sqlitestore.New(db, nil)
+	require.NoError(t, err)
+	require.NoError(t, store.Migrate(ctx))
+	tr := webhooktest.NewTransport()
+	var delivered sync.WaitGroup
+	const emitters, perEmitter = 8, 25
+	delivered.Add(emitters * perEmitter)
+	tr.OnSend(func(webhooktest.Received) { delivered.Done() })
+	d, err := webhook.New(store, &webhook.Config{Host: "example.tld", Transport: tr, Workers: 4})
+	require.NoError(t, err)
+	hook, err := d.CreateHook(ctx, &webhook.Webhook{UserID: "alice", Name: "notes", On: []webhook.Event{webhook.EventNote},
+		URL: "https://receiver.test/alice", Secret: "s", Active: true})
+	require.NoError(t, err)
+	require.NoError(t, d.Start(ctx))
+	defer func() { require.NoError(t, d.Shutdown(ctx)) }()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, emitters)
+	for e := range emitters {
+		wg.Go(func() {
+			for i := range perEmitter {
+				body := map[string]any{"note": map[string]any{"id": fmt.Sprintf("n%d-%d", e, i)}}
+				if err := d.Emit(ctx, "alice", webhook.EventNote, body); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := store.GetHook(ctx, hook.ID); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	delivered.Wait() // the test's deadline bounds a deadlock
+	page, err := store.ListDeliveries(ctx, webhook.DeliveryQuery{HookID: hook.ID, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, page.Deliveries, 1)
 }
