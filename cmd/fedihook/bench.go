@@ -87,6 +87,7 @@ type benchOptions struct {
 	pgDSN       string
 	pgConns     int
 	sqliteSync  string
+	sqliteDrv   string
 	cpuProfile  string
 }
 
@@ -114,6 +115,7 @@ func parseBench(args []string, stdout io.Writer) (*benchOptions, error) {
 	fs.StringVar(&o.pgDSN, "pg-dsn", os.Getenv("FEDIHOOK_PG_DSN"), "PostgreSQL `DSN` for postgres (default $FEDIHOOK_PG_DSN, else a throwaway local server)")
 	fs.IntVar(&o.pgConns, "pg-conns", 0, "postgres pool size, `N` connections (default 2 x --concurrency + 4)")
 	fs.StringVar(&o.sqliteSync, "sqlite-synchronous", defaultSQLiteSync, "sqlite's synchronous `MODE`: FULL (durable commits) or NORMAL")
+	fs.StringVar(&o.sqliteDrv, "sqlite-driver", "modernc", "sqlite's database/sql `DRIVER`: modernc (modernc.org/sqlite) or ncruces (github.com/ncruces/go-sqlite3)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each contender's measured run to `DIR`/CONTENDER-MODE.pprof")
 	if err := parseFlags(fs, args, benchUsage, "bench takes flags only", stdout); err != nil {
 		return nil, err
@@ -143,6 +145,9 @@ func parseBench(args []string, stdout io.Writer) (*benchOptions, error) {
 	o.sqliteSync = strings.ToUpper(o.sqliteSync)
 	if o.sqliteSync != "FULL" && o.sqliteSync != "NORMAL" {
 		return nil, fmt.Errorf("bad --sqlite-synchronous: want FULL or NORMAL, got %q", o.sqliteSync)
+	}
+	if o.sqliteDrv != "modernc" && o.sqliteDrv != "ncruces" {
+		return nil, fmt.Errorf("bad --sqlite-driver: want modernc or ncruces, got %q", o.sqliteDrv)
 	}
 	for _, c := range strings.Split(contenders, ",") {
 		c = strings.TrimSpace(c)
@@ -299,7 +304,7 @@ func bench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) int {
 		"cpus": runtime.NumCPU(), "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH,
 		"duration_s": o.duration.Seconds(), "concurrency": o.concurrency, "body_bytes": o.bodySize,
 		"hooks": o.hooks, "users": benchUsers, "rate": o.rate, "max_queued": o.maxQueued,
-		"sqlite_synchronous": o.sqliteSync, "pg_conns": o.pgConns,
+		"sqlite_synchronous": o.sqliteSync, "sqlite_driver": o.sqliteDrv, "pg_conns": o.pgConns,
 		"load1_start": loadStart, "load1_end": loadEnd, "elapsed_s": roundTo(time.Since(begun).Seconds(), 1),
 	}
 	if pgNote != "" {
@@ -334,7 +339,7 @@ func (b *benchRunner) run(ctx context.Context, contender, mode string) *benchRow
 	spec := runSpec{
 		Contender: contender, Mode: mode, URL: b.url, Duration: o.duration,
 		Concurrency: o.concurrency, BodySize: o.bodySize, Hooks: o.hooks, Rate: o.rate,
-		MaxQueued: o.maxQueued, SQLiteSync: o.sqliteSync, SQLiteConns: benchSQLiteConns,
+		MaxQueued: o.maxQueued, SQLiteSync: o.sqliteSync, SQLiteDriver: o.sqliteDrv, SQLiteConns: benchSQLiteConns,
 	}
 	onPG := contender == contPostgres || contender == contPostgresDB || contender == contRiver
 	if onPG {
@@ -631,7 +636,7 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 	if o.rate > 0 {
 		fmt.Fprintf(w, "; fixed rate %d events/s", o.rate)
 	}
-	fmt.Fprintf(w, "\nsqlite: WAL, synchronous=%s; postgres: pool of %d", o.sqliteSync, o.pgConns)
+	fmt.Fprintf(w, "\nsqlite: %s, WAL, synchronous=%s; postgres: pool of %d", o.sqliteDrv, o.sqliteSync, o.pgConns)
 	if n, ok := meta["postgres_note"]; ok {
 		fmt.Fprintf(w, ", %s", n)
 	}

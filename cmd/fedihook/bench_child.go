@@ -81,8 +81,10 @@ type runSpec struct {
 	PGDSN       string        `json:"pgDSN,omitempty"`
 	PGConns     int           `json:"pgConns,omitempty"`
 	SQLiteSync  string        `json:"sqliteSync,omitempty"`
-	SQLiteConns int           `json:"sqliteConns,omitempty"`
-	CPUProfile  string        `json:"cpuProfile,omitempty"`
+	// SQLiteDriver is "modernc" or "ncruces".
+	SQLiteDriver string `json:"sqliteDriver,omitempty"`
+	SQLiteConns  int    `json:"sqliteConns,omitempty"`
+	CPUProfile   string `json:"cpuProfile,omitempty"`
 }
 
 // runResult is what a child measured.

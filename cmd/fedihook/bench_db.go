@@ -13,7 +13,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
+	_ "github.com/ncruces/go-sqlite3/driver" // SQLite in WebAssembly, run by wazero: "sqlite3"
+	_ "github.com/ncruces/go-sqlite3/embed"  // its SQLite build
+	_ "modernc.org/sqlite"                   // SQLite translated to Go: "sqlite"
 
 	"github.com/fedihook/webhook"
 	"github.com/fedihook/webhook/misskey"
@@ -41,7 +43,11 @@ func openSQLite(ctx context.Context, spec *runSpec) (*sql.DB, *sqlitestore.Store
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dir, "bench.db"), spec.SQLiteSync))
+	driver := "sqlite" // modernc.org/sqlite
+	if spec.SQLiteDriver == "ncruces" {
+		driver = "sqlite3" // github.com/ncruces/go-sqlite3/driver
+	}
+	db, err := sql.Open(driver, sqliteDSN(filepath.Join(dir, "bench.db"), spec.SQLiteSync))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, nil, err
