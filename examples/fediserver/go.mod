@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/fedihook/webhook v0.0.0-00010101000000-000000000000
 	github.com/fedihook/webhook/sqlitestore v0.0.0-00010101000000-000000000000
+	github.com/fedihook/webhook/webui v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 	modernc.org/sqlite v1.62.0
@@ -19,6 +20,7 @@ require (
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
@@ -27,4 +29,5 @@ require (
 replace (
 	github.com/fedihook/webhook => ../..
 	github.com/fedihook/webhook/sqlitestore => ../../sqlitestore
+	github.com/fedihook/webhook/webui => ../../webui
 )

@@ -23,6 +23,9 @@
 //	/api/following/create        {i, userId}                     follow, followed
 //	/api/following/delete        {i, userId}                     unfollow
 //	/api/meta, /api/users/show   what receivers call back
+//
+// In a browser, /settings/webhooks is the page to manage, test and debug
+// webhooks (the webui module): sign in at /login with one of the tokens.
 package main
 
 import (
@@ -145,7 +148,10 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	if err := d.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	s := &server{db: db, store: store, d: d, host: *host}
+	s := &server{db: db, store: store, d: d, host: *host, sessions: newSessions(signins)}
+	if s.settings, err = s.newSettings(); err != nil {
+		return err
+	}
 	policies := misskeyapi.DefaultRolePolicies()
 	policies.WebhookLimit = *maxHooks
 	if *maxHooks == 0 {

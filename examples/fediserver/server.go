@@ -14,6 +14,7 @@ import (
 	"github.com/fedihook/webhook/misskey"
 	"github.com/fedihook/webhook/misskeyapi"
 	"github.com/fedihook/webhook/sqlitestore"
+	"github.com/fedihook/webhook/webui"
 )
 
 // schema holds the example server's own tables, beside the webhook
@@ -78,6 +79,10 @@ type server struct {
 	d     *webhook.Dispatcher
 	host  string
 	api   *misskeyapi.Handler
+	// settings are the webhook pages for browsers signed in through
+	// sessions (settings.go).
+	settings *webui.Handler
+	sessions *sessions
 }
 
 // routes serves Misskey's API at /api/: the webhook endpoints, meta and
@@ -92,6 +97,7 @@ func (s *server) routes() http.Handler {
 	s.api.Handle("following/delete", cred, s.unfollow)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.api)
+	s.settingsRoutes(mux)
 	return mux
 }
 
