@@ -19,8 +19,9 @@ const (
 	EventRenote Event = "renote"
 	// EventMention fires when the owner is mentioned. Body: [misskey.NoteBody].
 	EventMention Event = "mention"
-	// EventFollow fires when the owner follows someone. Body: [misskey.UserBody]
-	// holding the followee as a detailed user.
+	// EventFollow fires when the owner follows someone. Body:
+	// [misskey.UserBody] holding the followee as a detailed user, with
+	// the owner's relation to them.
 	EventFollow Event = "follow"
 	// EventFollowed fires when someone follows the owner. Body: [misskey.UserBody]
 	// holding the follower as a lite user.

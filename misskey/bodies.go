@@ -13,8 +13,8 @@ import (
 
 // A NoteBody is the body of the note, reply, renote and mention events.
 type NoteBody struct {
-	// Note is the note posted: the reply for reply, the renote for renote.
-	// Required.
+	// Note is the note posted: the reply for reply, the renote for renote,
+	// holding its parents (see [Note]). Required.
 	Note *Note `json:"note"`
 }
 
