@@ -285,8 +285,71 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 		crs, err = claim(ctx, r, now, max, lease)
 		return err
 	})
-	if err != nil || len(crs) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	return s.claimed(ctx, crs)
+}
+
+// SettleAndClaim implements [webhook.SettleClaimer]: the results and the
+// claim are one write, in one transaction (shared, as every write of the
+// Store, with the writes of the moment), the claim seeing the results.
+// Should reading the claimed deliveries' webhooks fail after the commit,
+// the error comes with no claims: the results are settled, and the
+// claimed deliveries are claimable again when their lease expires.
+func (s *Store) SettleAndClaim(ctx context.Context, rs []webhook.Result, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
+	for i := range rs {
+		if _, ok := toState(rs[i].State); !ok {
+			return nil, invalidf("Result.State must be pending, delivered or failed, got %v", rs[i].State)
+		}
+	}
+	if len(rs) == 0 && max <= 0 {
+		return nil, ctx.Err()
+	}
+	var (
+		lost []bool
+		crs  []claimRow
+	)
+	err := s.write(ctx, "settle and claim", func(r runner) error {
+		var err error
+		if len(rs) > 0 {
+			if lost, err = settle(ctx, r, rs); err != nil {
+				return err
+			}
+		}
+		if max > 0 {
+			crs, err = claim(ctx, r, now, max, lease)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	claims, err := s.claimed(ctx, crs)
+	if err != nil {
+		// The results are settled, the deliveries claimed: their leases
+		// lapse, and they are claimed again then.
+		return nil, err
+	}
+	return claims, lostErrors(rs, lost)
+}
+
+// lostErrors reports the results whose lease was lost.
+func lostErrors(rs []webhook.Result, lost []bool) error {
+	var errs []error
+	for i, l := range lost {
+		if l {
+			errs = append(errs, fmt.Errorf("webhook: delivery %s: %w", rs[i].ID, webhook.ErrLeaseLost))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// claimed turns the rows of a claim into Claims, in due order, with their
+// webhooks' current records.
+func (s *Store) claimed(ctx context.Context, crs []claimRow) ([]webhook.Claim, error) {
+	if len(crs) == 0 {
+		return nil, nil
 	}
 	// RETURNING gives rows in no particular order; the claim's is the due
 	// order.
@@ -394,13 +457,7 @@ func (s *Store) Settle(ctx context.Context, rs []webhook.Result) error {
 	if err := s.do(req); err != nil {
 		return err
 	}
-	var errs []error
-	for i, l := range req.lost {
-		if l {
-			errs = append(errs, fmt.Errorf("webhook: delivery %s: %w", rs[i].ID, webhook.ErrLeaseLost))
-		}
-	}
-	return errors.Join(errs...)
+	return lostErrors(rs, req.lost)
 }
 
 // settleSQL applies n results to the deliveries they name, if the lease

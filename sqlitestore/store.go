@@ -71,6 +71,7 @@ var (
 	_ webhook.Store         = (*Store)(nil)
 	_ webhook.Notifier      = (*Store)(nil)
 	_ webhook.EventEnqueuer = (*Store)(nil)
+	_ webhook.SettleClaimer = (*Store)(nil)
 	_ webhook.EventEnqueuer = (*TxOutbox)(nil)
 )
 

@@ -200,3 +200,60 @@ func testListen(t *testing.T, s webhook.Store) {
 		t.Fatal("Listen did not return after its context ended")
 	}
 }
+
+// testSettleAndClaim: SettleAndClaim settles as Settle does and claims as
+// Claim does, the claim seeing the results (an ordered webhook's next
+// delivery is claimed in the same call), reports lost leases beside its
+// claims, and claims nothing when max is 0.
+func testSettleAndClaim(t *testing.T, s webhook.Store) {
+	ctx := context.Background()
+	sc := s.(webhook.SettleClaimer)
+	fifo := newHook("u")
+	fifo.Ordered = true
+	mustCreate(t, s, fifo)
+	plain := mustCreate(t, s, newHook("u"))
+	first, second := newDelivery(fifo, t0, `{"n":1}`), newDelivery(fifo, t0, `{"n":2}`)
+	enqueue(t, s, first)
+	enqueue(t, s, second)
+	other := newDelivery(plain, t0, `{}`)
+	enqueue(t, s, other)
+
+	cs, err := sc.SettleAndClaim(ctx, nil, t0, 10, time.Minute)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []uuid.UUID{first.ID, other.ID}, claimIDs(cs), "only the ordered webhook's head")
+	var head, rest webhook.Claim
+	for _, c := range cs {
+		if c.Delivery.ID == first.ID {
+			head = c
+		} else {
+			rest = c
+		}
+	}
+	require.NotNil(t, head.Hook)
+	require.Equal(t, fifo.ID, head.Hook.ID)
+
+	// The head is delivered: the same call claims the next one.
+	cs, err = sc.SettleAndClaim(ctx, []webhook.Result{result(head, webhook.StateDelivered, 200)}, t0, 10, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{second.ID}, claimIDs(cs))
+	got, err := s.GetDelivery(ctx, first.ID)
+	require.NoError(t, err)
+	require.Equal(t, webhook.StateDelivered, got.State)
+	h, err := s.GetHook(ctx, fifo.ID)
+	require.NoError(t, err)
+	require.NotNil(t, h.LatestStatus)
+	require.Equal(t, 200, *h.LatestStatus)
+
+	// A result whose lease is lost is reported, the others applied, and
+	// the claims still returned; max 0 claims nothing.
+	stale := result(head, webhook.StateFailed, 500)
+	cs, err = sc.SettleAndClaim(ctx, []webhook.Result{stale, result(rest, webhook.StateDelivered, 204)}, t0, 0, time.Minute)
+	require.ErrorIs(t, err, webhook.ErrLeaseLost)
+	require.Empty(t, cs)
+	got, err = s.GetDelivery(ctx, other.ID)
+	require.NoError(t, err)
+	require.Equal(t, webhook.StateDelivered, got.State)
+	got, err = s.GetDelivery(ctx, first.ID)
+	require.NoError(t, err)
+	require.Equal(t, webhook.StateDelivered, got.State, "a lost lease changes nothing")
+}

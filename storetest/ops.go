@@ -43,6 +43,7 @@ func isRedeliverer(s webhook.Store) bool   { _, ok := s.(webhook.Redeliverer); r
 func isStatsReporter(s webhook.Store) bool { _, ok := s.(webhook.StatsReporter); return ok }
 func isPruner(s webhook.Store) bool        { _, ok := s.(webhook.Pruner); return ok }
 func isNotifier(s webhook.Store) bool      { _, ok := s.(webhook.Notifier); return ok }
+func isSettleClaimer(s webhook.Store) bool { _, ok := s.(webhook.SettleClaimer); return ok }
 
 // operationCases are the cases of the operators' interfaces.
 var operationCases = []optionalCase{
@@ -58,6 +59,7 @@ var operationCases = []optionalCase{
 var optionalCases = append(slices.Clone(operationCases),
 	optionalCase{"Prune", "webhook.Pruner", isPruner, testPrune},
 	optionalCase{"Listen", "webhook.Notifier", isNotifier, testListen},
+	optionalCase{"SettleAndClaim", "webhook.SettleClaimer", isSettleClaimer, testSettleAndClaim},
 )
 
 func testSettleRelease(t *testing.T, s webhook.Store) {
