@@ -97,13 +97,30 @@ func (s *Store) matchHooksCached(ctx context.Context, userID string, e webhook.E
 	return hooks, nil
 }
 
-// hooksByPKCached fills into with the webhooks of pks that exist, through
-// the cache.
-func (s *Store) hooksByPKCached(ctx context.Context, into map[int64]*webhook.Webhook, pks []int64) error {
-	v, err := s.hookVersion(ctx)
-	if err != nil {
+// reset empties the cache: a transaction that read into it did not
+// commit, so the counter it read may be given to other contents.
+func (c *hookCache) reset() {
+	c.mu.Lock()
+	c.version, c.match, c.byPK = 0, nil, nil
+	c.mu.Unlock()
+}
+
+// hooksByPKTx fills into with the webhooks of pks that exist, through the
+// cache, in the Store's write transaction r: the counter and the webhooks
+// are read there (on the writing connection, whose cache is warm), as of
+// the claim just made. Should the transaction
+// not commit, runTx resets the cache.
+func (s *Store) hooksByPKTx(ctx context.Context, r runner, into map[int64]*webhook.Webhook, pks []int64) error {
+	var v int64
+	if err := r.queryRow(ctx, hookVersionSQL).Scan(&v); err != nil {
 		return err
 	}
+	return s.hooksByPKAt(ctx, r, v, into, pks)
+}
+
+// hooksByPKAt fills into with the webhooks of pks, through the cache at
+// version v, reading the missing ones with r.
+func (s *Store) hooksByPKAt(ctx context.Context, r runner, v int64, into map[int64]*webhook.Webhook, pks []int64) error {
 	c := &s.hooks
 	var missing []any
 	c.mu.Lock()
@@ -123,7 +140,7 @@ func (s *Store) hooksByPKCached(ctx context.Context, into map[int64]*webhook.Web
 	for start := 0; start < len(missing); start += maxRows {
 		chunk := missing[start:min(start+maxRows, len(missing))]
 		b := bucket(len(chunk))
-		if err := hooksByPK(ctx, runner{s: s}, read, b, pad(chunk, b, 1)); err != nil {
+		if err := hooksByPK(ctx, r, read, b, pad(chunk, b, 1)); err != nil {
 			return err
 		}
 	}

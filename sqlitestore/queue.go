@@ -279,24 +279,24 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	if max <= 0 {
 		return nil, ctx.Err()
 	}
-	var crs []claimRow
+	var claims []webhook.Claim
 	err := s.write(ctx, "claim", func(r runner) error {
-		var err error
-		crs, err = claim(ctx, r, now, max, lease)
+		crs, err := claim(ctx, r, now, max, lease)
+		if err != nil {
+			return err
+		}
+		claims, err = s.claimed(ctx, r, crs)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.claimed(ctx, crs)
+	return claims, nil
 }
 
 // SettleAndClaim implements [webhook.SettleClaimer]: the results and the
 // claim are one write, in one transaction (shared, as every write of the
 // Store, with the writes of the moment), the claim seeing the results.
-// Should reading the claimed deliveries' webhooks fail after the commit,
-// the error comes with no claims: the results are settled, and the
-// claimed deliveries are claimable again when their lease expires.
 func (s *Store) SettleAndClaim(ctx context.Context, rs []webhook.Result, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
 	for i := range rs {
 		if _, ok := toState(rs[i].State); !ok {
@@ -307,8 +307,8 @@ func (s *Store) SettleAndClaim(ctx context.Context, rs []webhook.Result, now tim
 		return nil, ctx.Err()
 	}
 	var (
-		lost []bool
-		crs  []claimRow
+		lost   []bool
+		claims []webhook.Claim
 	)
 	err := s.write(ctx, "settle and claim", func(r runner) error {
 		var err error
@@ -318,17 +318,16 @@ func (s *Store) SettleAndClaim(ctx context.Context, rs []webhook.Result, now tim
 			}
 		}
 		if max > 0 {
-			crs, err = claim(ctx, r, now, max, lease)
+			crs, err := claim(ctx, r, now, max, lease)
+			if err != nil {
+				return err
+			}
+			claims, err = s.claimed(ctx, r, crs)
+			return err
 		}
-		return err
+		return nil
 	})
 	if err != nil {
-		return nil, err
-	}
-	claims, err := s.claimed(ctx, crs)
-	if err != nil {
-		// The results are settled, the deliveries claimed: their leases
-		// lapse, and they are claimed again then.
 		return nil, err
 	}
 	return claims, lostErrors(rs, lost)
@@ -346,8 +345,8 @@ func lostErrors(rs []webhook.Result, lost []bool) error {
 }
 
 // claimed turns the rows of a claim into Claims, in due order, with their
-// webhooks' current records.
-func (s *Store) claimed(ctx context.Context, crs []claimRow) ([]webhook.Claim, error) {
+// webhooks' current records, read in the claim's transaction r.
+func (s *Store) claimed(ctx context.Context, r runner, crs []claimRow) ([]webhook.Claim, error) {
 	if len(crs) == 0 {
 		return nil, nil
 	}
@@ -369,7 +368,7 @@ func (s *Store) claimed(ctx context.Context, crs []claimRow) ([]webhook.Claim, e
 		}
 	}
 	hooks := make(map[int64]*webhook.Webhook, len(pks))
-	if err := s.hooksByPKCached(ctx, hooks, pks); err != nil {
+	if err := s.hooksByPKTx(ctx, r, hooks, pks); err != nil {
 		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
 	}
 	out := make([]webhook.Claim, 0, len(crs))

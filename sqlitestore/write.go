@@ -202,6 +202,14 @@ func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
 	}
+	// A claim reads webhooks into the cache in the transaction: if it
+	// does not commit, what it read may never have existed.
+	committed := false
+	defer func() {
+		if !committed {
+			s.hooks.reset()
+		}
+	}()
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	r := runner{s: s, tx: tx}
 	if _, err := r.exec(ctx, lockSQL); err != nil {
@@ -250,6 +258,7 @@ func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
 	}
+	committed = true
 	return nil
 }
 
