@@ -102,14 +102,16 @@ func TestDispatcherListen(t *testing.T) {
 	sent := make(chan webhooktest.Received, 1)
 	tr.OnSend(func(r webhooktest.Received) { sent <- r })
 	const poll = 7 * time.Minute
-	clock := &idleClock{Clock: webhooktest.NewClock(webhooktest.Epoch), poll: poll, idle: make(chan struct{}, 1)}
+	clock := webhooktest.NewClock(webhooktest.Epoch)
 	d, err := webhook.New(store, &webhook.Config{Host: "example.tld", Transport: tr, Clock: clock, PollInterval: poll})
 	require.NoError(t, err)
 	hook, err := d.CreateHook(ctx, &webhook.Webhook{UserID: "alice", Name: "notes", On: []webhook.Event{webhook.EventNote},
 		URL: "https://receiver.test/alice", Secret: "s", Active: true})
 	require.NoError(t, err)
 	require.NoError(t, d.Start(ctx))
-	<-clock.idle // the Dispatcher found nothing and waits; its clock never moves
+	// The Dispatcher found nothing and waits for its poll timer; its clock
+	// never moves.
+	require.NoError(t, clock.WaitForTimers(ctx, 1))
 
 	body := map[string]any{"note": map[string]any{"id": "n1"}}
 	require.NoError(t, store.Tx(ctx, func(_ sqlitestore.Querier, o *sqlitestore.TxOutbox) error {
@@ -130,24 +132,6 @@ func TestDispatcherListen(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Shutdown(context.Background()) did not return: the Store's Listen was not ended")
 	}
-}
-
-// idleClock is a fake clock that reports on idle each poll timer (one of
-// duration poll) made: the Dispatcher has nothing to claim and waits.
-type idleClock struct {
-	*webhooktest.Clock
-	poll time.Duration
-	idle chan struct{}
-}
-
-func (c *idleClock) NewTimer(d time.Duration) webhook.Timer {
-	if d == c.poll {
-		select {
-		case c.idle <- struct{}{}:
-		default:
-		}
-	}
-	return c.Clock.NewTimer(d)
 }
 
 // TestOneConnection: over a pool of one connection, which the Store's

@@ -194,12 +194,52 @@ type Clock struct {
 	mu     sync.Mutex
 	now    time.Time
 	timers []*fakeTimer
+	// changed is closed, and replaced, when the waiting timers change.
+	changed chan struct{}
 }
 
 var _ webhook.Clock = (*Clock)(nil)
 
 // NewClock returns a Clock set to start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+func NewClock(start time.Time) *Clock { return &Clock{now: start, changed: make(chan struct{})} }
+
+// Timers returns how many timers are waiting to fire.
+func (c *Clock) Timers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// WaitForTimers waits until at least n timers are waiting to fire, so that
+// a test can advance the clock once the code under test waits on it,
+// rather than poll; it returns ctx's error if ctx ends first.
+func (c *Clock) WaitForTimers(ctx context.Context, n int) error {
+	for {
+		c.mu.Lock()
+		if c.changed == nil { // a zero Clock
+			c.changed = make(chan struct{})
+		}
+		waiting, changed := len(c.timers), c.changed
+		c.mu.Unlock()
+		if waiting >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("webhooktest: %d timers waiting, not %d: %w", waiting, n, ctx.Err())
+		}
+	}
+}
+
+// timersChanged wakes WaitForTimers. c.mu is held.
+func (c *Clock) timersChanged() {
+	if c.changed == nil { // nobody waits yet
+		return
+	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
@@ -222,6 +262,9 @@ func (c *Clock) Advance(d time.Duration) {
 		kept = append(kept, t)
 	}
 	clear(c.timers[len(kept):])
+	if len(kept) != len(c.timers) {
+		c.timersChanged()
+	}
 	c.timers = kept
 }
 
@@ -235,6 +278,7 @@ func (c *Clock) NewTimer(d time.Duration) webhook.Timer {
 		return t
 	}
 	c.timers = append(c.timers, t)
+	c.timersChanged()
 	return t
 }
 
@@ -252,6 +296,7 @@ func (t *fakeTimer) Stop() bool {
 	for i, x := range t.c.timers {
 		if x == t {
 			t.c.timers = slices.Delete(t.c.timers, i, i+1)
+			t.c.timersChanged()
 			return true
 		}
 	}

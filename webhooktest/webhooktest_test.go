@@ -76,6 +76,29 @@ func TestClockTimers(t *testing.T) {
 	<-now.C()
 }
 
+// TestClockWaitForTimers: a test learns that the code under test waits on
+// the clock without polling, and is told when it never does.
+func TestClockWaitForTimers(t *testing.T) {
+	t.Parallel()
+	clk := webhooktest.NewClock(webhooktest.Epoch)
+	require.Zero(t, clk.Timers())
+	fired := make(chan time.Time)
+	go func() {
+		a, b := clk.NewTimer(time.Second), clk.NewTimer(time.Minute)
+		fired <- <-a.C()
+		b.Stop()
+	}()
+	require.NoError(t, clk.WaitForTimers(context.Background(), 2))
+	require.Equal(t, 2, clk.Timers())
+	clk.Advance(time.Second)
+	require.Equal(t, webhooktest.Epoch.Add(time.Second), <-fired)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, clk.WaitForTimers(ctx, 3), context.Canceled)
+	var zero webhooktest.Clock
+	require.NoError(t, zero.WaitForTimers(context.Background(), 0))
+}
+
 func TestRequireHelpersFail(t *testing.T) {
 	t.Parallel()
 	d, tr, _ := webhooktest.New(t, nil)
