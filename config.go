@@ -38,8 +38,9 @@ type Config struct {
 	UserAgent string
 	// Workers is how many deliveries may be in flight at once. Started,
 	// the Dispatcher also keeps up to Workers/2 more claimed, waiting for
-	// the next free worker, so that the store is asked in batches; at
-	// Shutdown those are handed back, due at once. Defaults to
+	// the next free worker, so that the store is asked in batches; when
+	// the Dispatcher stops before attempting them (Shutdown's context
+	// ended) those are handed back, due at once. Defaults to
 	// DefaultWorkers.
 	Workers int
 	// Transport sends the requests. Defaults to an [HTTPTransport] with
@@ -81,8 +82,12 @@ type Config struct {
 	// MaxInFlightPerHook is how many deliveries of one webhook may be in
 	// flight at once in this Dispatcher, so that a receiver that hangs
 	// until the timeout cannot hold every worker. Deliveries over it wait
-	// in the store (due again after PollInterval), with no attempt
-	// counted. Defaults to DefaultMaxInFlightPerHook.
+	// in the store, with no attempt counted, due again after
+	// PollInterval; while the webhook stays at its limit finishing fewer
+	// attempts than the limit per PollInterval (its receiver is slow), twice
+	// as long each time, up to 32 PollIntervals or half the Lease. Drain, and
+	// Shutdown, wait for a place instead. Defaults to
+	// DefaultMaxInFlightPerHook.
 	MaxInFlightPerHook int
 	// MaxInFlightPerHost is the same limit for all webhooks whose URLs
 	// share a host. Defaults to DefaultMaxInFlightPerHost.

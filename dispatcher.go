@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // A Dispatcher emits webhooks: Emit finds the webhooks an event goes to
@@ -29,7 +28,7 @@ type Dispatcher struct {
 	gate *gate
 
 	mu        sync.Mutex
-	recovered map[string]time.Time // hook ID → the failing spell reported over
+	recovered map[string]recovery // hook ID → the failing spell reported over
 	started   bool
 	pool      *pool       // the started Dispatcher's workers' claims
 	closed    atomic.Bool // set under mu; read without it by Emit
@@ -168,11 +167,13 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	workCtx, cancel := context.WithCancel(ctx)
 	d.cancel = cancel
 	d.startCtx.Store(&ctx)
-	d.pool = newPool(d.cfg.Workers)
+	p := newPool(d.cfg.Workers)
+	p.started = true
+	d.pool = p
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.run(workCtx, d.pool)
+		_ = d.run(workCtx, p) // it logs what went wrong
 	}()
 	if n, ok := d.store.(Notifier); ok {
 		// The listener stops as soon as Shutdown begins: unlike the
@@ -201,12 +202,23 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	return nil
 }
 
-// Shutdown stops claiming deliveries and waits for those in flight. If
-// ctx ends first, it interrupts them (their leases lapse, and they are
-// tried again later, by this store's next Dispatcher), waits for the
-// workers to return, and returns ctx.Err(). Emit and Start return
-// ErrClosed once Shutdown has begun. Shutdown closes the HTTPTransport
-// the Dispatcher made itself, not one given in Config.
+// Shutdown stops the Dispatcher as http.Server.Shutdown stops a server:
+// Emit, Drain and Start return ErrClosed from the moment it begins; a
+// started Dispatcher goes on delivering what is due (the deliveries it put
+// off over a fairness limit included, and an Ordered webhook's next ones)
+// until nothing due is left and nothing is in flight, then its workers
+// stop and Shutdown returns. If ctx ends first, Shutdown interrupts the
+// attempts in flight (they are tried again by this store's next
+// Dispatcher), gives the claimed deliveries back to the store, waits for
+// the workers to return, and returns ctx.Err().
+//
+// A store whose deliveries do not outlive the process (a [VolatileStore],
+// such as the MemoryStore) loses what it still holds pending: retries not
+// yet due, or what ctx did not leave time for. Shutdown then returns an
+// *[UndeliveredError] matching ErrUndelivered, counting them, and
+// wrapping ctx.Err() when ctx ended. Shutdown closes the HTTPTransport the
+// Dispatcher made itself, not one given in Config. Calling it again waits
+// as the first call does.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	if err := d.ready(); err != nil {
 		return err
@@ -214,11 +226,8 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
 	first := !d.closed.Load()
 	if first {
-		if d.pool != nil {
-			d.pool.close() // no claim waiting starts from now on
-		}
 		d.closed.Store(true)
-		close(d.stop)
+		close(d.stop) // the workers drain, then stop
 		if d.stopListening != nil {
 			d.stopListening()
 		}
@@ -240,7 +249,25 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	if first && d.ownsHTTP != nil {
 		d.ownsHTTP.CloseIdleConnections()
 	}
-	return err
+	return d.undelivered(context.WithoutCancel(ctx), err)
+}
+
+// undelivered returns err, or an *UndeliveredError wrapping it when the
+// store does not outlive the process and still holds pending deliveries.
+func (d *Dispatcher) undelivered(ctx context.Context, err error) error {
+	v, ok := d.store.(VolatileStore)
+	if !ok || !v.Volatile() {
+		return err
+	}
+	st, serr := v.QueueStats(ctx)
+	if serr != nil {
+		d.log.Error("webhook: counting the deliveries left at shutdown", "err", serr)
+		return err
+	}
+	if st.Pending == 0 {
+		return err
+	}
+	return &UndeliveredError{Pending: st.Pending, Err: err}
 }
 
 // prune prunes p every PruneInterval until Shutdown.

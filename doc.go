@@ -23,8 +23,11 @@
 // [Transport] ([HTTPTransport] by default: 5 s timeout, no redirects, a
 // private-network guard) with Misskey's headers, and settle each attempt
 // in the Store, which also records the webhook's latest status.
-// [Dispatcher.Shutdown] stops them. [Dispatcher.Drain] delivers what is
-// due in the caller's goroutine, for tests and one-shot tools.
+// [Dispatcher.Shutdown] stops them as http.Server.Shutdown stops a
+// server: it delivers what is due until its context ends, and reports with
+// an [UndeliveredError] what a memory store is left with.
+// [Dispatcher.Drain] delivers what is due and returns, for tests and
+// one-shot tools.
 //
 // # Retrying
 //

@@ -42,6 +42,10 @@ var (
 	// capacity (see MemoryStoreConfig.Capacity); nothing of that Emit was
 	// enqueued.
 	ErrQueueFull = errors.New("queue full")
+	// ErrUndelivered is matched by the error Shutdown returns when a
+	// store that does not outlive the process still holds pending
+	// deliveries (see [UndeliveredError]).
+	ErrUndelivered = errors.New("deliveries left undelivered")
 	// ErrPayloadTooLarge is returned by Emit when the encoded body is
 	// larger than Config.MaxBodyBytes.
 	ErrPayloadTooLarge = errors.New("payload too large")
@@ -92,6 +96,33 @@ func (e *DeliveryError) Error() string {
 
 // Unwrap returns the underlying error, if any.
 func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// An UndeliveredError is returned by Shutdown when the store does not
+// outlive the process (a [VolatileStore], such as the MemoryStore) and
+// still holds pending deliveries, which nobody will deliver: retries not
+// yet due, or what Shutdown's context did not leave time for. It matches
+// ErrUndelivered, and Err when Shutdown's context ended.
+type UndeliveredError struct {
+	// Pending is how many deliveries were left pending.
+	Pending int64
+	// Err is Shutdown's context's error if it ended first, else nil.
+	Err error
+}
+
+// Error says how many deliveries were left, and why.
+func (e *UndeliveredError) Error() string {
+	msg := fmt.Sprintf("webhook: shutdown left %d deliveries pending in a store that does not outlive the process", e.Pending)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is reports whether target is ErrUndelivered.
+func (e *UndeliveredError) Is(target error) bool { return target == ErrUndelivered }
+
+// Unwrap returns Err.
+func (e *UndeliveredError) Unwrap() error { return e.Err }
 
 // invalidf returns a validation error that matches ErrInvalid, with a
 // message such as "webhook: Webhook.Name must be 1-100 characters, got 0".

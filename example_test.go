@@ -2,7 +2,9 @@ package webhook_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/fedihook/webhook"
@@ -82,6 +84,52 @@ func ExampleDispatcher_Drain() {
 	// attempt 1 at 00:00:00: status 503, pending
 	// attempt 2 at 00:02:00: status 502, pending
 	// attempt 3 at 00:06:00: status 204, delivered
+}
+
+// Shutdown delivers what is due before it returns, as http.Server's
+// Shutdown finishes the requests under way; its context bounds how long
+// that may take. A memory store's deliveries that are still pending then
+// (here a retry due in a minute) would be lost with the process, and
+// Shutdown says how many.
+func ExampleDispatcher_Shutdown() {
+	var sent atomic.Int64
+	receiver := webhook.TransportFunc(func(context.Context, *webhook.Request) (*webhook.Response, error) {
+		if sent.Add(1) == 1 {
+			return &webhook.Response{StatusCode: 503}, nil // the first is retried later
+		}
+		return &webhook.Response{StatusCode: 204}, nil
+	})
+	d, err := webhook.New(nil, &webhook.Config{Host: "example.tld", Transport: receiver, Workers: 1})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	if _, err := d.CreateHook(ctx, &webhook.Webhook{UserID: "9alice", Name: "bot", Active: true,
+		On: []webhook.Event{webhook.EventNote}, URL: "https://bot.example/hook"}); err != nil {
+		panic(err)
+	}
+	if err := d.Start(ctx); err != nil {
+		panic(err)
+	}
+	for i := range 3 {
+		if err := d.Emit(ctx, "9alice", webhook.EventNote, map[string]any{"note": map[string]any{"id": i}}); err != nil {
+			panic(err)
+		}
+	}
+
+	stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = d.Shutdown(stop)
+	var left *webhook.UndeliveredError
+	if errors.As(err, &left) {
+		fmt.Println("left pending:", left.Pending)
+	}
+	fmt.Println("attempts:", sent.Load())
+	fmt.Println(errors.Is(d.Emit(ctx, "9alice", webhook.EventNote, map[string]any{}), webhook.ErrClosed))
+	// Output:
+	// left pending: 1
+	// attempts: 3
+	// true
 }
 
 // TestHook sends Misskey's dummy body once and reports the outcome.

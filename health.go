@@ -7,20 +7,41 @@ import (
 	"time"
 )
 
-// firstRecovery reports whether this is the first success, in this
-// Dispatcher, ending the failing spell that began at w.FailingSince:
+// A recovery is a failing spell reported over by OnRecover.
+type recovery struct {
+	spell time.Time // the webhook's FailingSince during the spell
+	at    time.Time // when the recovery was reported
+}
+
+// firstRecovery reports whether this success, at now, is the first in this
+// Dispatcher to end the failing spell that began at w.FailingSince:
 // deliveries claimed together all saw it.
-func (d *Dispatcher) firstRecovery(w *Webhook) bool {
+func (d *Dispatcher) firstRecovery(w *Webhook, now time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.recovered == nil {
-		d.recovered = make(map[string]time.Time)
+		d.recovered = make(map[string]recovery)
 	}
-	if t, ok := d.recovered[w.ID]; ok && t.Equal(*w.FailingSince) {
+	if r, ok := d.recovered[w.ID]; ok && r.spell.Equal(*w.FailingSince) {
 		return false
 	}
-	d.recovered[w.ID] = *w.FailingSince
+	d.recovered[w.ID] = recovery{spell: *w.FailingSince, at: now}
 	return true
+}
+
+// sweep forgets, at now, what the Dispatcher keeps about webhooks that
+// no longer need it: recoveries reported more than a lease ago (every
+// delivery claimed during the spell has been settled or lost its lease
+// since), and the fairness gate's stale state.
+func (d *Dispatcher) sweep(now time.Time) {
+	d.gate.sweep(now)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, r := range d.recovered {
+		if now.Sub(r.at) > d.cfg.Lease {
+			delete(d.recovered, id)
+		}
+	}
 }
 
 // maybeDisable sets a webhook inactive when it answered 410 Gone, or has

@@ -72,7 +72,12 @@ var (
 	_ Redeliverer   = (*MemoryStore)(nil)
 	_ StatsReporter = (*MemoryStore)(nil)
 	_ EventEnqueuer = (*MemoryStore)(nil)
+	_ VolatileStore = (*MemoryStore)(nil)
 )
+
+// Volatile implements [VolatileStore]: a MemoryStore's deliveries are lost
+// when the process exits.
+func (s *MemoryStore) Volatile() bool { return true }
 
 type memHook struct {
 	w            *Webhook // immutable snapshot, without status

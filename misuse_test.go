@@ -252,5 +252,7 @@ func TestStartContextEndIsLoud(t *testing.T) {
 			break
 		}
 	}
-	require.NoError(t, d.Shutdown(ctx))
+	err = d.Shutdown(ctx)
+	require.ErrorIs(t, err, webhook.ErrUndelivered, "the delivery emitted before is left in the memory store")
+	require.NotErrorIs(t, err, context.Canceled, "Shutdown's own context did not end")
 }

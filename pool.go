@@ -1,6 +1,9 @@
 package webhook
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // A pool holds the claims waiting for a worker, and counts the workers
 // busy with one. The claiming goroutine keeps it stocked a little beyond
@@ -25,12 +28,30 @@ type pool struct {
 	// that freeing it asks for more.
 	reserved int
 	wanted   bool
-	closed   bool
-	left     []Claim // claims no worker will take, to be released
+	// unsettled counts the results handed to a settler and not yet
+	// settled: a drain is not over while one may still make another
+	// delivery due.
+	unsettled int
+	closed    bool
+	left      []Claim // claims no worker will take, to be released
 
 	// low asks the claiming goroutine to claim again: the waiting claims
 	// ran low, or a worker found none.
 	low chan struct{}
+
+	// started is set for a started Dispatcher's pool (not Drain's):
+	// its workers stop at Shutdown, after draining.
+	started bool
+	// draining is set when the pool's workers deliver everything due
+	// before stopping (Drain, and Shutdown): a claim over a fairness
+	// limit waits for a place rather than being put off.
+	draining atomic.Bool
+	// ended counts the claims done: an attempt settled (or a claim
+	// released) may have made another delivery claimable, such as an
+	// Ordered webhook's next one.
+	ended atomic.Uint64
+	// attempts counts the attempts the workers made.
+	attempts atomic.Int64
 }
 
 func newPool(workers int) *pool {
@@ -137,7 +158,33 @@ func (p *pool) askMore() {
 // done ends a claim taken with take.
 func (p *pool) done() {
 	p.mu.Lock()
+	p.ended.Add(1) // before busy drops: see Dispatcher.drained
 	p.busy--
+	p.mu.Unlock()
+}
+
+// idle reports whether no claim is waiting or taken, and no result is
+// waiting to be settled.
+func (p *pool) idle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy == 0 && p.head == len(p.ready) && p.unsettled == 0
+}
+
+// handedOver counts a result handed to the settler.
+func (p *pool) handedOver() {
+	p.mu.Lock()
+	p.unsettled++
+	p.mu.Unlock()
+}
+
+// settled counts n results the settler has settled, and asks the
+// claiming goroutine to look again: they may have made deliveries due.
+func (p *pool) settled(n int) {
+	p.mu.Lock()
+	p.ended.Add(uint64(n)) // before unsettled drops: see Dispatcher.drained
+	p.unsettled -= n
+	p.askMore()
 	p.mu.Unlock()
 }
 

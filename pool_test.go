@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -10,21 +12,22 @@ import (
 	"github.com/fedihook/webhook/webhooktest"
 )
 
-// TestShutdownReleasesWaitingClaims: with 2 workers the Dispatcher keeps
-// one more claim waiting; at Shutdown that claim is handed back, due at
-// once, not left leased until its lease runs out.
-func TestShutdownReleasesWaitingClaims(t *testing.T) {
+// TestShutdownDeadlineReleasesClaims: with 2 workers the Dispatcher keeps
+// one more claim waiting. When Shutdown's context ends, the two attempts
+// in flight are interrupted, and they and the waiting claim are handed
+// back, due at once, not left leased until their leases run out; Shutdown
+// counts what the memory store is left with.
+func TestShutdownDeadlineReleasesClaims(t *testing.T) {
 	t.Parallel()
-	tr := webhooktest.NewTransport()
 	arrived := make(chan struct{}, 10)
-	release := make(chan struct{})
-	tr.OnSend(func(webhooktest.Received) {
+	hang := webhook.TransportFunc(func(c context.Context, _ *webhook.Request) (*webhook.Response, error) {
 		arrived <- struct{}{}
-		<-release
+		<-c.Done() // a receiver that never answers
+		return nil, c.Err()
 	})
 	store, err := webhook.NewMemoryStore(nil)
 	require.NoError(t, err)
-	d, err := webhook.New(store, &webhook.Config{Host: "example.tld", Transport: tr, Workers: 2})
+	d, err := webhook.New(store, &webhook.Config{Host: "example.tld", Transport: hang, Workers: 2})
 	require.NoError(t, err)
 	for range 5 {
 		webhooktest.CreateHook(t, d, "u", webhook.EventNote)
@@ -34,15 +37,20 @@ func TestShutdownReleasesWaitingClaims(t *testing.T) {
 	<-arrived
 	<-arrived // both workers busy: 3 claimed, 2 in flight, 1 waiting
 
-	done := startShutdown(t, d) // from here no waiting claim starts
-	close(release)
-	require.NoError(t, <-done)
-	require.Len(t, tr.Requests(), 2, "only the two in flight were sent")
+	expired, cancel := context.WithCancel(ctx)
+	cancel()
+	err = d.Shutdown(expired)
+	require.ErrorIs(t, err, webhook.ErrUndelivered)
+	require.ErrorIs(t, err, context.Canceled)
+	var ue *webhook.UndeliveredError
+	require.True(t, errors.As(err, &ue))
+	require.Equal(t, int64(5), ue.Pending)
+	require.Contains(t, err.Error(), "shutdown left 5 deliveries pending")
 
-	// The waiting claim is due again now, with the two never claimed.
+	// All five are due again now, none attempted.
 	claims, err := store.Claim(ctx, time.Now(), 10, time.Minute)
 	require.NoError(t, err)
-	require.Len(t, claims, 3)
+	require.Len(t, claims, 5)
 	for _, c := range claims {
 		require.Equal(t, 0, c.Delivery.Attempts, "released without an attempt")
 	}

@@ -47,6 +47,7 @@ func newSettler(d *Dispatcher, sc SettleClaimer, p *pool, ctx context.Context) *
 // add hands r over; after, if not nil, is called once it is settled (or
 // its batch failed, which the settler logs).
 func (s *settler) add(r Result, ordered bool, after func()) {
+	s.pool.handedOver()
 	s.mu.Lock()
 	s.items = append(s.items, settling{r: r, ordered: ordered, after: after})
 	s.mu.Unlock()
@@ -112,6 +113,7 @@ func (s *settler) flush(batch []settling, rs []Result) []Result {
 			batch[i].after()
 		}
 	}
+	s.pool.settled(len(batch))
 	clear(rs)
 	return rs
 }

@@ -338,6 +338,16 @@ type StatsReporter interface {
 	QueueStats(ctx context.Context) (QueueStats, error)
 }
 
+// A VolatileStore is a Store whose deliveries do not outlive the process,
+// as the MemoryStore's: Shutdown counts what such a store still holds
+// pending (see [UndeliveredError]). A wrapper of a Store forwards it.
+type VolatileStore interface {
+	StatsReporter
+	// Volatile reports whether the store's deliveries are lost when the
+	// process exits.
+	Volatile() bool
+}
+
 // A Pruner is a Store that deletes finished deliveries past its retention
 // (the durable stores keep them 7 days by default). A started Dispatcher
 // calls Prune every Config.PruneInterval.

@@ -9,9 +9,14 @@ import (
 )
 
 // run keeps the pool of Config.Workers worker goroutines stocked with
-// claims until Shutdown. The workers live as long as run does (a goroutine
-// per delivery would grow a fresh stack for every attempt).
-func (d *Dispatcher) run(ctx context.Context, p *pool) {
+// claims until it stops, and returns the error that stopped it, if any.
+// The workers live as long as run does (a goroutine per delivery would
+// grow a fresh stack for every attempt). Start's run stops when ctx ends,
+// or at Shutdown once it has delivered what is due (its pool draining from
+// then on); Drain's pool drains from the start, and its run stops once
+// nothing is due and nothing is in flight. Claims no worker took are
+// released, due again at once.
+func (d *Dispatcher) run(ctx context.Context, p *pool) error {
 	var st *settler
 	if sc, ok := d.store.(SettleClaimer); ok {
 		st = newSettler(d, sc, p, ctx)
@@ -22,7 +27,7 @@ func (d *Dispatcher) run(ctx context.Context, p *pool) {
 		workers.Go(func() { d.work(ctx, p, st) })
 	}
 	defer func() {
-		if ctx.Err() != nil && !d.closed.Load() {
+		if p.started && ctx.Err() != nil && !d.closed.Load() {
 			d.log.Warn("webhook: the context given to Start ended: delivery stopped, and Emit refuses events (call Shutdown)",
 				"cause", context.Cause(ctx))
 		}
@@ -31,32 +36,49 @@ func (d *Dispatcher) run(ctx context.Context, p *pool) {
 		if st != nil {
 			st.close() // settles the workers' last results
 		}
-		left := p.leftovers()
-		// Claims no worker took are due again at once, for this store's
-		// next Dispatcher.
-		if len(left) > 0 {
-			now := d.clock.Now()
-			rs := make([]Result, len(left))
-			for i := range left {
-				rs[i] = d.release(&left[i], now)
-			}
-			if err := d.store.Settle(context.WithoutCancel(ctx), rs); err != nil {
-				d.log.Error("webhook: releasing claimed deliveries at shutdown", "err", err)
-			}
-		}
+		d.releaseAll(ctx, p.leftovers())
 	}()
+	var stop <-chan struct{}
+	if p.started {
+		stop = d.stop // Shutdown: drain, then stop
+	}
+	lastSweep := d.clock.Now()
 	for {
+		ended := p.ended.Load()
 		if n := p.reserve(); n > 0 {
-			claims, err := d.store.Claim(ctx, d.clock.Now(), n, d.cfg.Lease)
-			if err != nil && ctx.Err() == nil {
+			now := d.clock.Now()
+			claims, err := d.store.Claim(ctx, now, n, d.cfg.Lease)
+			p.putReserved(claims, n)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if !p.started {
+					return err // Drain reports it
+				}
 				d.log.Error("webhook: claiming deliveries", "err", err)
 			}
-			p.putReserved(claims, n)
 			if len(claims) < n {
-				// Nothing more is due now: wait for an Emit, a store
-				// notification or the poll interval.
-				if !d.idle(ctx) {
-					return
+				if now.Sub(lastSweep) >= d.cfg.PollInterval {
+					d.sweep(now)
+					lastSweep = now
+				}
+				if p.draining.Load() {
+					// Nothing more is due now: done once nothing is in
+					// flight either.
+					if !d.drained(ctx, p, ended) {
+						return ctx.Err()
+					}
+					continue
+				}
+				// Wait for an Emit, a store notification, the poll
+				// interval, or Shutdown.
+				switch d.idle(ctx, stop) {
+				case stopped:
+					return ctx.Err()
+				case shuttingDown:
+					p.draining.Store(true)
+					stop = nil
 				}
 				continue
 			}
@@ -65,11 +87,69 @@ func (d *Dispatcher) run(ctx context.Context, p *pool) {
 		// wait until the workers have taken some, or the room is freed.
 		select {
 		case <-p.low:
-		case <-d.stop:
-			return
+		case <-stop:
+			p.draining.Store(true)
+			stop = nil
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		}
+	}
+}
+
+// drained waits, once a claim found nothing more due while p drains, for
+// the attempts in flight; it reports whether to claim again (false: the
+// drain is over, or ctx ended). ended is p.ended as of before that claim:
+// an attempt settled since may have made another delivery due, such as
+// an Ordered webhook's next one. Shutdown's drain also waits for the
+// deliveries the Dispatcher had put off over a fairness limit: they were
+// due.
+func (d *Dispatcher) drained(ctx context.Context, p *pool, ended uint64) bool {
+	if p.ended.Load() != ended {
+		return true
+	}
+	if !p.idle() {
+		select {
+		case <-p.low:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	// p.ended rises before p.busy drops: nothing settled since the claim.
+	if p.ended.Load() != ended {
+		return true
+	}
+	if !p.started {
+		return false // Drain's pool puts nothing off
+	}
+	now := d.clock.Now()
+	latest := d.gate.latestDeferral()
+	if !latest.After(now) {
+		return false
+	}
+	t := d.clock.NewTimer(latest.Sub(now))
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// releaseAll gives claims back to the store, due at once, whether or not
+// ctx has ended.
+func (d *Dispatcher) releaseAll(ctx context.Context, cs []Claim) {
+	if len(cs) == 0 {
+		return
+	}
+	now := d.clock.Now()
+	rs := make([]Result, len(cs))
+	for i := range cs {
+		rs[i] = d.release(&cs[i], now)
+	}
+	if err := d.store.Settle(context.WithoutCancel(ctx), rs); err != nil {
+		d.log.Error("webhook: releasing claimed deliveries", "err", err)
 	}
 }
 
@@ -88,107 +168,112 @@ func (d *Dispatcher) work(ctx context.Context, p *pool, st *settler) {
 		if !ok {
 			return
 		}
-		if ctx.Err() != nil { // Start's context ended: stopping
+		if ctx.Err() != nil { // stopping
 			p.giveBack(c)
 			return
 		}
-		var now time.Time
-		if d.gate.rated() {
-			now = d.clock.Now()
-		}
-		host, admitted, retryAt := d.gate.admit(&c, now)
-		if !admitted {
-			p.done()
-			if st != nil {
-				st.add(d.release(&c, retryAt), c.Hook.Ordered, nil)
-				continue
-			}
-			if err := w.settle(d.store, d.release(&c, retryAt)); err != nil {
-				d.log.Error("webhook: releasing a delivery over a fairness limit", "hook", c.Hook.ID, "err", err)
-			}
+		host, ok := d.admit(w, p, &c)
+		if !ok {
 			continue
 		}
-		d.attempt(w, c)
+		made := d.attempt(w, c)
 		d.gate.done(c.Hook.ID, host)
+		if !made {
+			p.giveBack(c) // released with the leftovers
+			continue
+		}
+		p.attempts.Add(1)
 		p.done()
 	}
 }
 
-// release returns the Result that gives a claim back to the store, due
-// at retryAt (or after the poll interval), with no attempt counted.
-func (d *Dispatcher) release(c *Claim, retryAt time.Time) Result {
-	if retryAt.IsZero() {
-		retryAt = d.clock.Now().Add(d.cfg.PollInterval)
+// admit passes c through the fairness gate: false means the claim was
+// released, put off, or (ctx ended while it waited) given back to p, and
+// is done with.
+func (d *Dispatcher) admit(w *worker, p *pool, c *Claim) (host string, ok bool) {
+	draining := p.draining.Load()
+	var now time.Time
+	if d.gate.rated() && !draining {
+		now = d.clock.Now()
 	}
+	host, a, retryAt := d.gate.admit(c, now, draining)
+	switch {
+	case a == admitted:
+		return host, true
+	case a == overLimit && p.draining.Load():
+		// Deliver it once a place frees: a drain leaves nothing due.
+		if host, ok := d.gate.await(w.ctx, c); ok {
+			return host, true
+		}
+		p.giveBack(*c)
+		return "", false
+	case a == overLimit:
+		retryAt = d.gate.deferral(c, host, d.clock.Now())
+	}
+	if w.settler != nil {
+		w.settler.add(d.release(c, retryAt), c.Hook.Ordered, nil)
+	} else if err := w.settle(d.store, d.release(c, retryAt)); err != nil {
+		d.log.Error("webhook: releasing a delivery over a fairness limit", "hook", c.Hook.ID, "err", err)
+	}
+	p.done()
+	return "", false
+}
+
+// release returns the Result that gives a claim back to the store, due
+// at retryAt, with no attempt counted.
+func (d *Dispatcher) release(c *Claim, retryAt time.Time) Result {
 	return Result{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease, State: StatePending, NextAttemptAt: retryAt, Release: true}
 }
 
-// idle waits for a wake-up or the poll interval; false means stop.
-func (d *Dispatcher) idle(ctx context.Context) bool {
+// An idling is how idle ended.
+type idling uint8
+
+const (
+	woken idling = iota
+	shuttingDown
+	stopped
+)
+
+// idle waits for a wake-up, the poll interval, stop closing or ctx
+// ending.
+func (d *Dispatcher) idle(ctx context.Context, stop <-chan struct{}) idling {
 	t := d.clock.NewTimer(d.cfg.PollInterval)
 	defer t.Stop()
 	select {
 	case <-d.wake:
 	case <-t.C():
-	case <-d.stop:
-		return false
+	case <-stop:
+		return shuttingDown
 	case <-ctx.Done():
-		return false
+		return stopped
 	}
-	return true
+	return woken
 }
 
-// Drain delivers, in the caller's goroutine, every delivery due now, and
-// the retries that fall due meanwhile, until none is left; it returns
-// how many attempts it made. With a fake Clock it makes tests
+// Drain delivers every delivery due now, and those that fall due
+// meanwhile (an Ordered webhook's next, a retry due at once), with
+// Config.Workers workers, until none is left and none is in flight; it
+// returns how many attempts it made. With a fake Clock it makes tests
 // deterministic: emit, Drain, check; advance the clock, Drain again for
-// the retries. It may run beside Start's workers. After Shutdown it
-// returns ErrClosed.
+// the retries. It may run beside Start's workers. After Shutdown has
+// begun, or once the context given to Start has ended, it returns an
+// error matching ErrClosed. If ctx ends, the attempts in flight are
+// interrupted and the deliveries claimed are released, due at once.
 //
-// Drain sends each webhook's deliveries one after another, in due order,
-// and different webhooks' at once; it does not apply MaxInFlightPerHost
-// or RatePerHook, which are the started Dispatcher's.
+// Drain applies MaxInFlightPerHook and MaxInFlightPerHost by waiting for
+// a place, not by putting deliveries off, and does not apply
+// RatePerHook.
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	if err := d.ready(); err != nil {
 		return 0, err
 	}
-	n := 0
-	for {
-		if err := d.open(); err != nil {
-			return n, fmt.Errorf("webhook: drain: %w", err)
-		}
-		claims, err := d.store.Claim(ctx, d.clock.Now(), d.cfg.Workers, d.cfg.Lease)
-		if err != nil {
-			return n, err
-		}
-		if len(claims) == 0 {
-			return n, nil
-		}
-		// One goroutine per webhook, its deliveries in due order: the
-		// fairness limits hold, and nothing due now is put off.
-		byHook := make(map[string][]Claim)
-		var order []string
-		for _, c := range claims {
-			if _, ok := byHook[c.Hook.ID]; !ok {
-				order = append(order, c.Hook.ID)
-			}
-			byHook[c.Hook.ID] = append(byHook[c.Hook.ID], c)
-		}
-		var wg sync.WaitGroup
-		for _, id := range order {
-			wg.Go(func() {
-				w := newWorker(ctx)
-				for _, c := range byHook[id] {
-					d.attempt(w, c)
-				}
-			})
-		}
-		wg.Wait()
-		n += len(claims)
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
+	if err := d.open(); err != nil {
+		return 0, fmt.Errorf("webhook: drain: %w", err)
 	}
+	p := newPool(d.cfg.Workers)
+	p.draining.Store(true)
+	err := d.run(ctx, p)
+	return int(p.attempts.Load()), err
 }
 
 // A worker is what one goroutine making attempts reuses from one to the
@@ -213,28 +298,34 @@ func (w *worker) settle(s Store, r Result) error {
 }
 
 // attempt makes one attempt of a claimed delivery and settles it, or
-// hands its result to the worker's settler.
-func (d *Dispatcher) attempt(w *worker, c Claim) {
+// hands its result to the worker's settler; false means the attempt was
+// interrupted (w.ctx ended) and not settled.
+func (d *Dispatcher) attempt(w *worker, c Claim) (made bool) {
 	ctx := w.ctx
 	del := &c.Delivery
 	n := del.Attempts + 1
 	at := d.clock.Now()
 	o := d.send(ctx, del, c.Hook, n, at)
 	if o.err != nil && ctx.Err() != nil {
-		// Interrupted by Shutdown, not failed: the lease lapses and the
-		// attempt is made again later.
+		// Interrupted by Shutdown, not failed: the claim is released and
+		// the attempt made again later.
 		d.log.Debug("webhook: attempt interrupted", "hook", del.HookID, "event", del.ID)
-		return
+		return false
 	}
 	r, verdict := decide(&c, o, d.policy, d.cfg.MaxRetryAfter)
 	if w.settler != nil {
 		w.settler.add(r, c.Hook.Ordered, func() { d.settled(w.settleCtx, &c, r, verdict, o, at) })
-		return
+		return true
 	}
 	if serr := w.settle(d.store, r); serr != nil {
 		d.log.Error("webhook: settling delivery", "hook", del.HookID, "event", del.ID, "err", serr)
+	} else if c.Hook.Ordered && r.State != StatePending {
+		// The webhook's next delivery is claimable now, not at the next
+		// poll.
+		d.Notify()
 	}
 	d.settled(w.settleCtx, &c, r, verdict, o, at)
+	return true
 }
 
 // settled does what follows the settling of an attempt's result r:
@@ -264,7 +355,7 @@ func (d *Dispatcher) settled(ctx context.Context, c *Claim, r Result, verdict Ve
 	if r.State == StateFailed && d.cfg.OnGiveUp != nil {
 		d.cfg.OnGiveUp(rep)
 	}
-	if verdict == Delivered && c.Hook.FailingSince != nil && d.cfg.OnRecover != nil && d.firstRecovery(c.Hook) {
+	if verdict == Delivered && c.Hook.FailingSince != nil && d.cfg.OnRecover != nil && d.firstRecovery(c.Hook, at) {
 		d.cfg.OnRecover(rep)
 	}
 }
