@@ -1,6 +1,6 @@
 module github.com/fedihook/webhook/pgstore
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/fedihook/webhook v0.0.0-00010101000000-000000000000
@@ -18,6 +18,7 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
 )
 
 replace github.com/fedihook/webhook => ../
