@@ -98,9 +98,12 @@
 // # Batching
 //
 // Concurrent Enqueue calls, and concurrent Settle calls, are merged into
-// one statement each while an earlier one runs, so that many Emits, or a
-// Dispatcher's many workers, share one round trip and one commit. No
-// goroutine does this: the first caller runs the batch.
+// one statement each while an earlier one runs, so that many Emits share
+// one round trip and one commit. No goroutine does this: the first caller
+// runs the batch. A Store is also a [webhook.SettleClaimer]: a started
+// Dispatcher settles its workers' results in batches through
+// [Store.SettleAndClaim], which claims the next deliveries in the same
+// round trip and transaction.
 //
 // # Pools
 //
