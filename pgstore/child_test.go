@@ -311,6 +311,33 @@ func (r *receiver) waitUnique(t *testing.T, n int, timeout time.Duration) {
 // hookURL is the URL of webhook id at the receiver.
 func (r *receiver) hookURL(id string) string { return r.URL + "/hooks/" + id }
 
+// waitSettled waits until want deliveries in schema are delivered, while
+// a child still runs: a delivery a killed child attempted but did not
+// settle is delivered again, and settled, by another once its lease
+// lapses. When that does not happen in time, it fails saying how many
+// were not yet settled (still pending: leased, or due again) and how many
+// were lost (failed for good, or never stored).
+func waitSettled(t *testing.T, pool *pgxpool.Pool, schema string, want int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var pending, delivered, failed int
+		require.NoError(t, pool.QueryRow(context.Background(), `SELECT
+				count(*) FILTER (WHERE state = 1), count(*) FILTER (WHERE state = 2), count(*) FILTER (WHERE state = 3)
+			FROM `+pgx.Identifier{schema, "fedihook_deliveries"}.Sanitize()).Scan(&pending, &delivered, &failed))
+		if delivered == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries settled as delivered after %v: %d not yet settled (pending), %d lost (%d failed, %d never stored)",
+				delivered, want, timeout, pending, failed+max(want-pending-delivered-failed, 0), failed, max(want-pending-delivered-failed, 0))
+		}
+		<-tick.C
+	}
+}
+
 // storedDeliveries returns the (webhook, body) -> eventId of every
 // delivery in schema, and how many are delivered.
 func storedDeliveries(t *testing.T, pool *pgxpool.Pool, schema string) (map[pairKey]string, int) {
