@@ -13,6 +13,7 @@ import (
 
 	"github.com/fedihook/webhook"
 	"github.com/fedihook/webhook/misskey"
+	"github.com/fedihook/webhook/storetest"
 )
 
 func benchDispatcher(b *testing.B, hooks int) *webhook.Dispatcher {
@@ -181,4 +182,16 @@ func BenchmarkPipeline(b *testing.B) {
 	if err := d.Shutdown(ctx); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkOrdered: one Ordered webhook's deliveries per second on the
+// memory store, each sent once the one before is settled.
+//
+//	go test -run '^$' -bench Ordered -benchtime 2000x
+func BenchmarkOrdered(b *testing.B) {
+	s, err := webhook.NewMemoryStore(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	storetest.BenchOrdered(b, s)
 }

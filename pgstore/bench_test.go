@@ -14,6 +14,7 @@ import (
 
 	"github.com/fedihook/webhook"
 	"github.com/fedihook/webhook/pgstore"
+	"github.com/fedihook/webhook/storetest"
 )
 
 // BenchmarkEnqueueClaimSettle measures the queue's throughput: producers
@@ -147,4 +148,13 @@ func benchEnqueueClaimSettle(b *testing.B, producers, consumers, claimMax int) {
 	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "deliveries/s")
 	b.ReportMetric(float64(total)/float64(nClaims.Load()), "deliveries/claim")
+}
+
+// BenchmarkOrdered: one Ordered webhook's deliveries per second through a
+// started Dispatcher, each claimed once the one before is settled (in
+// the same round trip, with SettleAndClaim).
+//
+//	FEDIHOOK_PG_DSN=... go test -run '^$' -bench Ordered -benchtime 1000x
+func BenchmarkOrdered(b *testing.B) {
+	storetest.BenchOrdered(b, newStore(b))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/storetest"
 )
 
 // BenchmarkMatchHooks100k matches one user's webhooks for an event among
@@ -283,4 +284,13 @@ func procIO() map[string]int64 {
 		}
 	}
 	return m
+}
+
+// BenchmarkOrdered: one Ordered webhook's deliveries per second through a
+// started Dispatcher, each claimed once the one before is settled.
+//
+//	go test -run '^$' -bench Ordered -benchtime 1000x
+func BenchmarkOrdered(b *testing.B) {
+	s, _ := newStore(b, nil)
+	storetest.BenchOrdered(b, s)
 }
