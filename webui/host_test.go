@@ -193,7 +193,11 @@ func (h *host) client(token string) *client {
 	if token != "" {
 		jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: token, Path: "/"}})
 	}
-	return &client{t: h.t, h: h, c: &http.Client{Jar: jar,
+	// Its own connections, closed with the test, so that goleak does not
+	// see the shared transport's keep-alive readers.
+	tr := &http.Transport{}
+	h.t.Cleanup(tr.CloseIdleConnections)
+	return &client{t: h.t, h: h, c: &http.Client{Jar: jar, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

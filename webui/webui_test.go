@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -460,4 +461,26 @@ func TestJapanese(t *testing.T) {
 	require.Contains(t, r.body, "そのWebhookはありません。")
 	alice.lang = "en;q=0.9,ja;q=0.5"
 	require.Contains(t, alice.get(prefix+"/").body, `<html lang="en">`)
+}
+
+// A webhook ID may hold any printable ASCII (hosts choose their own); the
+// pages' links and forms still reach it.
+func TestOddHookIDs(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, nil)
+	w, err := h.d.CreateHook(context.Background(), &webhook.Webhook{ID: `a/b%c?d#e"f<g`, UserID: "alice", Name: "odd",
+		URL: "https://example.com/", On: []webhook.Event{webhook.EventNote}, Active: true})
+	require.NoError(t, err)
+	alice := h.client("alice-token")
+	m := regexp.MustCompile(`<a href="([^"]+)">odd</a>`).FindStringSubmatch(alice.get(prefix + "/").body)
+	require.NotNil(t, m)
+	page := html.UnescapeString(m[1])
+	require.Equal(t, prefix+"/hooks/a%2Fb%25c%3Fd%23e%22f%3Cg", page)
+	require.Equal(t, http.StatusOK, alice.get(page).status)
+	r := alice.post(page+"/edit", page+"/edit", url.Values{"name": {"odder"}, "url": {"https://example.com/"}, "on": {"note"}})
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	require.Equal(t, page+"?done=saved", r.header.Get("Location"))
+	got, err := h.d.GetHook(context.Background(), w.ID)
+	require.NoError(t, err)
+	require.Equal(t, "odder", got.Name)
 }

@@ -25,7 +25,9 @@ type browser struct {
 func newBrowser(t *testing.T, base string) *browser {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	return &browser{t: t, base: base, c: &http.Client{Jar: jar,
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
