@@ -246,7 +246,10 @@ func TestBenchSmokeRiver(t *testing.T) {
 	}
 	require.Contains(t, fig, "river_rps")
 	requireRatio(t, fig, "postgres_vs_river", "postgres_rps", "river_rps")
-	require.Greater(t, fig["river_server_cpu_us"], 0.0, "the local server's CPU is read from /proc")
+	// Written only when the local server's processes were found in /proc;
+	// a 300 ms window may hold less than a clock tick of their CPU.
+	require.Contains(t, fig, "river_server_cpu_us", "the local server's CPU is read from /proc")
+	require.GreaterOrEqual(t, fig["river_server_cpu_us"], 0.0)
 }
 
 // requireRatio checks the figure key, num's rps over den's: written, and
