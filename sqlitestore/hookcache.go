@@ -108,8 +108,8 @@ func (c *hookCache) reset() {
 // hooksByPKTx fills into with the webhooks of pks that exist, through the
 // cache, in the Store's write transaction r: the counter and the webhooks
 // are read there (on the writing connection, whose cache is warm), as of
-// the claim just made. Should the transaction
-// not commit, runTx resets the cache.
+// the claim just made. Should the transaction not commit, runTx resets the
+// cache.
 func (s *Store) hooksByPKTx(ctx context.Context, r runner, into map[int64]*webhook.Webhook, pks []int64) error {
 	var v int64
 	if err := r.queryRow(ctx, hookVersionSQL).Scan(&v); err != nil {
