@@ -470,6 +470,40 @@ func runRaw(ctx context.Context, spec *runSpec, ready func() error) (*runResult,
 	return res, nil
 }
 
+// measureQueued runs a queued contender's measurement: a warm-up of one
+// emit per emitter, all delivered (sctx bounds it), then spec's load
+// through emit until the window closes and the drain after it. what
+// names an emit in the warm-up's error.
+func measureQueued(ctx, sctx context.Context, spec *runSpec, c *counters, emit func(context.Context, int), ready func() error, what string) (*runResult, error) {
+	for w := range spec.Concurrency {
+		emit(sctx, w)
+	}
+	if err := drain(sctx, c); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	if c.emitErrors.Load() > 0 || c.failed.Load() > 0 {
+		return nil, fmt.Errorf("warm-up: %d %s and %d deliveries failed: %s", c.emitErrors.Load(), what, c.failed.Load(), *c.firstErr.Load())
+	}
+	c.reset()
+	if err := ready(); err != nil {
+		return nil, err
+	}
+	m, err := startMeter(spec)
+	if err != nil {
+		return nil, err
+	}
+	win := drive(ctx, spec, c, emit)
+	derr := drain(ctx, c)
+	res := result(c, win)
+	if err := m.stop(res); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		res.Note = derr.Error()
+	}
+	return res, nil
+}
+
 // runDispatcher measures Emit → delivery through a Dispatcher over store,
 // with the real HTTPTransport and Workers = spec.Concurrency. Emitters
 // (spec.Concurrency goroutines, as a host's request handlers) keep at
@@ -571,31 +605,9 @@ func runDispatcher(ctx context.Context, spec *runSpec, store webhook.Store, read
 
 	// Warm-up: an event per emitter, delivered, so that the connections
 	// are open and the statements prepared.
-	for w := range spec.Concurrency {
-		emit(sctx, w)
-	}
-	if err := drain(sctx, &c); err != nil {
-		return nil, fmt.Errorf("warm-up: %w", err)
-	}
-	if c.emitErrors.Load() > 0 || c.failed.Load() > 0 {
-		return nil, fmt.Errorf("warm-up: %d Emits and %d deliveries failed: %s", c.emitErrors.Load(), c.failed.Load(), *c.firstErr.Load())
-	}
-	c.reset()
-	if err := ready(); err != nil {
-		return nil, err
-	}
-	m, err := startMeter(spec)
+	res, err := measureQueued(ctx, sctx, spec, &c, emit, ready, "Emits")
 	if err != nil {
 		return nil, err
-	}
-	win := drive(ctx, spec, &c, emit)
-	derr := drain(ctx, &c)
-	res := result(&c, win)
-	if err := m.stop(res); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		res.Note = derr.Error()
 	}
 	res.PayloadBytes = int(payloadBytes.Load())
 	return res, nil

@@ -220,31 +220,9 @@ func runRiver(ctx context.Context, spec *runSpec, ready func() error) (*runResul
 	}
 
 	// Warm-up: an insert per emitter, delivered.
-	for w := range spec.Concurrency {
-		emit(sctx, w)
-	}
-	if err := drain(sctx, &c); err != nil {
-		return nil, fmt.Errorf("warm-up: %w", err)
-	}
-	if c.emitErrors.Load() > 0 || c.failed.Load() > 0 {
-		return nil, fmt.Errorf("warm-up: %d inserts and %d deliveries failed: %s", c.emitErrors.Load(), c.failed.Load(), *c.firstErr.Load())
-	}
-	c.reset()
-	if err := ready(); err != nil {
-		return nil, err
-	}
-	m, err := startMeter(spec)
+	res, err := measureQueued(ctx, sctx, spec, &c, emit, ready, "inserts")
 	if err != nil {
 		return nil, err
-	}
-	win := drive(ctx, spec, &c, emit)
-	derr := drain(ctx, &c)
-	res := result(&c, win)
-	if err := m.stop(res); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		res.Note = derr.Error()
 	}
 	res.PayloadBytes = len(webhook.AppendPayload(nil, &webhook.Delivery{ID: uuid.New(), HookID: hooks[0],
 		UserID: note.UserID, Type: webhook.EventNote, Server: "https://" + benchHost, CreatedAt: time.Now(),
