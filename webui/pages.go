@@ -248,7 +248,7 @@ func (h *Handler) editPage(c *call) {
 	if !ok {
 		return
 	}
-	f := &formData{System: w.IsSystem(), Edit: true, Hook: w, Action: c.r.URL.Path, Name: w.Name, URL: w.URL,
+	f := &formData{System: w.IsSystem(), Edit: true, Hook: w, Action: editPath(w), Name: w.Name, URL: w.URL,
 		Active: w.Active, On: map[webhook.Event]bool{}, Events: eventsOf(w.IsSystem()), HasSecret: w.Secret != ""}
 	for _, e := range w.On {
 		f.On[e] = true
@@ -256,12 +256,17 @@ func (h *Handler) editPage(c *call) {
 	h.show(c, "form", h.newPage(c, c.tr.T("editHook", w.Name), f))
 }
 
+// editPath is the address of w's edit form, relative to Prefix, with the
+// ID escaped: the request's decoded path would send the form of an ID
+// holding "/", "?" or "#" elsewhere.
+func editPath(w *webhook.Webhook) string { return "/hooks/" + pathID(w.ID) + "/edit" }
+
 func (h *Handler) save(c *call) {
 	w, ok := h.hook(c)
 	if !ok {
 		return
 	}
-	f := &formData{System: w.IsSystem(), Edit: true, Hook: w, Action: c.r.URL.Path,
+	f := &formData{System: w.IsSystem(), Edit: true, Hook: w, Action: editPath(w),
 		Events: eventsOf(w.IsSystem()), HasSecret: w.Secret != ""}
 	p := h.newPage(c, c.tr.T("editHook", w.Name), f)
 	p.Errors = readForm(c, f)

@@ -477,7 +477,14 @@ func TestOddHookIDs(t *testing.T) {
 	page := html.UnescapeString(m[1])
 	require.Equal(t, prefix+"/hooks/a%2Fb%25c%3Fd%23e%22f%3Cg", page)
 	require.Equal(t, http.StatusOK, alice.get(page).status)
-	r := alice.post(page+"/edit", page+"/edit", url.Values{"name": {"odder"}, "url": {"https://example.com/"}, "on": {"note"}})
+	// The edit form posts where its action says, which must be the
+	// webhook's edit address, escaped as the links are.
+	edit := alice.get(page + "/edit")
+	require.Equal(t, http.StatusOK, edit.status)
+	a := regexp.MustCompile(`<form method="post" action="([^"]+)" class="hookform">`).FindStringSubmatch(edit.body)
+	require.NotNil(t, a, edit.body)
+	require.Equal(t, page+"/edit", html.UnescapeString(a[1]))
+	r := alice.post(page+"/edit", html.UnescapeString(a[1]), url.Values{"name": {"odder"}, "url": {"https://example.com/"}, "on": {"note"}})
 	require.Equal(t, http.StatusSeeOther, r.status, r.body)
 	require.Equal(t, page+"?done=saved", r.header.Get("Location"))
 	got, err := h.d.GetHook(context.Background(), w.ID)
