@@ -101,7 +101,8 @@ func EncodeBody(body any) ([]byte, error) {
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(body); err != nil {
-			return nil, fmt.Errorf("webhook: encoding event body: %w", err)
+			// Only the value can fail here (the buffer cannot): a bad body.
+			return nil, fmt.Errorf("webhook: encoding event body: %w: %w", ErrInvalid, err)
 		}
 		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}

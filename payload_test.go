@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -79,11 +80,24 @@ func TestEncodeBody(t *testing.T) {
 	b, err = webhook.EncodeBody([]byte("  {\"a\":1}\n"))
 	require.NoError(t, err)
 	require.Equal(t, `{"a":1}`, string(b))
-	for _, bad := range []any{nil, 3, "str", []int{}, json.RawMessage(`[1]`), []byte(`{`), make(chan int)} {
+	for _, bad := range []any{nil, 3, "str", []int{}, json.RawMessage(`[1]`), []byte(`{`), make(chan int),
+		map[string]any{"c": make(chan int)}, map[string]any{"n": math.NaN()}} {
 		_, err := webhook.EncodeBody(bad)
-		require.Error(t, err, "%T", bad)
+		require.ErrorIs(t, err, webhook.ErrInvalid, "%T", bad)
 	}
+	// A value inside the body that fails to encode itself (a misskey
+	// type missing a required field) is a bad body too, and keeps its
+	// own error.
+	own := errors.New("misskey: Note.ID is required")
+	_, err = webhook.EncodeBody(map[string]any{"note": failingMarshaler{own}})
+	require.ErrorIs(t, err, webhook.ErrInvalid)
+	require.ErrorIs(t, err, own)
 }
+
+// failingMarshaler is a value whose MarshalJSON fails with err.
+type failingMarshaler struct{ err error }
+
+func (f failingMarshaler) MarshalJSON() ([]byte, error) { return nil, f.err }
 
 // appenderBody is a host's body type with a fast path of its own: it
 // writes what AppendJSON returns, or fails with err.
