@@ -210,28 +210,26 @@ func (t *HTTPTransport) Send(ctx context.Context, req *Request) (*Response, erro
 	ctx, cancel := context.WithTimeoutCause(ctx, t.timeout, attemptTimeout{})
 	defer cancel()
 	// The request is built as http.NewRequestWithContext would, from the
-	// parsed URL. The header is used as given, not copied: net/http does
-	// not modify it, and neither may the caller while Send runs. The body
-	// is copied: net/http may go on writing it after the response has
-	// arrived (from a receiver that answers before reading the whole
-	// request), and the caller may reuse req.Body once Send has returned.
-	// It stays a bytes.Reader in a NopCloser, which net/http writes with
+	// parsed URL. The header and the body are copied: net/http may go on
+	// writing them after RoundTrip has returned (a receiver that answers,
+	// or fails the connection, before reading the whole request), and the
+	// caller may reuse req.Header and req.Body once Send has returned.
+	// The body stays a bytes.Reader in a NopCloser, which net/http writes with
 	// the headers in one packet; a reader of another type would make it
 	// flush the headers alone first.
 	body := bytes.Clone(req.Body)
 	hreq := (&http.Request{
 		Method: http.MethodPost, URL: tg.u, Host: tg.u.Host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: req.Header, Body: http.NoBody,
+		Header: req.Header.Clone(), Body: http.NoBody,
 		GetBody: func() (io.ReadCloser, error) { return http.NoBody, nil },
 	}).WithContext(ctx)
 	if len(body) > 0 {
 		hreq.Body, hreq.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	for k, v := range req.Header {
+	for k, v := range hreq.Header {
 		if strings.EqualFold(k, "Host") {
-			hreq.Header = req.Header.Clone()
 			delete(hreq.Header, k)
 			if len(v) > 0 {
 				hreq.Host = v[0]

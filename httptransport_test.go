@@ -511,3 +511,45 @@ func TestHTTPTransportEarlyResponseReleasesBody(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPTransportForgetsTheHeader: when the connection fails (or the
+// receiver answers) before the request is written, net/http's RoundTrip
+// returns while its writer goroutine may still be reading the request's
+// header; the Dispatcher reuses that header map as soon as Send returns
+// (HTTPTransport is a RequestForgetter). Send handed net/http the
+// caller's map: a race (caught by -race) that a receiver could turn into
+// a crash of the process (a concurrent map access).
+func TestHTTPTransportForgetsTheHeader(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns sync.WaitGroup
+	t.Cleanup(func() {
+		_ = ln.Close()
+		conns.Wait()
+	})
+	conns.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() {
+				defer c.Close()
+				// Answer at once, before the request (net/http logs an
+				// "Unsolicited response" and fails the request).
+				_, _ = c.Write([]byte("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"))
+				_, _ = c.Read(make([]byte, 4096))
+			})
+		}
+	})
+	tr := httptLoopbackTransport(t, webhook.HTTPTransportConfig{})
+	req := httptRequest("http://" + ln.Addr().String() + "/")
+	for range 30 {
+		_, _ = tr.Send(ctx, req)
+		// As the Dispatcher does with a pooled request.
+		clear(req.Header)
+		req.Header["X-Misskey-Hook-Secret"] = []string{"next"}
+		req.Header["X-Misskey-Hook-Id"] = []string{"hook1"}
+	}
+}
