@@ -787,3 +787,25 @@ func TestDispatcherPrunes(t *testing.T) {
 	require.True(t, now.After(webhooktest.Epoch))
 	require.NoError(t, d.Shutdown(ctx))
 }
+
+// TestWebhookLogValueHidesURLTokens: receivers such as Discord keep their
+// token in the URL's path, which HTTPTransport's errors leave out; the
+// Webhook's log value and String (logged when auto-disable turns a
+// webhook off) printed the whole URL.
+func TestWebhookLogValueHidesURLTokens(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slogTo(&logs, &mu)
+	h := &webhook.Webhook{ID: "h1", UserID: "u", Name: "n", URL: "https://discord.example:8443/api/webhooks/1/PATHTOKEN?t=QUERYTOKEN#FRAG",
+		Secret: "HEADERSECRET", Active: true}
+	logger.Info("hook", "hook", h)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range []string{logs.String(), h.String(), fmt.Sprint(h)} {
+		require.Contains(t, s, "https://discord.example:8443")
+		for _, secret := range []string{"PATHTOKEN", "QUERYTOKEN", "FRAG", "HEADERSECRET"} {
+			require.NotContains(t, s, secret)
+		}
+	}
+}

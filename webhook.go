@@ -98,23 +98,36 @@ func (w *Webhook) Clone() *Webhook {
 	return &c
 }
 
-// String describes w without its secrets.
+// String describes w without its secrets: the URL shows only its scheme
+// and host, as HTTPTransport's errors do (receivers such as Discord keep
+// a token in the path).
 func (w *Webhook) String() string {
 	return fmt.Sprintf("Webhook{ID: %q, UserID: %q, Name: %q, On: %v, URL: %q, Secret: REDACTED, Active: %t}",
-		w.ID, w.UserID, w.Name, w.On, w.URL, w.Active)
+		w.ID, w.UserID, w.Name, w.On, urlOrigin(w.URL), w.Active)
 }
 
-// LogValue implements [slog.LogValuer]; the secret is printed as REDACTED.
+// LogValue implements [slog.LogValuer]; the secret is printed as REDACTED,
+// and the URL as its scheme and host only, as String does.
 func (w *Webhook) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("id", w.ID),
 		slog.String("userId", w.UserID),
 		slog.String("name", w.Name),
-		slog.String("url", w.URL),
+		slog.String("url", urlOrigin(w.URL)),
 		slog.String("secret", "REDACTED"),
 		slog.Bool("signed", w.SigningSecret != ""),
 		slog.Bool("active", w.Active),
 	)
+}
+
+// urlOrigin returns raw's scheme://host, without the path, query and
+// fragment, which may hold a receiver's token; "?" if it does not parse.
+func urlOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "?"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // Validate checks w as Misskey's endpoints do, and also that every value
