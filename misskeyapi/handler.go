@@ -14,10 +14,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/internal/ratewindow"
 	"github.com/fedihook/webhook/misskey"
 )
 
@@ -175,7 +175,7 @@ type Handler struct {
 	d         *webhook.Dispatcher
 	cfg       Config
 	endpoints map[string]*endpoint
-	limiter   *limiter
+	limiter   *ratewindow.Limiter
 }
 
 // New returns a Handler managing d's webhooks.
@@ -222,7 +222,7 @@ func New(d *webhook.Dispatcher, cfg *Config) (*Handler, error) {
 		c.Meta = &m
 	}
 	h := &Handler{d: d, cfg: c, endpoints: map[string]*endpoint{},
-		limiter: &limiter{limit: c.TestLimit, window: c.TestWindow, clock: c.Clock, seen: map[string]*window{}}}
+		limiter: ratewindow.New(c.TestLimit, c.TestWindow, c.Clock.Now)}
 	h.register()
 	return h, nil
 }
@@ -489,47 +489,4 @@ func writeRaw(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
-}
-
-// A limiter counts an account's calls of an endpoint in fixed windows.
-type limiter struct {
-	limit  int
-	window time.Duration
-	clock  webhook.Clock
-
-	mu   sync.Mutex
-	seen map[string]*window
-}
-
-type window struct {
-	start time.Time
-	n     int
-}
-
-// allow counts one call of key and reports whether it is within the
-// limit, and if not, how long until the window resets.
-func (l *limiter) allow(key string) (bool, time.Duration) {
-	if l.limit < 0 {
-		return true, 0
-	}
-	now := l.clock.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.seen) > 10000 {
-		for k, w := range l.seen {
-			if now.Sub(w.start) >= l.window {
-				delete(l.seen, k)
-			}
-		}
-	}
-	w := l.seen[key]
-	if w == nil || now.Sub(w.start) >= l.window {
-		w = &window{start: now}
-		l.seen[key] = w
-	}
-	if w.n >= l.limit {
-		return false, w.start.Add(l.window).Sub(now)
-	}
-	w.n++
-	return true, 0
 }

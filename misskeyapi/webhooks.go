@@ -314,7 +314,7 @@ func testParams(c *Call, allowed func(webhook.Event) bool) (id string, e webhook
 // outcome is the receiver's business, as in Misskey, which only enqueues
 // it.
 func (h *Handler) test(ctx context.Context, c *Call, key string, w *webhook.Webhook, e webhook.Event, url, secret *string) (any, error) {
-	if ok, wait := h.limiter.allow(key + "\x00" + c.Account.UserID); !ok {
+	if ok, wait := h.limiter.Allow(key + "\x00" + c.Account.UserID); !ok {
 		reset := h.cfg.Clock.Now().Add(wait)
 		return nil, ErrRateLimitExceeded.with(map[string]any{"resetMs": reset.UnixMilli()})
 	}

@@ -92,6 +92,7 @@ var english = &catalog{lang: "en", msgs: map[string]string{
 	"badForm":      "The form could not be read. Reload the page and try again.",
 	"internal":     "Something went wrong on the server. Try again in a moment; if it keeps happening, tell the server's operators.",
 	"closed":       "The server is shutting down. Try again in a moment.",
+	"tooManyTests": "Too many test sends. Wait a few minutes, then try again.",
 	"noRedelivery": "This server's store cannot send deliveries again.",
 
 	"err_nameRequired": "Give the webhook a name.",
@@ -247,6 +248,7 @@ var japanese = &catalog{lang: "ja", msgs: map[string]string{
 	"badForm":      "フォームを読み取れませんでした。ページを再読み込みして、もう一度お試しください。",
 	"internal":     "サーバーで問題が発生しました。しばらくしてからもう一度お試しください。続く場合はサーバーの管理者に連絡してください。",
 	"closed":       "サーバーは停止処理中です。しばらくしてからもう一度お試しください。",
+	"tooManyTests": "テスト送信が多すぎます。数分待ってからもう一度お試しください。",
 	"noRedelivery": "このサーバーのストアは再配信に対応していません。",
 
 	"err_nameRequired": "Webhookの名前を入力してください。",

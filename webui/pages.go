@@ -464,6 +464,10 @@ func (h *Handler) test(c *call) {
 		h.fail(c.w, c.r, http.StatusBadRequest, "err_event")
 		return
 	}
+	if ok, _ := h.tests.Allow(c.user.ID); !ok {
+		h.fail(c.w, c.r, http.StatusTooManyRequests, "tooManyTests")
+		return
+	}
 	res, err := h.d.TestHook(c.r.Context(), w.ID, e, nil)
 	switch {
 	case errors.Is(err, webhook.ErrNotFound):

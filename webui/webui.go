@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fedihook/webhook"
+	"github.com/fedihook/webhook/internal/ratewindow"
 )
 
 // A User is who a request comes from, as the host's sign-in says.
@@ -48,6 +49,11 @@ const (
 	RecoverLimit = 100
 	// MinCSRFKeyBytes is the shortest Config.CSRFKey.
 	MinCSRFKeyBytes = 32
+	// DefaultTestLimit is how many test sends a user may make per
+	// DefaultTestWindow: Misskey's rate limit of i/webhooks/test.
+	DefaultTestLimit = 60
+	// DefaultTestWindow is the window of DefaultTestLimit.
+	DefaultTestWindow = 15 * time.Minute
 )
 
 // Config configures a [Handler]. Its zero value (or nil) means the
@@ -85,6 +91,14 @@ type Config struct {
 	// ones (it calls ListHooks once per user). Defaults to nil: only
 	// failing system webhooks are listed.
 	UserIDs func(ctx context.Context) ([]string, error)
+	// TestLimit is how many test sends a user may make per TestWindow, so
+	// that the page cannot be used to make the server POST to a URL as
+	// fast as a form can be submitted; more are refused with 429 Too Many
+	// Requests. Defaults to DefaultTestLimit; -1 means no limit.
+	TestLimit int
+	// TestWindow is the window of TestLimit, starting at a user's first
+	// test send. Defaults to DefaultTestWindow.
+	TestWindow time.Duration
 	// Location is the time zone times are shown in. Defaults to UTC.
 	Location *time.Location
 	// Clock tells the time. Defaults to [webhook.SystemClock].
@@ -109,6 +123,7 @@ type Handler struct {
 	mux    *http.ServeMux
 	strip  http.Handler
 	prefix string
+	tests  *ratewindow.Limiter
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -160,6 +175,18 @@ func New(d *webhook.Dispatcher, user UserFunc, cfg *Config) (*Handler, error) {
 	case c.ChartScan < 0:
 		return nil, fmt.Errorf("webui: Config.ChartScan must be >= 1, got %d", c.ChartScan)
 	}
+	switch {
+	case c.TestLimit == 0:
+		c.TestLimit = DefaultTestLimit
+	case c.TestLimit < -1:
+		return nil, fmt.Errorf("webui: Config.TestLimit must be >= 1, or -1 for no limit, got %d", c.TestLimit)
+	}
+	switch {
+	case c.TestWindow == 0:
+		c.TestWindow = DefaultTestWindow
+	case c.TestWindow < 0:
+		return nil, fmt.Errorf("webui: Config.TestWindow must be > 0, got %v", c.TestWindow)
+	}
 	if c.Location == nil {
 		c.Location = time.UTC
 	}
@@ -170,6 +197,7 @@ func New(d *webhook.Dispatcher, user UserFunc, cfg *Config) (*Handler, error) {
 	if h.clock == nil {
 		h.clock = webhook.SystemClock{}
 	}
+	h.tests = ratewindow.New(c.TestLimit, c.TestWindow, h.clock.Now)
 	cookiePath := c.Prefix + "/"
 	h.csrf = csrf{key: append([]byte(nil), c.CSRFKey...), cookie: DefaultCSRFCookie, path: cookiePath, secure: c.SecureCookie}
 	h.cop = http.NewCrossOriginProtection()

@@ -305,6 +305,32 @@ func TestTestSend(t *testing.T) {
 	require.Zero(t, h.drain(), "a test leaves nothing queued")
 }
 
+func TestTestSendLimit(t *testing.T) {
+	t.Parallel()
+	clk := webhooktest.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
+	h := newHostWith(t, &webui.Config{Prefix: prefix, LoginURL: "/login", TestLimit: 2, TestWindow: time.Minute}, clk)
+	w := h.hook("alice", webhook.EventNote)
+	alice, bob := h.client("alice-token"), h.client("bob-token")
+	page := prefix + "/hooks/" + w.ID
+	for range 2 {
+		h.recv.script(reply{http.StatusOK, "ok"})
+		require.Equal(t, http.StatusOK, alice.post(page, page+"/test", url.Values{"event": {"note"}}).status)
+	}
+	r := alice.post(page, page+"/test", url.Values{"event": {"note"}})
+	require.Equal(t, http.StatusTooManyRequests, r.status)
+	require.Contains(t, r.body, "Too many test sends.")
+	require.Equal(t, []string{"note", "note"}, h.recv.received(), "the refused test is not sent")
+
+	wb := h.hook("bob", webhook.EventNote)
+	pb := prefix + "/hooks/" + wb.ID
+	h.recv.script(reply{http.StatusOK, "ok"})
+	require.Equal(t, http.StatusOK, bob.post(pb, pb+"/test", url.Values{"event": {"note"}}).status, "users are counted apart")
+
+	clk.Advance(time.Minute)
+	h.recv.script(reply{http.StatusOK, "ok"})
+	require.Equal(t, http.StatusOK, alice.post(page, page+"/test", url.Values{"event": {"note"}}).status, "a new window")
+}
+
 func TestLogRedeliverRecover(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
