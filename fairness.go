@@ -24,7 +24,8 @@ const (
 // a receiver that hangs until the timeout on every request then holds at
 // most its share, and the other webhooks' deliveries go on. Deliveries
 // over a limit are released to the store, due again a little later, with
-// no attempt counted; a draining Dispatcher waits for a place instead.
+// no attempt counted; a draining Dispatcher waits for a place instead, but
+// not past half the claim's lease (then it releases it, due at once).
 //
 // A webhook or host that stays at its limit because its attempts are
 // slow (it finishes fewer than its limit's worth per PollInterval) has
@@ -85,9 +86,6 @@ func receiverHost(raw string) string {
 	return strings.ToLower(u.Host)
 }
 
-// rated reports whether admit reads its now (for the rate limit).
-func (g *gate) rated() bool { return g.limiters != nil }
-
 // An admission is admit's answer.
 type admission uint8
 
@@ -138,8 +136,8 @@ func (g *gate) host(u string) string {
 }
 
 // await waits until c's delivery has a place, ignoring the rate, and
-// reserves it; false means ctx ended first.
-func (g *gate) await(ctx context.Context, c *Claim) (host string, ok bool) {
+// reserves it; false means ctx ended, or expired fired, first.
+func (g *gate) await(ctx context.Context, c *Claim, expired <-chan time.Time) (host string, ok bool) {
 	for {
 		g.mu.Lock()
 		host = g.host(c.Hook.URL)
@@ -156,6 +154,8 @@ func (g *gate) await(ctx context.Context, c *Claim) (host string, ok bool) {
 		g.mu.Unlock()
 		select {
 		case <-freed:
+		case <-expired:
+			return "", false
 		case <-ctx.Done():
 			return "", false
 		}

@@ -133,13 +133,17 @@ func TestGateAwait(t *testing.T) {
 	require.Equal(t, admitted, v)
 	got := make(chan bool)
 	go func() {
-		_, ok := g.await(context.Background(), c)
+		_, ok := g.await(context.Background(), c, nil)
 		got <- ok
 	}()
 	g.done("h", host)
 	require.True(t, <-got, "the place given back is taken by the waiter")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, ok := g.await(ctx, c)
+	_, ok := g.await(ctx, c, nil)
 	require.False(t, ok, "the waiter holds the place; a cancelled wait gives up")
+	expired := make(chan time.Time, 1)
+	expired <- time.Time{}
+	_, ok = g.await(context.Background(), c, expired)
+	require.False(t, ok, "the waiter holds the place; an expired wait gives up")
 }

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -80,4 +81,80 @@ func TestHangingWebhookIsNotChurned(t *testing.T) {
 	expired, cancel := context.WithCancel(ctx)
 	cancel()
 	require.ErrorIs(t, d.Shutdown(expired), context.Canceled)
+}
+
+// leaseCase runs a draining Dispatcher over twelve deliveries of one
+// webhook with a fake clock: a 10 s Lease, a receiver that takes 4 s (the
+// clock advances as it answers), four workers and a limit of one in
+// flight per webhook, or per host. The claims waiting for a place of the
+// limit wait longer than their lease; drain runs the Dispatcher's drain
+// (Drain, or Start and Shutdown). It returns how many times each
+// delivery was sent.
+func leaseCase(t *testing.T, perHook, perHost int, drain func(*webhook.Dispatcher)) map[string]int {
+	t.Helper()
+	clock := webhooktest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	store, err := webhook.NewMemoryStore(nil)
+	require.NoError(t, err)
+	var mu sync.Mutex
+	sends := map[string]int{}
+	d, err := webhook.New(store, &webhook.Config{Host: "example.tld", Clock: clock, Workers: 4,
+		MaxInFlightPerHook: perHook, MaxInFlightPerHost: perHost, Lease: 10 * time.Second,
+		Transport: webhook.TransportFunc(func(ctx context.Context, req *webhook.Request) (*webhook.Response, error) {
+			mu.Lock()
+			sends[req.EventID.String()]++
+			mu.Unlock()
+			clock.Advance(4 * time.Second) // a slow receiver
+			return &webhook.Response{StatusCode: 204}, nil
+		})})
+	require.NoError(t, err)
+	hook := webhooktest.CreateHook(t, d, "u", webhook.EventNote)
+	for range 12 {
+		require.NoError(t, d.Emit(ctx, "u", webhook.EventNote, noteBody("x")))
+	}
+	drain(d)
+	page, err := d.ListDeliveries(ctx, webhook.DeliveryQuery{HookID: hook.ID, State: webhook.StateDelivered})
+	require.NoError(t, err)
+	require.Len(t, page.Deliveries, 12, "every delivery delivered, none lost")
+	mu.Lock()
+	defer mu.Unlock()
+	return maps.Clone(sends)
+}
+
+// TestDrainReleasesClaimsBeforeTheirLeaseLapses: a draining Dispatcher
+// waits for a place of a fairness limit, but a claim that waited so long
+// its lease could lapse during its attempt is released and claimed again
+// with a fresh lease, so no delivery is claimed again while in flight
+// and sent twice.
+func TestDrainReleasesClaimsBeforeTheirLeaseLapses(t *testing.T) {
+	for _, limit := range []struct {
+		name             string
+		perHook, perHost int
+	}{{"per hook", 1, 16}, {"per host", 4, 1}} {
+		t.Run(limit.name, func(t *testing.T) {
+			var n int
+			sends := leaseCase(t, limit.perHook, limit.perHost, func(d *webhook.Dispatcher) {
+				var err error
+				n, err = d.Drain(ctx)
+				require.NoError(t, err)
+			})
+			require.Len(t, sends, 12)
+			for id, c := range sends {
+				require.Equal(t, 1, c, "delivery %s sent more than once", id)
+			}
+			require.Equal(t, 12, n, "one attempt per delivery")
+		})
+	}
+}
+
+// TestShutdownReleasesClaimsBeforeTheirLeaseLapses: the same for
+// Shutdown's drain of what is due.
+func TestShutdownReleasesClaimsBeforeTheirLeaseLapses(t *testing.T) {
+	sends := leaseCase(t, 1, 16, func(d *webhook.Dispatcher) {
+		require.NoError(t, d.Start(ctx))
+		require.NoError(t, d.Shutdown(ctx))
+	})
+	require.Len(t, sends, 12)
+	for id, c := range sends {
+		require.Equal(t, 1, c, "delivery %s sent more than once", id)
+	}
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A pool holds the claims waiting for a worker, and counts the workers
@@ -12,15 +13,20 @@ import (
 // claims in batches rather than one per attempt.
 //
 // A claim waits here at most as long as the attempts ahead of it, well
-// within its lease. The fairness gate is applied as a worker takes a claim,
-// not as it is claimed: claims waiting here hold no place of their webhook.
+// within its lease, except while draining, when the workers ahead of it
+// may be waiting for a place of a fairness limit: the pool remembers when
+// each claim was taken, so that a worker can release one that waited so
+// long its lease could lapse before its attempt ends (see
+// Dispatcher.admit). The fairness gate is applied as a worker takes a
+// claim, not as it is claimed: claims waiting here hold no place of their
+// webhook.
 type pool struct {
 	capacity int // workers plus the claims kept waiting
 	lowWater int // at or below this many waiting, ask for more
 
 	mu    sync.Mutex
 	more  sync.Cond // a claim was put, or the pool closed
-	ready []Claim   // waiting claims, ready[head:] in claim order
+	ready []pooled  // waiting claims, ready[head:] in claim order
 	head  int
 	busy  int // claims taken and not yet done
 	// reserved is the room promised to claims under way (reserve);
@@ -52,6 +58,12 @@ type pool struct {
 	ended atomic.Uint64
 	// attempts counts the attempts the workers made.
 	attempts atomic.Int64
+}
+
+// A pooled claim is a claim waiting in the pool, and when it was claimed.
+type pooled struct {
+	c  Claim
+	at time.Time
 }
 
 func newPool(workers int) *pool {
@@ -88,8 +100,9 @@ func (p *pool) reserve() int {
 	return n
 }
 
-// putReserved puts the claims of a reservation of n, and frees it.
-func (p *pool) putReserved(cs []Claim, n int) {
+// putReserved puts the claims of a reservation of n, claimed at at, and
+// frees it.
+func (p *pool) putReserved(cs []Claim, n int, at time.Time) {
 	p.mu.Lock()
 	p.reserved -= n
 	if p.wanted && len(cs) < n {
@@ -97,12 +110,12 @@ func (p *pool) putReserved(cs []Claim, n int) {
 		p.askMore()
 	}
 	p.mu.Unlock()
-	p.put(cs)
+	p.put(cs, at)
 }
 
-// put adds claims and wakes as many idle workers; once the pool is
-// closed, it keeps them for leftovers.
-func (p *pool) put(cs []Claim) {
+// put adds claims, claimed at at, and wakes as many idle workers; once
+// the pool is closed, it keeps them for leftovers.
+func (p *pool) put(cs []Claim, at time.Time) {
 	if len(cs) == 0 {
 		return
 	}
@@ -112,7 +125,9 @@ func (p *pool) put(cs []Claim) {
 		p.mu.Unlock()
 		return
 	}
-	p.ready = append(p.ready, cs...)
+	for _, c := range cs {
+		p.ready = append(p.ready, pooled{c: c, at: at})
+	}
 	p.mu.Unlock()
 	if len(cs) == 1 {
 		p.more.Signal()
@@ -121,9 +136,10 @@ func (p *pool) put(cs []Claim) {
 	}
 }
 
-// take returns the next waiting claim, counted busy until done is called,
-// waiting for one if need be; false means the pool closed.
-func (p *pool) take() (Claim, bool) {
+// take returns the next waiting claim and when it was claimed, counted
+// busy until done is called, waiting for one if need be; false means the
+// pool closed.
+func (p *pool) take() (Claim, time.Time, bool) {
 	p.mu.Lock()
 	for p.head == len(p.ready) && !p.closed {
 		p.askMore()
@@ -131,10 +147,10 @@ func (p *pool) take() (Claim, bool) {
 	}
 	if p.closed {
 		p.mu.Unlock()
-		return Claim{}, false
+		return Claim{}, time.Time{}, false
 	}
 	c := p.ready[p.head]
-	p.ready[p.head] = Claim{}
+	p.ready[p.head] = pooled{}
 	p.head++
 	if p.head == len(p.ready) {
 		p.ready, p.head = p.ready[:0], 0
@@ -144,7 +160,7 @@ func (p *pool) take() (Claim, bool) {
 		p.askMore()
 	}
 	p.mu.Unlock()
-	return c, true
+	return c.c, c.at, true
 }
 
 // askMore wakes the claiming goroutine if it is not already woken.
@@ -195,7 +211,9 @@ func (p *pool) close() {
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true
-		p.left = append(p.left, p.ready[p.head:]...)
+		for _, w := range p.ready[p.head:] {
+			p.left = append(p.left, w.c)
+		}
 		p.ready, p.head = nil, 0
 	}
 	p.mu.Unlock()

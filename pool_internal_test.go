@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -15,23 +16,23 @@ func TestPoolKeepsWhatNoWorkerTakes(t *testing.T) {
 	p := newPool(2)
 	require.Equal(t, 3, p.room(), "2 workers and 1 waiting")
 	a, b, c, late := claim(), claim(), claim(), claim()
-	p.put([]Claim{a, b, c})
+	p.put([]Claim{a, b, c}, time.Time{})
 	require.Equal(t, 0, p.room())
-	got, ok := p.take()
+	got, _, ok := p.take()
 	require.True(t, ok)
 	require.Equal(t, a.Delivery.ID, got.Delivery.ID, "in claim order")
 	require.Equal(t, 0, p.room(), "a taken claim holds its place until done")
 	p.done()
 	require.Equal(t, 1, p.room())
-	got, ok = p.take()
+	got, _, ok = p.take()
 	require.True(t, ok)
 	require.Equal(t, b.Delivery.ID, got.Delivery.ID)
 
 	p.close()
 	p.close() // harmless
-	_, ok = p.take()
+	_, _, ok = p.take()
 	require.False(t, ok, "no claim is taken once closed")
-	p.put([]Claim{late})
+	p.put([]Claim{late}, time.Time{})
 	p.giveBack(got)
 	var ids []uuid.UUID
 	for _, l := range p.leftovers() {
@@ -54,7 +55,7 @@ func TestPoolReservation(t *testing.T) {
 		t.Fatal("nothing asked for more yet")
 	default:
 	}
-	p.putReserved([]Claim{claim()}, 3)
+	p.putReserved([]Claim{claim()}, 3, time.Time{})
 	require.Equal(t, 2, p.room())
 	select {
 	case <-p.low:
@@ -63,7 +64,7 @@ func TestPoolReservation(t *testing.T) {
 	}
 	require.Equal(t, 2, p.reserve())
 	require.Equal(t, 0, p.reserve())
-	p.putReserved([]Claim{claim(), claim()}, 2)
+	p.putReserved([]Claim{claim(), claim()}, 2, time.Time{})
 	require.Equal(t, 0, p.room())
 	select {
 	case <-p.low:

@@ -98,8 +98,9 @@ func (s *settler) flush(batch []settling, rs []Result) []Result {
 		ordered = ordered || batch[i].ordered
 	}
 	n := s.pool.reserve()
-	claims, err := s.store.SettleAndClaim(s.ctx, rs, s.d.clock.Now(), n, s.d.cfg.Lease)
-	s.pool.putReserved(claims, n)
+	now := s.d.clock.Now()
+	claims, err := s.store.SettleAndClaim(s.ctx, rs, now, n, s.d.cfg.Lease)
+	s.pool.putReserved(claims, n, now)
 	if err != nil {
 		s.d.log.Error("webhook: settling deliveries", "results", len(rs), "err", err)
 	}

@@ -48,7 +48,7 @@ func (d *Dispatcher) run(ctx context.Context, p *pool) error {
 		if n := p.reserve(); n > 0 {
 			now := d.clock.Now()
 			claims, err := d.store.Claim(ctx, now, n, d.cfg.Lease)
-			p.putReserved(claims, n)
+			p.putReserved(claims, n, now)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -164,7 +164,7 @@ func (d *Dispatcher) work(ctx context.Context, p *pool, st *settler) {
 	w := newWorker(ctx)
 	w.settler = st
 	for {
-		c, ok := p.take()
+		c, at, ok := p.take()
 		if !ok {
 			return
 		}
@@ -172,7 +172,7 @@ func (d *Dispatcher) work(ctx context.Context, p *pool, st *settler) {
 			p.giveBack(c)
 			return
 		}
-		host, ok := d.admit(w, p, &c)
+		host, ok := d.admit(w, p, &c, at)
 		if !ok {
 			continue
 		}
@@ -187,28 +187,56 @@ func (d *Dispatcher) work(ctx context.Context, p *pool, st *settler) {
 	}
 }
 
-// admit passes c through the fairness gate: false means the claim was
-// released, put off, or (ctx ended while it waited) given back to p, and
-// is done with.
-func (d *Dispatcher) admit(w *worker, p *pool, c *Claim) (host string, ok bool) {
+// admit passes c, claimed at at, through the fairness gate: false means
+// the claim was released, put off, or (ctx ended while it waited) given
+// back to p, and is done with.
+//
+// A draining Dispatcher waits for a place rather than putting a delivery
+// off, but it keeps the lease's promise: a claim attempted within half
+// its Lease of being claimed ends before the lease lapses (the Lease
+// exceeds twice the Timeout), so it is never claimed and sent again while
+// in flight. A claim that waited longer, in the pool behind workers
+// waiting for a place or for a place itself, is released, due at once,
+// and claimed again with a fresh lease.
+func (d *Dispatcher) admit(w *worker, p *pool, c *Claim, at time.Time) (host string, ok bool) {
 	draining := p.draining.Load()
-	var now time.Time
-	if d.gate.rated() && !draining {
-		now = d.clock.Now()
-	}
-	host, a, retryAt := d.gate.admit(c, now, draining)
+	deadline := at.Add(d.cfg.Lease / 2)
+	now := d.clock.Now()
+	var retryAt time.Time
+	a := overLimit // waited too long: release it, due at once
 	switch {
-	case a == admitted:
-		return host, true
-	case a == overLimit && p.draining.Load():
-		// Deliver it once a place frees: a drain leaves nothing due.
-		if host, ok := d.gate.await(w.ctx, c); ok {
+	case !now.Before(deadline):
+		retryAt = now
+	case draining:
+		if host, a, _ = d.gate.admit(c, now, true); a == overLimit {
+			// Deliver it once a place frees (a drain leaves nothing due),
+			// or release it, due at once, once the lease could lapse.
+			t := d.clock.NewTimer(deadline.Sub(now))
+			host, ok = d.gate.await(w.ctx, c, t.C())
+			t.Stop()
+			switch {
+			case ok:
+				a = admitted
+			case w.ctx.Err() != nil:
+				p.giveBack(*c)
+				return "", false
+			default:
+				retryAt = d.clock.Now()
+			}
+		}
+	default:
+		host, a, retryAt = d.gate.admit(c, now, false)
+		if a == overLimit {
+			retryAt = d.gate.deferral(c, host, now)
+		}
+	}
+	if a == admitted {
+		// The place may have come as the time ran out.
+		if now = d.clock.Now(); now.Before(deadline) {
 			return host, true
 		}
-		p.giveBack(*c)
-		return "", false
-	case a == overLimit:
-		retryAt = d.gate.deferral(c, host, d.clock.Now())
+		d.gate.done(c.Hook.ID, host)
+		retryAt = now
 	}
 	if w.settler != nil {
 		w.settler.add(d.release(c, retryAt), c.Hook.Ordered, nil)
@@ -262,7 +290,9 @@ func (d *Dispatcher) idle(ctx context.Context, stop <-chan struct{}) idling {
 //
 // Drain applies MaxInFlightPerHook and MaxInFlightPerHost by waiting for
 // a place, not by putting deliveries off, and does not apply
-// RatePerHook.
+// RatePerHook. A delivery that waited half its Lease is released, due at
+// once, and claimed again with a fresh lease, so that its lease cannot
+// lapse while it is in flight.
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	if err := d.ready(); err != nil {
 		return 0, err
