@@ -45,7 +45,7 @@ func TestLimiterSweeps(t *testing.T) {
 	now := time.Unix(1000, 0)
 	l := New(1, time.Minute, func() time.Time { return now })
 	for i := range maxKeys + 1 {
-		l.Allow(string(rune('a' + i%26)) + time.Duration(i).String())
+		l.Allow(string(rune('a'+i%26)) + time.Duration(i).String())
 	}
 	now = now.Add(time.Minute)
 	l.Allow("z")
