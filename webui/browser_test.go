@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,7 +124,23 @@ func byRole(role, name string) chromedp.QueryOption {
 // do runs actions, failing the test on error.
 func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
-	require.NoError(tb.t, chromedp.Do(tb.ctx, actions...))
+	require.NoError(tb.t, retryStale(func() error { return chromedp.Do(tb.ctx, actions...) }))
+}
+
+// retryStale runs f again, a few times, while it fails because a node it
+// found was gone by the time it acted on it: chromedp may query a page's
+// previous document until it learns of the new one, and the nodes of the
+// old one vanish between the query and the action. The action itself
+// never ran then (the node it needed did not exist), so running it again
+// does nothing twice.
+func retryStale(f func() error) error {
+	var err error
+	for range 5 {
+		if err = f(); err == nil || !strings.Contains(err.Error(), "No node with given id found") {
+			return err
+		}
+	}
+	return err
 }
 
 // open navigates to url and returns the page's HTTP status.
@@ -138,7 +155,11 @@ func (tb *tab) open(url string) int64 {
 // leads to, and returns its HTTP status.
 func (tb *tab) press(role, name string) int64 {
 	tb.t.Helper()
-	resp, err := chromedp.RunResponse(tb.ctx, chromedp.Click(role+" "+name, byRole(role, name), chromedp.NodeVisible))
+	var resp *network.Response
+	err := retryStale(func() (err error) {
+		resp, err = chromedp.RunResponse(tb.ctx, chromedp.Click(role+" "+name, byRole(role, name), chromedp.NodeVisible))
+		return err
+	})
 	require.NoError(tb.t, err, "pressing %s %q", role, name)
 	return resp.Status
 }
@@ -167,7 +188,11 @@ func (tb *tab) text() string {
 // value returns the value of the textbox named name.
 func (tb *tab) value(name string) string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Value("textbox "+name, byRole("textbox", name)))
+	var s string
+	err := retryStale(func() (err error) {
+		s, err = chromedp.Run(tb.ctx, chromedp.Value("textbox "+name, byRole("textbox", name)))
+		return err
+	})
 	require.NoError(tb.t, err)
 	return s
 }
