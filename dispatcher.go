@@ -23,6 +23,10 @@ type Dispatcher struct {
 	// reuseRequests is set when the Transport is a RequestForgetter that
 	// forgets: see outgoing.
 	reuseRequests bool
+	// shareRequests is set when the Transport is a RequestSharer that
+	// shares: see sharedRequest. headers holds the webhooks' header maps.
+	shareRequests bool
+	headers       hookHeaders
 
 	wake chan struct{}
 	gate *gate
@@ -76,6 +80,9 @@ func New(store Store, cfg *Config) (*Dispatcher, error) {
 	}
 	if f, ok := d.transport.(RequestForgetter); ok {
 		d.reuseRequests = f.ForgetsRequests()
+	}
+	if s, ok := d.transport.(RequestSharer); ok {
+		d.shareRequests = s.SharesRequests()
 	}
 	if d.policy == nil {
 		d.policy = DefaultRetryPolicy()

@@ -141,7 +141,10 @@ type target struct {
 	where string // scheme://host, the only part of the URL errors show
 }
 
-var _ RequestForgetter = (*HTTPTransport)(nil)
+var (
+	_ RequestForgetter = (*HTTPTransport)(nil)
+	_ RequestSharer    = (*HTTPTransport)(nil)
+)
 
 // NewHTTPTransport returns an HTTPTransport configured by cfg; a nil cfg
 // means the defaults. An invalid configuration is an error that names the
@@ -193,6 +196,11 @@ func NewHTTPTransport(cfg *HTTPTransportConfig) (*HTTPTransport, error) {
 // writing).
 func (t *HTTPTransport) ForgetsRequests() bool { return true }
 
+// SharesRequests implements [RequestSharer]: Send never modifies a
+// Request's Header or Body, and gives a Shared one's to net/http as they
+// are, not copies.
+func (t *HTTPTransport) SharesRequests() bool { return true }
+
 // Send POSTs req.Body to req.URL with req.Header and returns the status,
 // the headers and the first MaxResponseBytes of the body. Any status is a
 // Response; an error means there was none. Once the status has arrived, a
@@ -210,32 +218,38 @@ func (t *HTTPTransport) Send(ctx context.Context, req *Request) (*Response, erro
 	ctx, cancel := context.WithTimeoutCause(ctx, t.timeout, attemptTimeout{})
 	defer cancel()
 	// The request is built as http.NewRequestWithContext would, from the
-	// parsed URL. The header and the body are copied: net/http may go on
-	// writing them after RoundTrip has returned (a receiver that answers,
-	// or fails the connection, before reading the whole request), and the
-	// caller may reuse req.Header and req.Body once Send has returned.
-	// The body stays a bytes.Reader in a NopCloser, which net/http writes with
-	// the headers in one packet; a reader of another type would make it
-	// flush the headers alone first.
-	body := bytes.Clone(req.Body)
+	// parsed URL. Unless the request is Shared, the header and the body
+	// are copied: net/http may go on writing them after RoundTrip has
+	// returned (a receiver that answers, or fails the connection, before
+	// reading the whole request), and the caller may reuse req.Header and
+	// req.Body once Send has returned. The body stays a bytes.Reader in a
+	// NopCloser, which net/http writes with the headers in one packet; a
+	// reader of another type would make it flush the headers alone first.
+	header, body := req.Header, req.Body
+	host, hasHost := hostEntry(header)
+	if !req.Shared || hasHost {
+		header = header.Clone()
+		if hasHost {
+			delete(header, host)
+		}
+	}
+	if !req.Shared {
+		body = bytes.Clone(body)
+	}
 	hreq := (&http.Request{
 		Method: http.MethodPost, URL: tg.u, Host: tg.u.Host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: req.Header.Clone(), Body: http.NoBody,
+		Header: header, Body: http.NoBody,
 		GetBody: func() (io.ReadCloser, error) { return http.NoBody, nil },
 	}).WithContext(ctx)
+	if hasHost {
+		if v := req.Header[host]; len(v) > 0 {
+			hreq.Host = v[0]
+		}
+	}
 	if len(body) > 0 {
 		hreq.Body, hreq.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		hreq.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	for k, v := range hreq.Header {
-		if strings.EqualFold(k, "Host") {
-			delete(hreq.Header, k)
-			if len(v) > 0 {
-				hreq.Host = v[0]
-			}
-			break
-		}
 	}
 	where := tg.where
 
@@ -250,8 +264,21 @@ func (t *HTTPTransport) Send(ctx context.Context, req *Request) (*Response, erro
 	if resp.ContentLength != 0 { // most receivers answer with no body
 		kept, _ = io.ReadAll(io.LimitReader(resp.Body, t.maxBytes))
 	}
-	_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
+	if resp.Body != http.NoBody {
+		_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
+	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: kept}, nil
+}
+
+// hostEntry returns the key of h's "Host" entry, in whatever case it is
+// written, and whether it has one.
+func hostEntry(h http.Header) (string, bool) {
+	for k := range h {
+		if len(k) == 4 && strings.EqualFold(k, "Host") {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // target returns the parsed form of a webhook URL, from the cache when it

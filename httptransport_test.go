@@ -363,27 +363,31 @@ func TestHTTPTransportSendsRequestAsGiven(t *testing.T) {
 		},
 	}
 	for _, tt := range tests { // sequential: one recorder
-		resp, err := tr.Send(t.Context(), &webhook.Request{URL: srv.URL + "/hooks/in?x=1", Header: tt.header, Body: body})
-		require.NoError(t, err, tt.name)
-		require.Equal(t, http.StatusNoContent, resp.StatusCode, tt.name)
+		for _, shared := range []bool{false, true} {
+			header := tt.header.Clone()
+			resp, err := tr.Send(t.Context(), &webhook.Request{URL: srv.URL + "/hooks/in?x=1", Header: header, Body: body, Shared: shared})
+			require.NoError(t, err, tt.name)
+			require.Equal(t, http.StatusNoContent, resp.StatusCode, tt.name)
+			require.Equal(t, tt.header, header, "%s: Send modifies no header (shared %v)", tt.name, shared)
 
-		head, gotBody, found := strings.Cut(rec.take(), "\r\n\r\n")
-		require.True(t, found, tt.name)
-		require.Equal(t, string(body), gotBody, tt.name)
-		lines := strings.Split(head, "\r\n")
-		require.Equal(t, "POST /hooks/in?x=1 HTTP/1.1", lines[0], tt.name)
-		want := []string{
-			"Host: " + tt.wantHost,
-			"Content-Length: " + strconv.Itoa(len(body)),
-		}
-		for k, vs := range tt.header {
-			if k != "Host" {
-				for _, v := range vs {
-					want = append(want, k+": "+v)
+			head, gotBody, found := strings.Cut(rec.take(), "\r\n\r\n")
+			require.True(t, found, tt.name)
+			require.Equal(t, string(body), gotBody, tt.name)
+			lines := strings.Split(head, "\r\n")
+			require.Equal(t, "POST /hooks/in?x=1 HTTP/1.1", lines[0], tt.name)
+			want := []string{
+				"Host: " + tt.wantHost,
+				"Content-Length: " + strconv.Itoa(len(body)),
+			}
+			for k, vs := range tt.header {
+				if k != "Host" {
+					for _, v := range vs {
+						want = append(want, k+": "+v)
+					}
 				}
 			}
+			require.ElementsMatch(t, want, lines[1:], "%s, shared %v", tt.name, shared)
 		}
-		require.ElementsMatch(t, want, lines[1:], tt.name)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,6 +58,13 @@ func (o *outgoing) release() {
 // are used, not its ID), signed when w or the Config has a signing
 // secret. Call o.release once the Transport has returned.
 func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time) (*outgoing, error) {
+	signing, previous := w.SigningSecret, w.PreviousSigningSecrets
+	if signing == "" {
+		signing, previous = d.cfg.SigningSecret, nil
+	}
+	if d.shareRequests {
+		return d.sharedRequest(del, w, now, signing, previous)
+	}
 	o := d.newOutgoing()
 	o.set(0, "Content-Type", "application/json")
 	o.set(1, "User-Agent", d.cfg.UserAgent)
@@ -66,23 +74,115 @@ func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time) (*outgoin
 	o.buf = AppendPayload(o.buf[:0], del)
 	o.req = Request{URL: w.URL, Header: o.hdr, Body: o.buf,
 		HookID: del.HookID, Type: del.Type, EventID: del.ID, Attempt: del.Attempts + 1}
-	signing, previous := w.SigningSecret, w.PreviousSigningSecrets
-	if signing == "" {
-		signing, previous = d.cfg.SigningSecret, nil
-	}
 	if signing != "" {
-		id := del.ID.String()
-		ts := now.Unix()
-		sig, err := signatureHeader(signing, previous, now, id, ts, o.buf)
+		id, ts, sig, err := sign(del, signing, previous, now, o.buf)
 		if err != nil {
 			o.release()
-			return nil, Permanent(fmt.Errorf("webhook: signing for hook %s: %w", del.HookID, err))
+			return nil, err
 		}
 		o.set(5, HeaderWebhookID, id)
-		o.set(6, HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
+		o.set(6, HeaderWebhookTimestamp, ts)
 		o.set(7, HeaderWebhookSignature, sig)
 	}
 	return o, nil
+}
+
+// sign returns the signature headers' values of an attempt of del with
+// body, sent at now.
+func sign(del *Delivery, signing string, previous []PreviousSecret, now time.Time, body []byte) (id, ts, sig string, err error) {
+	id = del.ID.String()
+	unix := now.Unix()
+	sig, err = signatureHeader(signing, previous, now, id, unix, body)
+	if err != nil {
+		return "", "", "", Permanent(fmt.Errorf("webhook: signing for hook %s: %w", del.HookID, err))
+	}
+	return id, strconv.FormatInt(unix, 10), sig, nil
+}
+
+// sharedRequest builds the request of one attempt for a RequestSharer:
+// a body of its own, and unless it is signed, the header map that every
+// attempt of the webhook shares; neither is modified once built.
+func (d *Dispatcher) sharedRequest(del *Delivery, w *Webhook, now time.Time, signing string, previous []PreviousSecret) (*outgoing, error) {
+	body := AppendPayload(make([]byte, 0, payloadSizeHint(del)), del)
+	var hdr http.Header
+	if signing == "" {
+		hdr = d.hookHeader(del.HookID, w.Secret)
+	} else {
+		id, ts, sig, err := sign(del, signing, previous, now, body)
+		if err != nil {
+			return nil, err
+		}
+		hdr = d.header(del.HookID, w.Secret, HeaderWebhookID, id, HeaderWebhookTimestamp, ts, HeaderWebhookSignature, sig)
+	}
+	o := &outgoing{}
+	if d.reuseRequests {
+		o = outgoingPool.Get().(*outgoing)
+	}
+	o.req = Request{URL: w.URL, Header: hdr, Body: body, Shared: true,
+		HookID: del.HookID, Type: del.Type, EventID: del.ID, Attempt: del.Attempts + 1}
+	return o, nil
+}
+
+// payloadSizeHint returns the length of del's payload when no string in
+// it needs escaping, and a little more.
+func payloadSizeHint(del *Delivery) int {
+	return len(del.Body) + len(del.Server) + len(del.HookID) + len(del.UserID) + len(del.Type) + 160
+}
+
+// header returns a new header map of an attempt to hook ID id with
+// secret, with the extra keys and values kv, all its values in one
+// allocation.
+func (d *Dispatcher) header(id, secret string, kv ...string) http.Header {
+	vals := [...]string{"application/json", d.cfg.UserAgent, d.cfg.Host, id, secret, "", "", ""}
+	n := 5 + len(kv)/2
+	vs := make([]string, n)
+	copy(vs, vals[:5])
+	h := make(http.Header, n)
+	h["Content-Type"] = vs[0:1:1]
+	h["User-Agent"] = vs[1:2:2]
+	h["X-Misskey-Host"] = vs[2:3:3]
+	h["X-Misskey-Hook-Id"] = vs[3:4:4]
+	h["X-Misskey-Hook-Secret"] = vs[4:5:5]
+	for i := 0; i+1 < len(kv); i += 2 {
+		j := 5 + i/2
+		vs[j] = kv[i+1]
+		h[kv[i]] = vs[j : j+1 : j+1]
+	}
+	return h
+}
+
+// A hookHeaders caches the header map of each webhook's unsigned
+// attempts, for a RequestSharer: built once per webhook and secret,
+// shared by the attempts, never modified. Past maxHookHeaders entries it
+// starts over.
+type hookHeaders struct {
+	m sync.Map // hook ID → *hookHeader
+	n atomic.Int64
+}
+
+// A hookHeader is the header map of a webhook's attempts with secret.
+type hookHeader struct {
+	secret string
+	hdr    http.Header
+}
+
+const maxHookHeaders = 1 << 16
+
+// hookHeader returns the shared header map of the unsigned attempts to
+// hook ID id with secret.
+func (d *Dispatcher) hookHeader(id, secret string) http.Header {
+	if v, ok := d.headers.m.Load(id); ok {
+		if h := v.(*hookHeader); h.secret == secret {
+			return h.hdr
+		}
+	}
+	h := &hookHeader{secret: secret, hdr: d.header(id, secret)}
+	if d.headers.n.Add(1) > maxHookHeaders {
+		d.headers.m.Clear()
+		d.headers.n.Store(1)
+	}
+	d.headers.m.Store(id, h)
+	return h.hdr
 }
 
 // send makes attempt number n of del to w, begun at start.

@@ -28,6 +28,13 @@ type Request struct {
 	EventID uuid.UUID
 	// Attempt is the attempt's number, counting from 1; 0 for a test send.
 	Attempt int
+
+	// Shared reports that nothing modifies Header, its values or Body
+	// once Send is called, and nothing may: they may be shared with other
+	// requests, and the Transport may keep them past Send's return, or
+	// hand them to another goroutine, without copying them. The
+	// Dispatcher sets it only for a [RequestSharer].
+	Shared bool
 }
 
 // A Response is what the receiver answered.
@@ -69,4 +76,20 @@ type RequestForgetter interface {
 	// ForgetsRequests reports whether Send keeps nothing of its Request
 	// once it has returned. It gives the same answer every time.
 	ForgetsRequests() bool
+}
+
+// A RequestSharer is a [Transport] that can say it never modifies a
+// Request's Header, its values or its Body (as [http.RoundTripper]
+// promises for its requests). The Dispatcher then sends every attempt of
+// a webhook with one header map, built once and never modified (when
+// nothing in it changes from attempt to attempt), gives each attempt a
+// body of its own, and sets Request.Shared, so that the Transport needs
+// no copies of them to keep. A Transport that wraps another forwards the
+// answer of the one it wraps. [HTTPTransport] shares requests.
+type RequestSharer interface {
+	Transport
+	// SharesRequests reports whether Send never modifies a Request's
+	// Header, its values or its Body. It gives the same answer every
+	// time.
+	SharesRequests() bool
 }

@@ -31,7 +31,10 @@ func (in *Instrumentation) Transport(next webhook.Transport) webhook.Transport {
 	return &transport{next: next, in: in}
 }
 
-var _ webhook.RequestForgetter = (*transport)(nil)
+var (
+	_ webhook.RequestForgetter = (*transport)(nil)
+	_ webhook.RequestSharer    = (*transport)(nil)
+)
 
 type transport struct {
 	next webhook.Transport
@@ -95,6 +98,14 @@ func (t *transport) Send(ctx context.Context, req *webhook.Request) (*webhook.Re
 func (t *transport) ForgetsRequests() bool {
 	f, ok := t.next.(webhook.RequestForgetter)
 	return ok && f.ForgetsRequests()
+}
+
+// SharesRequests implements [webhook.RequestSharer] as the wrapped
+// Transport does: the span reads the request's strings and modifies
+// nothing.
+func (t *transport) SharesRequests() bool {
+	s, ok := t.next.(webhook.RequestSharer)
+	return ok && s.SharesRequests()
 }
 
 // orNoResponse returns err, or for a Transport that returned neither a

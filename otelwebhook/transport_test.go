@@ -161,6 +161,32 @@ func TestTransportForwardsForgetsRequests(t *testing.T) {
 	}
 }
 
+// TestTransportForwardsSharesRequests checks that the wrapper keeps the
+// Dispatcher's shared requests for a Transport that shares them, and does
+// not claim it for one that may modify them.
+func TestTransportForwardsSharesRequests(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	httpT, err := webhook.NewHTTPTransport(nil)
+	require.NoError(t, err)
+	t.Cleanup(httpT.CloseIdleConnections)
+	for _, tc := range []struct {
+		name string
+		next webhook.Transport
+		want bool
+	}{
+		{"HTTPTransport", httpT, true},
+		{"a TransportFunc", webhook.TransportFunc(func(context.Context, *webhook.Request) (*webhook.Response, error) {
+			return nil, errors.New("unused")
+		}), false},
+		{"a wrapped HTTPTransport", h.inst.Transport(httpT), true},
+	} {
+		s, ok := h.inst.Transport(tc.next).(webhook.RequestSharer)
+		require.True(t, ok, tc.name)
+		require.Equal(t, tc.want, s.SharesRequests(), tc.name)
+	}
+}
+
 // TestHTTPTransport wraps a real HTTPTransport: a receiver's answer, a
 // refused connection, and an address the private-network guard blocks.
 func TestHTTPTransport(t *testing.T) {
