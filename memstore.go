@@ -3,7 +3,6 @@ package webhook
 import (
 	"bytes"
 	"cmp"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -188,8 +187,7 @@ func NewMemoryStore(cfg *MemoryStoreConfig) (*MemoryStore, error) {
 		hooks:    make(map[string]*memHook),
 		users:    make(map[string]*memUser),
 		items:    make(map[uuid.UUID]*memItem),
-		ready:    itemHeap{less: readyLess},
-		leased:   itemHeap{less: leaseLess},
+		leased:   itemHeap{byLease: true},
 	}, nil
 }
 
@@ -477,12 +475,12 @@ func (s *MemoryStore) insert(items []memItem) {
 func (s *MemoryStore) push(it *memItem) {
 	h := it.hook
 	if !h.w.Ordered {
-		heap.Push(&s.ready, it)
+		s.ready.push(it)
 		return
 	}
 	h.queue = append(h.queue, it)
 	if len(h.queue) == 1 {
-		heap.Push(&s.ready, it)
+		s.ready.push(it)
 	}
 }
 
@@ -496,7 +494,7 @@ func (s *MemoryStore) pop(it *memItem) {
 	h.queue[0] = nil
 	h.queue = h.queue[1:]
 	if len(h.queue) > 0 {
-		heap.Push(&s.ready, h.queue[0])
+		s.ready.push(h.queue[0])
 	}
 }
 
@@ -508,16 +506,16 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease t
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Expired leases go back to the ready heap first.
-	for s.leased.Len() > 0 && s.leased.items[0].leaseUntil <= now.UnixNano() {
-		it := heap.Pop(&s.leased).(*memItem)
+	for s.leased.Len() > 0 && s.leased.top().leaseUntil <= now.UnixNano() {
+		it := s.leased.pop()
 		it.lease = 0
-		heap.Push(&s.ready, it)
+		s.ready.push(it)
 	}
 	var out []Claim
 	for len(out) < max && s.ready.Len() > 0 {
-		it := s.ready.items[0]
+		it := s.ready.top()
 		if it.hook.deleted {
-			heap.Pop(&s.ready)
+			s.ready.pop()
 			delete(s.items, it.id)
 			s.pending--
 			continue
@@ -525,10 +523,10 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease t
 		if it.nextAt > now.UnixNano() {
 			break
 		}
-		heap.Pop(&s.ready)
+		s.ready.pop()
 		s.leaseSeq++
 		it.lease, it.leaseUntil = s.leaseSeq, now.Add(lease).UnixNano()
-		heap.Push(&s.leased, it)
+		s.leased.push(it)
 		if out == nil {
 			out = make([]Claim, 0, min(max, s.ready.Len()+1))
 		}
@@ -559,11 +557,11 @@ func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
 			lost = append(lost, fmt.Errorf("webhook: delivery %s: %w", r.ID, ErrLeaseLost))
 			continue
 		}
-		heap.Remove(&s.leased, int(it.index))
+		s.leased.remove(int(it.index))
 		it.lease = 0
 		if r.Release {
 			it.nextAt = r.NextAttemptAt.UnixNano()
-			heap.Push(&s.ready, it)
+			s.ready.push(it)
 			continue
 		}
 		a := r.Attempt
@@ -585,7 +583,7 @@ func (s *MemoryStore) Settle(ctx context.Context, rs []Result) error {
 			it.nextAt = r.NextAttemptAt.UnixNano()
 			s.seq++
 			it.seq = s.seq
-			heap.Push(&s.ready, it)
+			s.ready.push(it)
 			continue
 		}
 		s.finish(it)
@@ -651,37 +649,100 @@ func (s *MemoryStore) item(id uuid.UUID) (*memItem, error) {
 }
 
 // itemHeap is a min-heap of items; each item is in at most one heap at a
-// time and records its index there.
+// time and records its index there. An entry holds its item's key, so
+// that ordering the heap reads only the heap's own array.
 type itemHeap struct {
-	items []*memItem
-	less  func(a, b *memItem) bool
+	e       []heapEntry
+	byLease bool // ordered by lease expiry, else by due time and seq
 }
 
-func readyLess(a, b *memItem) bool {
-	if a.nextAt != b.nextAt {
-		return a.nextAt < b.nextAt
+// A heapEntry is an item and its key as of when it was pushed: a pushed
+// item's due time, seq and lease expiry do not change until it leaves
+// the heap.
+type heapEntry struct {
+	at  int64  // nextAt, or leaseUntil for the leased heap
+	seq uint64 // ties of the ready heap, in enqueue order
+	it  *memItem
+}
+
+func (a *heapEntry) less(b *heapEntry) bool {
+	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
+}
+
+func (h *itemHeap) Len() int { return len(h.e) }
+
+// top returns the least item; the heap must not be empty.
+func (h *itemHeap) top() *memItem { return h.e[0].it }
+
+// push adds it.
+func (h *itemHeap) push(it *memItem) {
+	e := heapEntry{at: it.nextAt, seq: it.seq, it: it}
+	if h.byLease {
+		e = heapEntry{at: it.leaseUntil, it: it}
 	}
-	return a.seq < b.seq
+	h.e = append(h.e, e)
+	h.up(len(h.e) - 1)
 }
 
-func leaseLess(a, b *memItem) bool { return a.leaseUntil < b.leaseUntil }
+// pop removes and returns the least item; the heap must not be empty.
+func (h *itemHeap) pop() *memItem { return h.remove(0) }
 
-func (h *itemHeap) Len() int           { return len(h.items) }
-func (h *itemHeap) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
-func (h *itemHeap) Swap(i, j int) {
-	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.items[i].index, h.items[j].index = int32(i), int32(j)
-}
-func (h *itemHeap) Push(x any) {
-	it := x.(*memItem)
-	it.index = int32(len(h.items))
-	h.items = append(h.items, it)
-}
-func (h *itemHeap) Pop() any {
-	n := len(h.items) - 1
-	it := h.items[n]
-	h.items[n] = nil
-	h.items = h.items[:n]
+// remove removes and returns the item at index i.
+func (h *itemHeap) remove(i int) *memItem {
+	it := h.e[i].it
+	n := len(h.e) - 1
+	if i != n {
+		h.e[i] = h.e[n]
+		h.e[i].it.index = int32(i)
+	}
+	h.e[n] = heapEntry{}
+	h.e = h.e[:n]
+	if i < n && !h.down(i) {
+		h.up(i)
+	}
 	it.index = -1
 	return it
+}
+
+// up moves the entry at i towards the root until its parent is not
+// greater.
+func (h *itemHeap) up(i int) {
+	e := h.e[i]
+	for i > 0 {
+		p := (i - 1) / 2
+		if !e.less(&h.e[p]) {
+			break
+		}
+		h.e[i] = h.e[p]
+		h.e[i].it.index = int32(i)
+		i = p
+	}
+	h.e[i] = e
+	e.it.index = int32(i)
+}
+
+// down moves the entry at i towards the leaves until no child is less,
+// and reports whether it moved.
+func (h *itemHeap) down(i int) bool {
+	n := len(h.e)
+	e := h.e[i]
+	start := i
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && h.e[r].less(&h.e[c]) {
+			c = r
+		}
+		if !h.e[c].less(&e) {
+			break
+		}
+		h.e[i] = h.e[c]
+		h.e[i].it.index = int32(i)
+		i = c
+	}
+	h.e[i] = e
+	e.it.index = int32(i)
+	return i > start
 }

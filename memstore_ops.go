@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"slices"
@@ -108,10 +107,10 @@ func (s *MemoryStore) redeliver(it *memItem, now time.Time) error {
 		s.pending++
 	}
 	if it.lease != 0 { // an expired lease nobody reclaimed yet
-		heap.Remove(&s.leased, int(it.index))
+		s.leased.remove(int(it.index))
 		it.lease = 0
 	} else if it.index >= 0 {
-		heap.Remove(&s.ready, int(it.index))
+		s.ready.remove(int(it.index))
 	}
 	it.state, it.attempts, it.nextAt = StatePending, 0, now.UnixNano()
 	s.seq++
@@ -120,7 +119,7 @@ func (s *MemoryStore) redeliver(it *memItem, now time.Time) error {
 	case !wasPending:
 		s.push(it) // an Ordered webhook's queue takes it at the end
 	case !it.hook.w.Ordered || it.hook.queue[0] == it:
-		heap.Push(&s.ready, it)
+		s.ready.push(it)
 	} // else it keeps its place in the queue
 	return nil
 }
@@ -161,9 +160,10 @@ func (s *MemoryStore) QueueStats(ctx context.Context) (QueueStats, error) {
 	defer s.mu.Unlock()
 	st := QueueStats{Pending: int64(s.pending)}
 	if s.ready.Len() > 0 {
-		st.OldestDue = s.ready.items[0].nextAttemptAt()
+		st.OldestDue = s.ready.top().nextAttemptAt()
 	}
-	for _, it := range s.leased.items {
+	for _, e := range s.leased.e {
+		it := e.it
 		if st.OldestDue.IsZero() || it.nextAttemptAt().Before(st.OldestDue) {
 			st.OldestDue = it.nextAttemptAt()
 		}
