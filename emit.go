@@ -176,6 +176,8 @@ func checkBody(body any) error {
 		return checkRaw(v)
 	case []byte:
 		return checkRaw(v)
+	case JSONAppender, json.Marshaler:
+		return nil // as the reflection below finds, only sooner
 	}
 	v := reflect.ValueOf(body)
 	for {

@@ -344,7 +344,7 @@ func (d *Dispatcher) attempt(w *worker, c Claim) (made bool) {
 	}
 	r, verdict := decide(&c, o, d.policy, d.cfg.MaxRetryAfter)
 	if w.settler != nil {
-		w.settler.add(r, c.Hook.Ordered, func() { d.settled(w.settleCtx, &c, r, verdict, o, at) })
+		d.handOver(w, &c, r, verdict, o, at)
 		return true
 	}
 	if serr := w.settle(d.store, r); serr != nil {
@@ -356,6 +356,13 @@ func (d *Dispatcher) attempt(w *worker, c Claim) (made bool) {
 	}
 	d.settled(w.settleCtx, &c, r, verdict, o, at)
 	return true
+}
+
+// handOver hands the result r of an attempt of c over to w's settler,
+// which calls settled once it is settled. (A function of its own: the
+// closure's copies of r and o are then made only on this path.)
+func (d *Dispatcher) handOver(w *worker, c *Claim, r Result, verdict Verdict, o outcome, at time.Time) {
+	w.settler.add(r, c.Hook.Ordered, func() { d.settled(w.settleCtx, c, r, verdict, o, at) })
 }
 
 // settled does what follows the settling of an attempt's result r:
