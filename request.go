@@ -124,9 +124,15 @@ func (d *Dispatcher) sharedRequest(del *Delivery, w *Webhook, now time.Time, sig
 }
 
 // payloadSizeHint returns the length of del's payload when no string in
-// it needs escaping, and a little more.
+// it needs escaping, or up to 19 bytes more: its keys, quotes and
+// punctuation (69 bytes, and 12 with a userId), its eventId (36) and
+// createdAt (at most 20 characters), its strings and its body.
 func payloadSizeHint(del *Delivery) int {
-	return len(del.Body) + len(del.Server) + len(del.HookID) + len(del.UserID) + len(del.Type) + 160
+	n := 69 + 36 + 20 + len(del.Server) + len(del.HookID) + len(del.Type) + len(del.Body)
+	if del.UserID != "" {
+		n += 12 + len(del.UserID)
+	}
+	return n
 }
 
 // header returns a new header map of an attempt to hook ID id with

@@ -134,3 +134,21 @@ func TestSharedRequests(t *testing.T) {
 		require.NoError(t, d.Shutdown(context.Background()))
 	}
 }
+
+// TestPayloadSizeHint checks that the buffer a shared request's payload
+// is built in fits it without growing, but for strings that need
+// escaping, and exceeds it by at most the digits createdAt may lack.
+func TestPayloadSizeHint(t *testing.T) {
+	t.Parallel()
+	for _, d := range []*Delivery{
+		{ID: uuid.New(), HookID: "hook1", UserID: "9alice", Type: EventNote, Server: "https://example.tld",
+			CreatedAt: time.Unix(1700000000, 0), Body: []byte(`{"a":1}`)},
+		{ID: uuid.New(), HookID: "h", Type: EventAbuseReport, Server: "https://example.tld",
+			CreatedAt: time.UnixMilli(-1 << 62), Body: []byte(`{}`)},
+		{ID: uuid.New(), HookID: "h", Type: EventNote, Server: "x", CreatedAt: time.UnixMilli(0), Body: []byte(`{}`)},
+	} {
+		n := len(AppendPayload(nil, d))
+		require.LessOrEqual(t, n, payloadSizeHint(d), "%+v", d)
+		require.GreaterOrEqual(t, n, payloadSizeHint(d)-19, "%+v", d)
+	}
+}
