@@ -99,20 +99,24 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID str
 	if err != nil || len(hooks) == 0 {
 		return err
 	}
-	b, err := EncodeBody(body)
-	if err != nil {
-		return err
-	}
-	if len(b) > d.cfg.MaxBodyBytes {
-		return fmt.Errorf("webhook: %s body of %d bytes is over Config.MaxBodyBytes (%d): %w", e, len(b), d.cfg.MaxBodyBytes, ErrPayloadTooLarge)
-	}
 	now := d.clock.Now()
 	created := time.UnixMilli(now.UnixMilli())
 	ids := newEventIDs(len(hooks))
 	if ee, ok := o.(EventEnqueuer); ok {
-		err = ee.EnqueueEvent(ctx, &Emission{Type: e, Server: d.cfg.Origin, CreatedAt: created,
-			NextAttemptAt: now, Body: b, Hooks: hooks, IDs: ids})
+		em := &Emission{Type: e, Server: d.cfg.Origin, CreatedAt: created, NextAttemptAt: now, Hooks: hooks, IDs: ids}
+		if pk, ok := o.(payloadKeeper); ok && len(hooks) == 1 && pk.keepsPayloads() {
+			err = d.encodePayload(em, body)
+		} else {
+			em.Body, err = d.encodeBody(e, body)
+		}
+		if err == nil {
+			err = ee.EnqueueEvent(ctx, em)
+		}
 	} else {
+		var b []byte
+		if b, err = d.encodeBody(e, body); err != nil {
+			return err
+		}
 		err = o.Enqueue(ctx, deliveries(hooks, ids, e, d.cfg.Origin, created, now, b))
 	}
 	if err != nil {
@@ -121,6 +125,50 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID str
 	if notify {
 		d.Notify() // through EmitVia, the caller notifies after commit
 	}
+	return nil
+}
+
+// encodeBody encodes the body of an event of type e, and checks its size.
+func (d *Dispatcher) encodeBody(e Event, body any) ([]byte, error) {
+	b, err := EncodeBody(body)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checkSize(e, len(b)); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// checkSize refuses an encoded body of n bytes over Config.MaxBodyBytes.
+func (d *Dispatcher) checkSize(e Event, n int) error {
+	if n > d.cfg.MaxBodyBytes {
+		return fmt.Errorf("webhook: %s body of %d bytes is over Config.MaxBodyBytes (%d): %w", e, n, d.cfg.MaxBodyBytes, ErrPayloadTooLarge)
+	}
+	return nil
+}
+
+// encodePayload sets the body and the payload of em, an event to one
+// webhook for a payloadKeeper: the body is encoded into a pooled buffer,
+// and the payload, the only copy kept, written from it, Body a part of
+// it.
+func (d *Dispatcher) encodePayload(em *Emission, body any) error {
+	sp := scratchPool.Get().(*[]byte)
+	enc, err := appendBody((*sp)[:0], body)
+	if err == nil {
+		err = d.checkSize(em.Type, len(enc))
+	}
+	if err != nil {
+		putScratch(sp, enc)
+		return err
+	}
+	h := em.Hooks[0]
+	del := Delivery{ID: em.IDs[0], HookID: h.ID, UserID: h.UserID, Type: em.Type, Server: em.Server,
+		CreatedAt: em.CreatedAt, Body: enc}
+	p := AppendPayload(make([]byte, 0, payloadSizeHint(&del)), &del)
+	putScratch(sp, enc)
+	em.payload = p
+	em.Body = p[len(p)-1-len(enc) : len(p)-1 : len(p)-1]
 	return nil
 }
 

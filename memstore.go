@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -72,7 +73,11 @@ var (
 	_ StatsReporter = (*MemoryStore)(nil)
 	_ EventEnqueuer = (*MemoryStore)(nil)
 	_ VolatileStore = (*MemoryStore)(nil)
+	_ payloadKeeper = (*MemoryStore)(nil)
 )
+
+// keepsPayloads implements payloadKeeper.
+func (s *MemoryStore) keepsPayloads() bool { return true }
 
 // Volatile implements [VolatileStore]: a MemoryStore's deliveries are lost
 // when the process exits.
@@ -114,8 +119,12 @@ type memItem struct {
 	index      int32 // in ready or leased, -1 in neither
 	attempts   int32
 	state      State
-	x          *memExtra
-	fin        int // absolute index in MemoryStore.finished, once finished
+	// bodyAt is, when body holds the delivery's whole payload (see
+	// payloadKeeper), where the event body begins in it; 0 when body is
+	// the event body alone.
+	bodyAt int32
+	x      *memExtra
+	fin    int // absolute index in MemoryStore.finished, once finished
 }
 
 // memExtra is what a delivery gains once attempted: its attempts, the
@@ -143,6 +152,23 @@ func newMemItem(d *Delivery, h *memHook) memItem {
 		createdAt: d.CreatedAt.UnixMilli(), nextAt: d.NextAttemptAt.UnixNano(), index: -1, state: StatePending}
 }
 
+// eventBody returns the event body.
+func (it *memItem) eventBody() []byte {
+	if it.bodyAt > 0 {
+		return it.body[it.bodyAt : len(it.body)-1 : len(it.body)-1]
+	}
+	return it.body
+}
+
+// payload returns the delivery's payload, or nil when the store does not
+// hold it.
+func (it *memItem) payload() []byte {
+	if it.bodyAt > 0 {
+		return it.body
+	}
+	return nil
+}
+
 func (it *memItem) nextAttemptAt() time.Time { return time.Unix(0, it.nextAt) }
 
 func (it *memItem) lastAttemptAt() time.Time {
@@ -155,7 +181,7 @@ func (it *memItem) lastAttemptAt() time.Time {
 // delivery returns the public form of it.
 func (it *memItem) delivery() Delivery {
 	d := Delivery{ID: it.id, HookID: it.hook.w.ID, UserID: it.hook.w.UserID, Type: it.typ, Server: it.server,
-		CreatedAt: time.UnixMilli(it.createdAt), Body: it.body, State: it.state, Attempts: int(it.attempts),
+		CreatedAt: time.UnixMilli(it.createdAt), Body: it.eventBody(), State: it.state, Attempts: int(it.attempts),
 		NextAttemptAt: it.nextAttemptAt()}
 	if it.x != nil {
 		a := it.x.last()
@@ -430,8 +456,23 @@ func (s *MemoryStore) EnqueueEvent(ctx context.Context, em *Emission) error {
 		items[i] = memItem{id: em.IDs[i], hook: h, typ: em.Type, server: em.Server, body: em.Body,
 			createdAt: created, nextAt: due, index: -1, state: StatePending}
 	}
+	if at, ok := bodyIn(em.payload, em.Body); ok && len(items) == 1 {
+		items[0].body, items[0].bodyAt = em.payload, int32(at)
+	}
 	s.insert(items)
 	return nil
+}
+
+// bodyIn reports where body lies in payload, the payload of its event's
+// delivery: ok only when body ends one byte (the closing brace) before
+// payload does, in the same array, at an offset an int32 holds.
+func bodyIn(payload, body []byte) (at int, ok bool) {
+	at = len(payload) - 1 - len(body)
+	if len(payload) == 0 || len(body) == 0 || at <= 0 || at > math.MaxInt32 ||
+		&payload[at] != &body[0] {
+		return 0, false
+	}
+	return at, true
 }
 
 // roomFor refuses n more pending deliveries past the capacity. s.mu is
@@ -534,7 +575,7 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease t
 		if !it.hook.failingSince.IsZero() { // rare: copy only then
 			w = it.hook.snapshot()
 		}
-		out = append(out, Claim{Delivery: it.delivery(), Hook: w, Lease: it.lease})
+		out = append(out, Claim{Delivery: it.delivery(), Hook: w, Lease: it.lease, payload: it.payload()})
 	}
 	return out, nil
 }

@@ -71,66 +71,87 @@ type JSONAppender interface {
 // value goes through encoding/json. The result must be a JSON object;
 // anything else yields an error matching [ErrInvalid].
 func EncodeBody(body any) ([]byte, error) {
+	if _, ok := body.(JSONAppender); !ok {
+		return appendBody(nil, body) // a buffer of its own
+	}
+	// The appender writes into a pooled buffer, and the body gets an
+	// allocation of its exact size, kept as long as its deliveries are.
+	sp := scratchPool.Get().(*[]byte)
+	out, err := appendBody((*sp)[:0], body)
 	var b []byte
+	if err == nil {
+		b = bytes.Clone(out)
+	}
+	putScratch(sp, out)
+	return b, err
+}
+
+// appendBody appends the encoding of body, as EncodeBody returns it, to
+// dst, and returns the extended buffer.
+func appendBody(dst []byte, body any) ([]byte, error) {
+	var out []byte
 	switch v := body.(type) {
 	case nil:
 		return nil, invalidf("event body must be a JSON object, got nil")
 	case json.RawMessage:
-		return encodeRaw(v)
+		return appendRaw(dst, v)
 	case []byte:
-		return encodeRaw(v)
+		return appendRaw(dst, v)
 	case JSONAppender:
-		// The appender writes into a pooled buffer, and the body gets an
-		// allocation of its exact size, kept as long as its deliveries
-		// are. encoding/json would check the output once more, which
-		// costs more than the encoding; JSONAppender's contract says it
-		// is valid.
-		sp := scratchPool.Get().(*[]byte)
-		out, err := v.AppendJSON((*sp)[:0])
-		if err != nil {
-			scratchPool.Put(sp)
+		// encoding/json would check the output once more, which costs
+		// more than the encoding; JSONAppender's contract says it is
+		// valid.
+		var err error
+		if out, err = v.AppendJSON(dst); err != nil {
 			return nil, fmt.Errorf("webhook: encoding event body: %w: %w", ErrInvalid, err)
 		}
-		b = bytes.Clone(out)
-		if cap(out) <= maxScratch {
-			*sp = out
-			scratchPool.Put(sp)
-		}
 	default:
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
+		buf := bytes.NewBuffer(dst)
+		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(body); err != nil {
 			// Only the value can fail here (the buffer cannot): a bad body.
 			return nil, fmt.Errorf("webhook: encoding event body: %w: %w", ErrInvalid, err)
 		}
-		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		out = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
-	if len(b) == 0 || b[0] != '{' {
+	if len(out) == len(dst) || out[len(dst)] != '{' {
 		return nil, invalidf("event body must be a JSON object")
 	}
-	return b, nil
+	return out, nil
 }
 
-// scratchPool holds the buffers EncodeBody writes into; those that grew
-// past maxScratch are dropped.
+// scratchPool holds the buffers bodies are encoded into before they are
+// copied; those that grew past maxScratch are dropped.
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 const maxScratch = 256 << 10
 
-// encodeRaw checks already-encoded JSON and compacts it, as
-// JSON.stringify would have written it.
-func encodeRaw(raw []byte) ([]byte, error) {
-	var buf bytes.Buffer
+// putScratch gives sp back to scratchPool, holding out (the buffer
+// appended to it, which may have grown) unless it grew too large.
+func putScratch(sp *[]byte, out []byte) {
+	if cap(out) > maxScratch {
+		return
+	}
+	if cap(out) > cap(*sp) {
+		*sp = out[:0]
+	}
+	scratchPool.Put(sp)
+}
+
+// appendRaw checks already-encoded JSON and appends it to dst compacted,
+// as JSON.stringify would have written it.
+func appendRaw(dst, raw []byte) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
 	buf.Grow(len(raw))
-	if err := json.Compact(&buf, raw); err != nil {
+	if err := json.Compact(buf, raw); err != nil {
 		return nil, invalidf("event body is not valid JSON")
 	}
-	b := buf.Bytes()
-	if len(b) == 0 || b[0] != '{' {
+	out := buf.Bytes()
+	if len(out) == len(dst) || out[len(dst)] != '{' {
 		return nil, invalidf("event body must be a JSON object")
 	}
-	return b, nil
+	return out, nil
 }
 
 // AppendPayload appends the JSON payload of d, as sent to the webhook, to

@@ -54,16 +54,17 @@ func (o *outgoing) release() {
 	outgoingPool.Put(o)
 }
 
-// request builds the request of one attempt to w (whose URL and secrets
-// are used, not its ID), signed when w or the Config has a signing
-// secret. Call o.release once the Transport has returned.
-func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time) (*outgoing, error) {
+// request builds the request of one attempt of del to w (whose URL and
+// secrets are used, not its ID), signed when w or the Config has a
+// signing secret. payload is del's payload when the store kept it, else
+// nil. Call o.release once the Transport has returned.
+func (d *Dispatcher) request(del *Delivery, w *Webhook, payload []byte, now time.Time) (*outgoing, error) {
 	signing, previous := w.SigningSecret, w.PreviousSigningSecrets
 	if signing == "" {
 		signing, previous = d.cfg.SigningSecret, nil
 	}
 	if d.shareRequests {
-		return d.sharedRequest(del, w, now, signing, previous)
+		return d.sharedRequest(del, w, payload, now, signing, previous)
 	}
 	o := d.newOutgoing()
 	o.set(0, "Content-Type", "application/json")
@@ -71,7 +72,11 @@ func (d *Dispatcher) request(del *Delivery, w *Webhook, now time.Time) (*outgoin
 	o.set(2, "X-Misskey-Host", d.cfg.Host)
 	o.set(3, "X-Misskey-Hook-Id", del.HookID)
 	o.set(4, "X-Misskey-Hook-Secret", w.Secret)
-	o.buf = AppendPayload(o.buf[:0], del)
+	if payload != nil {
+		o.buf = append(o.buf[:0], payload...)
+	} else {
+		o.buf = AppendPayload(o.buf[:0], del)
+	}
 	o.req = Request{URL: w.URL, Header: o.hdr, Body: o.buf,
 		HookID: del.HookID, Type: del.Type, EventID: del.ID, Attempt: del.Attempts + 1}
 	if signing != "" {
@@ -100,10 +105,14 @@ func sign(del *Delivery, signing string, previous []PreviousSecret, now time.Tim
 }
 
 // sharedRequest builds the request of one attempt for a RequestSharer:
-// a body of its own, and unless it is signed, the header map that every
-// attempt of the webhook shares; neither is modified once built.
-func (d *Dispatcher) sharedRequest(del *Delivery, w *Webhook, now time.Time, signing string, previous []PreviousSecret) (*outgoing, error) {
-	body := AppendPayload(make([]byte, 0, payloadSizeHint(del)), del)
+// the payload the store kept, or one built for the attempt, and unless it
+// is signed, the header map that every attempt of the webhook shares;
+// neither is modified once built.
+func (d *Dispatcher) sharedRequest(del *Delivery, w *Webhook, payload []byte, now time.Time, signing string, previous []PreviousSecret) (*outgoing, error) {
+	body := payload
+	if body == nil {
+		body = AppendPayload(make([]byte, 0, payloadSizeHint(del)), del)
+	}
 	var hdr http.Header
 	if signing == "" {
 		hdr = d.hookHeader(del.HookID, w.Secret)
@@ -191,10 +200,11 @@ func (d *Dispatcher) hookHeader(id, secret string) http.Header {
 	return h.hdr
 }
 
-// send makes attempt number n of del to w, begun at start.
-func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook, n int, start time.Time) outcome {
+// send makes attempt number n of del to w, begun at start; payload is
+// del's payload when the store kept it, else nil.
+func (d *Dispatcher) send(ctx context.Context, del *Delivery, w *Webhook, payload []byte, n int, start time.Time) outcome {
 	o := outcome{n: n, at: start}
-	out, err := d.request(del, w, start)
+	out, err := d.request(del, w, payload, start)
 	if err != nil {
 		o.err = err
 		return o

@@ -80,7 +80,7 @@ func TestSharedRequests(t *testing.T) {
 		require.NoError(t, err, tc.name)
 		w := &Webhook{ID: "hook1", URL: "https://r.example/in", Secret: "one"}
 		send := func(w *Webhook, del *Delivery) Request {
-			o, err := d.request(del, w, now)
+			o, err := d.request(del, w, nil, now)
 			require.NoError(t, err, tc.name)
 			r := o.req
 			r.Header = r.Header.Clone() // the map o may reuse

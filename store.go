@@ -86,6 +86,11 @@ type Claim struct {
 	// Lease identifies this claim; Settle accepts a result only with the
 	// lease of the delivery's latest claim.
 	Lease int64
+
+	// payload is the delivery's payload as AppendPayload writes it, when
+	// the store keeps it (a MemoryStore does, for an event emitted to one
+	// webhook); nil otherwise. Nothing modifies it.
+	payload []byte
 }
 
 // An Attempt records one delivery attempt.
@@ -197,6 +202,21 @@ type Emission struct {
 	// IDs holds the eventIds: IDs[i] is that of the delivery to Hooks[i].
 	// The store must not keep the slice.
 	IDs []uuid.UUID
+
+	// payload is, for an event to one webhook emitted to a store that
+	// keeps payloads (see payloadKeeper), its delivery's payload as
+	// AppendPayload writes it, Body a part of it; nil otherwise.
+	payload []byte
+}
+
+// A payloadKeeper is a store that keeps the payload of a delivery whose
+// event went to one webhook, given in Emission.payload, and hands it out
+// in Claim.payload: the Dispatcher then encodes the body into the payload
+// at once, and its attempts send it as it is. The payload of an event to
+// several webhooks is built at each attempt instead, so that the store
+// keeps its body once.
+type payloadKeeper interface {
+	keepsPayloads() bool
 }
 
 // An EventEnqueuer is an [Outbox] that takes an emitted event whole,

@@ -79,7 +79,7 @@ func (d *Dispatcher) TestHook(ctx context.Context, hookID string, e Event, overr
 		CreatedAt: time.UnixMilli(d.clock.Now().UnixMilli()), Body: b,
 		Attempts: -1, // the Request's Attempt is 0 for a test send
 	}
-	o := d.send(ctx, del, w, 1, d.clock.Now())
+	o := d.send(ctx, del, w, nil, 1, d.clock.Now())
 	res := &TestResult{EventID: del.ID, Status: o.status, Duration: o.dur,
 		Response: bytes.Clone(o.body[:min(len(o.body), MaxResponseRecord)])}
 	if Classify(o.status, o.err) != Delivered {

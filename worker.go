@@ -335,7 +335,7 @@ func (d *Dispatcher) attempt(w *worker, c Claim) (made bool) {
 	del := &c.Delivery
 	n := del.Attempts + 1
 	at := d.clock.Now()
-	o := d.send(ctx, del, c.Hook, n, at)
+	o := d.send(ctx, del, c.Hook, c.payload, n, at)
 	if o.err != nil && ctx.Err() != nil {
 		// Interrupted by Shutdown, not failed: the claim is released and
 		// the attempt made again later.
