@@ -22,9 +22,18 @@
 // (listing, history, redelivery); fedihook_attempts keeps the attempts
 // before the final one; fedihook_hook_status each webhook's latest
 // attempt and failing streak; fedihook_hooks the webhooks, and
-// fedihook_schema_migrations the applied migrations. A claim changes no
-// indexed column (PostgreSQL updates the row in place, a HOT update), and
-// a finished delivery's queue row is deleted.
+// fedihook_schema_migrations the applied migrations. The queue is
+// indexed by when each row can next be claimed (the later of its due time
+// and its lease), so a claim starts at the first row it can take rather
+// than stepping over the deliveries in flight; a finished delivery's
+// queue row is deleted.
+//
+// The queue's statements are planned as the key lookups they are
+// (sequential scans, and for a claim hash and merge joins, are off for
+// their transactions, and so is JIT): those tables change by thousands of
+// rows a second, faster than PostgreSQL's statistics follow, and a
+// connection keeps the plan it made for a prepared statement while a
+// table was small.
 //
 // [Store.Migrate] creates and upgrades the tables with the versioned
 // migrations shipped in this module, in one transaction: an upgrade keeps

@@ -48,7 +48,7 @@ func migrations() ([]migration, error) {
 
 // SchemaVersion is the version the shipped migrations bring the schema
 // to; [Store.Migrate] records it in the fedihook_schema_migrations table.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // sqlLockMigrate serialises Migrate calls on one schema, across
 // processes, until the end of the transaction.

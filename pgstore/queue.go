@@ -60,25 +60,27 @@ SELECT (SELECT version FROM ${s}fedihook_hooks_version), pg_notify($10, '')`
 
 // sqlClaim locks up to $2 due rows of the queue whose lease is free or
 // expired, skipping the ones other claimers hold, leases them until $3
-// (a HOT update: no indexed column changes) and returns them with their
-// events and webhooks, earliest due first. Of an ordered webhook, only
+// (which moves them to the back of the claimable index, so that the next
+// claim does not step over them) and returns them with their events and
+// webhooks, earliest claimable first. Of an ordered webhook, only
 // the head (its earliest enqueued pending delivery) may be taken. The
 // webhooks' version comes along, for the in-process view of them.
 const sqlClaim = `
 WITH c AS (
-	SELECT q.id FROM ${s}fedihook_queue q
-	WHERE q.due <= $1 AND (q.leased_until IS NULL OR q.leased_until <= $1)
+	SELECT q.ctid FROM ${s}fedihook_queue q
+	WHERE greatest(q.due, q.leased_until) <= $1
 		AND (NOT q.ordered OR NOT EXISTS (
 			SELECT FROM ${s}fedihook_queue e
 			WHERE e.ordered AND e.hook_id = q.hook_id AND e.seq < q.seq))
-	ORDER BY q.due
+	ORDER BY greatest(q.due, q.leased_until)
 	LIMIT $2
 	FOR UPDATE SKIP LOCKED
 ), u AS (
 	UPDATE ${s}fedihook_queue q
 	SET lease = q.lease + 1, leased_until = $3
-	FROM c
-	WHERE q.id = c.id
+	-- By the rows' addresses (a TID scan), whatever the planner thinks of
+	-- the queue's size.
+	WHERE q.ctid = ANY (ARRAY(SELECT ctid FROM c))
 	RETURNING q.id, q.hook_id, q.event_id, q.due, q.attempts, q.last_attempt_at, q.last_status, q.last_error, q.lease
 )
 SELECT u.id, e.user_id, e.type, e.server, e.created_at, e.body,
@@ -98,6 +100,27 @@ ORDER BY u.due, u.id`
 // lapses sooner). Claim alone uses it; SettleAndClaim's commit is
 // durable, for its results' sake.
 const claimAsync = `+ CASE WHEN set_config('synchronous_commit', 'off', true) IS NULL THEN 1 ELSE 0 END`
+
+// The queue's statements go to the database in a pipeline behind one of
+// these, which set the planner for the rest of the transaction. Their
+// tables grow and shrink by thousands of rows a second, faster than
+// statistics follow, and a connection keeps the plan it made for a
+// prepared statement: one made while a table was small reads the whole
+// table on every call once it is large (a claim joining its events
+// through a scan of every event, a settle hashing the whole queue). Every
+// table access of these statements is a lookup by key, so they are
+// planned as such whatever the statistics say.
+// A plan with a disabled node costs more than any JIT threshold: JIT is
+// off too, or every call would compile its plan (hundreds of
+// milliseconds).
+const (
+	// sqlPlanLookups: no sequential scans.
+	sqlPlanLookups = `SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)`
+	// sqlPlanClaim: lookups and nested loops (a claim joins a few rows
+	// to their events and webhooks).
+	sqlPlanClaim = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+	set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)`
+)
 
 // sqlSettle applies a batch of results given as parallel arrays, each
 // only if its lease is still the delivery's, and returns the positions
@@ -122,9 +145,11 @@ WITH r AS (
 ), fin AS (
 	DELETE FROM ${s}fedihook_queue q
 	USING ra
-	WHERE q.id = ra.id AND q.lease = ra.lease AND q.leased_until IS NOT NULL
+	-- = ANY: by the primary key, not a scan of the queue (the planner,
+	-- blind to ra's size, may otherwise hash the whole queue).
+	WHERE q.id = ANY ($1::uuid[]) AND q.id = ra.id AND q.lease = ra.lease AND q.leased_until IS NOT NULL
 		AND NOT ra.release AND ra.state <> 1
-	RETURNING ra.ord, q.id, q.hook_id, q.lease, q.attempts, q.due
+	RETURNING ra.ord, ra.id, ra.state, ra.at, ra.status, ra.error, ra.dur, ra.resp, q.hook_id, q.lease, q.attempts, q.due
 ), back AS (
 	UPDATE ${s}fedihook_queue q SET
 		due = ra.next_at,
@@ -134,52 +159,58 @@ WITH r AS (
 		last_status = CASE WHEN ra.release THEN q.last_status ELSE ra.status END,
 		last_error = CASE WHEN ra.release THEN q.last_error ELSE ra.error END
 	FROM ra
-	WHERE q.id = ra.id AND q.lease = ra.lease AND q.leased_until IS NOT NULL
+	WHERE q.id = ANY ($1::uuid[]) AND q.id = ra.id AND q.lease = ra.lease AND q.leased_until IS NOT NULL
 		AND (ra.release OR ra.state = 1)
-	RETURNING ra.ord, q.hook_id
+	RETURNING ra.ord, ra.id, ra.state, ra.at, ra.status, ra.error, ra.dur, ra.resp, q.hook_id, ra.release
 ), logged AS (
 	UPDATE ${s}fedihook_deliveries d SET
-		state = ra.state, lease = fin.lease, attempts = fin.attempts + 1, next_attempt_at = fin.due,
-		last_attempt_at = ra.at, last_status = ra.status, last_error = ra.error, finished_at = ra.at,
-		final_duration_us = ra.dur, final_response = ra.resp
-	FROM fin JOIN ra ON ra.ord = fin.ord
+		state = fin.state, lease = fin.lease, attempts = fin.attempts + 1, next_attempt_at = fin.due,
+		last_attempt_at = fin.at, last_status = fin.status, last_error = fin.error, finished_at = fin.at,
+		final_duration_us = fin.dur, final_response = fin.resp
+	FROM fin
 	WHERE d.id = fin.id
 ), tried AS (
-	SELECT fin.hook_id, ra.* FROM fin JOIN ra ON ra.ord = fin.ord
+	SELECT ord, id, state, at, status, error, dur, resp, hook_id FROM fin
 	UNION ALL
-	SELECT back.hook_id, ra.* FROM back JOIN ra ON ra.ord = back.ord WHERE NOT ra.release
+	SELECT ord, id, state, at, status, error, dur, resp, hook_id FROM back WHERE NOT release
 ), hist AS (
 	INSERT INTO ${s}fedihook_attempts (delivery_id, at, duration_us, status, error, response, retry)
 	SELECT id, at, dur, status, error, resp, true FROM tried WHERE state = 1 ORDER BY ord
-), per_hook AS (
-	SELECT hook_id,
-		max(ord) FILTER (WHERE state = 2) AS last_ok,
-		(array_agg(at ORDER BY at DESC, ord DESC))[1] AS latest_at,
-		(array_agg(CASE WHEN status = 0 THEN 1 ELSE status END ORDER BY at DESC, ord DESC))[1] AS latest_status
-	FROM tried GROUP BY hook_id
+), tw AS (
+	-- Each attempt with its webhook's last success in the batch.
+	SELECT t.*, max(t.ord) FILTER (WHERE t.state = 2) OVER (PARTITION BY t.hook_id) AS last_ok
+	FROM tried t
 ), st AS (
-	-- Whether the batch has a success, and its first failure after the
-	-- last success (or at all).
-	SELECT p.*, (SELECT t.at FROM tried t WHERE t.hook_id = p.hook_id AND t.state <> 2 AND t.ord > coalesce(p.last_ok, 0)
-			ORDER BY t.ord LIMIT 1) AS since
-	FROM per_hook p
+	-- A webhook's latest attempt, whether the batch has a success, and
+	-- its first failure after the last success (or at all): one pass.
+	SELECT hook_id, max(last_ok) AS last_ok,
+		(array_agg(at ORDER BY at DESC, ord DESC))[1] AS latest_at,
+		(array_agg(CASE WHEN status = 0 THEN 1 ELSE status END ORDER BY at DESC, ord DESC))[1] AS latest_status,
+		(array_agg(at ORDER BY ord) FILTER (WHERE state <> 2 AND ord > coalesce(last_ok, 0)))[1] AS since
+	FROM tw GROUP BY hook_id
 ), lk AS (
-	SELECT s.hook_id FROM ${s}fedihook_hook_status s JOIN st ON st.hook_id = s.hook_id
+	-- Locked in ID order, so that concurrent settles cannot deadlock.
+	SELECT st.* FROM ${s}fedihook_hook_status s JOIN st ON st.hook_id = s.hook_id
 	ORDER BY s.hook_id
 	FOR NO KEY UPDATE OF s
 ), status AS (
 	UPDATE ${s}fedihook_hook_status s SET
-		failing_since = CASE WHEN st.last_ok IS NOT NULL THEN st.since ELSE coalesce(s.failing_since, st.since) END,
-		latest_sent_at = CASE WHEN s.latest_sent_at IS NULL OR s.latest_sent_at <= st.latest_at THEN st.latest_at ELSE s.latest_sent_at END,
-		latest_status = CASE WHEN s.latest_sent_at IS NULL OR s.latest_sent_at <= st.latest_at THEN st.latest_status ELSE s.latest_status END
-	FROM st JOIN lk ON lk.hook_id = st.hook_id
-	WHERE s.hook_id = st.hook_id
+		failing_since = CASE WHEN lk.last_ok IS NOT NULL THEN lk.since ELSE coalesce(s.failing_since, lk.since) END,
+		latest_sent_at = CASE WHEN s.latest_sent_at IS NULL OR s.latest_sent_at <= lk.latest_at THEN lk.latest_at ELSE s.latest_sent_at END,
+		latest_status = CASE WHEN s.latest_sent_at IS NULL OR s.latest_sent_at <= lk.latest_at THEN lk.latest_status ELSE s.latest_status END
+	FROM lk
+	WHERE s.hook_id = lk.hook_id
 )
-SELECT r.ord FROM r
-WHERE NOT EXISTS (SELECT FROM fin WHERE fin.ord = r.ord)
-	AND NOT EXISTS (SELECT FROM back WHERE back.ord = r.ord)
-	AND EXISTS (SELECT FROM ${s}fedihook_deliveries d WHERE d.id = r.id)
-ORDER BY r.ord`
+SELECT x.ord FROM (
+	SELECT r.ord, r.id FROM r
+	WHERE NOT EXISTS (SELECT FROM fin WHERE fin.ord = r.ord)
+		AND NOT EXISTS (SELECT FROM back WHERE back.ord = r.ord)
+	OFFSET 0 -- the refused results first (rarely any), then the lookup below
+) AS x
+-- A scalar subquery, not EXISTS, which the planner may turn into a join
+-- that reads the whole history: this one looks up by ID.
+WHERE (SELECT true FROM ${s}fedihook_deliveries d WHERE d.id = x.id)
+ORDER BY x.ord`
 
 // deliverySelect reads whole deliveries: a pending one's attempts, due
 // time and last attempt are its queue row's.
@@ -291,13 +322,25 @@ func (s *Store) enqueueBatch(ctx context.Context, calls []*batchCall[enqueued]) 
 // enqueue writes es through q in one statement. Deliveries that share
 // their body bytes (Emit's deliveries of one event), and their event's
 // other fields, are stored with one event row, as an emission is.
+//
+// Through the pool, the statement follows sqlPlanLookups in one pipeline;
+// in a caller's transaction (TxOutbox) it goes alone, leaving the
+// transaction's settings as they are.
 func enqueue(ctx context.Context, q querier, s *Store, es []enqueued) error {
 	args, n := enqueueArgs(es, s.channel)
 	if n == 0 {
 		return ctx.Err()
 	}
 	var v int64
-	err := q.QueryRow(ctx, s.sql.enqueue, args...).Scan(&v, nil)
+	var err error
+	if q == querier(s.pool) {
+		var b pgx.Batch
+		b.Queue(sqlPlanLookups)
+		b.Queue(s.sql.enqueue, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&v, nil) })
+		err = s.pool.SendBatch(ctx, &b).Close()
+	} else {
+		err = q.QueryRow(ctx, s.sql.enqueue, args...).Scan(&v, nil)
+	}
 	if err == nil {
 		s.hooks.sawVersion(v)
 	}
@@ -397,11 +440,25 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int, lease time.Du
 	if max <= 0 {
 		return nil, ctx.Err()
 	}
-	rows, err := s.pool.Query(ctx, s.sql.claimAsync, now, max, now.Add(lease))
+	var b pgx.Batch
+	b.Queue(sqlPlanClaim)
+	b.Queue(s.sql.claimAsync, now, max, now.Add(lease))
+	br := s.pool.SendBatch(ctx, &b)
+	_, err := br.Exec()
+	var cs []webhook.Claim
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			cs, err = s.scanClaims(rows, max)
+		}
+	}
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: claiming deliveries: %w", err)
 	}
-	return s.scanClaims(rows, max)
+	return cs, nil
 }
 
 // scanClaims reads the rows of sqlClaim and closes them.
@@ -504,12 +561,17 @@ func (s *Store) settleBatch(ctx context.Context, calls []*batchCall[webhook.Resu
 	for _, c := range calls {
 		sa.add(c.in)
 	}
-	var lost []int64
-	rows, err := s.pool.Query(ctx, s.sql.settle, sa.args()...)
-	if err == nil {
+	var (
+		lost []int64
+		b    pgx.Batch
+	)
+	b.Queue(sqlPlanLookups)
+	b.Queue(s.sql.settle, sa.args()...).Query(func(rows pgx.Rows) error {
+		var err error
 		lost, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-	}
-	if err != nil {
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
 		for _, c := range calls {
 			c.err = fmt.Errorf("pgstore: settling %d results: %w", len(c.in), err)
 		}
@@ -594,10 +656,16 @@ func (s *Store) SettleAndClaim(ctx context.Context, rs []webhook.Result, now tim
 	sa := newSettleArgs(len(rs))
 	sa.add(rs)
 	var b pgx.Batch
+	b.Queue(sqlPlanLookups)
 	b.Queue(s.sql.settle, sa.args()...)
+	b.Queue(sqlPlanClaim)
 	b.Queue(s.sql.claim, now, max, now.Add(lease))
 	br := s.pool.SendBatch(ctx, &b)
-	rows, err := br.Query()
+	_, err := br.Exec()
+	var rows pgx.Rows
+	if err == nil {
+		rows, err = br.Query()
+	}
 	var lost []int64
 	if err == nil {
 		lost, err = pgx.CollectRows(rows, pgx.RowTo[int64])
@@ -606,7 +674,9 @@ func (s *Store) SettleAndClaim(ctx context.Context, rs []webhook.Result, now tim
 		_ = br.Close()
 		return nil, fmt.Errorf("pgstore: settling %d results: %w", len(rs), err)
 	}
-	rows, err = br.Query()
+	if _, err = br.Exec(); err == nil {
+		rows, err = br.Query()
+	}
 	var cs []webhook.Claim
 	if err == nil {
 		cs, err = s.scanClaims(rows, max)
