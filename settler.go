@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // A settler settles the results of a started Dispatcher's workers in
@@ -12,8 +13,9 @@ import (
 // its previous call in one store call, and then runs what follows each
 // (auto-disable, logs, the On* callbacks). While a call is under way the
 // next batch gathers, so a result waits at most for one call before its
-// own begins: the batches grow with the load and the store's latency,
-// and nothing waits when the load is light.
+// own begins: the batches grow with the load and the store's latency.
+// Before a call, the settler also waits a moment (settleGather) for a
+// batch worth it, since a store's cost is mostly per call.
 //
 // When the pool has room, the call claims too (the claim rides along):
 // the store settles and claims in one round trip and one commit, and the
@@ -24,6 +26,11 @@ type settler struct {
 	store SettleClaimer
 	pool  *pool
 	ctx   context.Context // without its end: results are settled
+
+	batch int           // results worth a call: gather waits for them
+	wait  time.Duration // how long gather waits at most
+	// gathering, in tests, receives how many results gather waits with.
+	gathering chan int
 
 	mu    sync.Mutex
 	items []settling // handed over since the last call
@@ -40,7 +47,7 @@ type settling struct {
 }
 
 func newSettler(d *Dispatcher, sc SettleClaimer, p *pool, ctx context.Context) *settler {
-	return &settler{d: d, store: sc, pool: p, ctx: context.WithoutCancel(ctx),
+	return &settler{d: d, store: sc, pool: p, ctx: context.WithoutCancel(ctx), batch: 2 * d.cfg.Workers, wait: settleGather,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -66,6 +73,7 @@ func (s *settler) run() {
 		stopping := false
 		select {
 		case <-s.kick:
+			stopping = s.gather()
 		case <-s.stop:
 			stopping = true
 		}
@@ -87,6 +95,46 @@ func (s *settler) run() {
 		}
 	}
 }
+
+// gather waits, once a result is handed over, up to s.wait for s.batch
+// of them; it reports whether close was called meanwhile.
+func (s *settler) gather() bool {
+	s.mu.Lock()
+	n := len(s.items)
+	s.mu.Unlock()
+	if n >= s.batch {
+		return false
+	}
+	t := time.NewTimer(s.wait)
+	defer t.Stop()
+	if s.gathering != nil {
+		s.gathering <- n
+	}
+	for {
+		select {
+		case <-s.kick:
+			s.mu.Lock()
+			n = len(s.items)
+			s.mu.Unlock()
+			if n >= s.batch {
+				return false
+			}
+		case <-t.C:
+			return false
+		case <-s.stop:
+			return true
+		}
+	}
+}
+
+// settleGather is how long a settler waits, once a result is handed over,
+// for a batch of twice Config.Workers results to gather. The results wait
+// after their attempts, so their receivers and the Emit-to-receipt
+// latency never see it; a batch of a few dozen results costs the store
+// about what a batch of a few costs (in PostgreSQL, 186 against 137 µs of
+// the server's CPU per delivery in fedihook bench). It is real time,
+// whatever the Dispatcher's Clock: a fake clock must not hold results.
+const settleGather = 2 * time.Millisecond
 
 // flush settles batch, claiming along when the pool has room, and runs
 // what follows each result. rs is storage for the results; it is

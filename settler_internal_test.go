@@ -178,3 +178,62 @@ func TestDispatcherSettlesInBatches(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, st.Pending)
 }
+
+// TestSettlerGathers: a settler waits for a batch worth a call before
+// calling the store, and no longer than its wait: results handed over one
+// by one go together once there are enough, and a lone result is still
+// settled when the wait ends.
+func TestSettlerGathers(t *testing.T) {
+	ctx := context.Background()
+	s := newBatchingStore(t)
+	d, err := New(s, &Config{Host: "example.tld", Workers: 2})
+	require.NoError(t, err)
+	w, err := d.CreateHook(ctx, &Webhook{UserID: "u", Name: "h", On: []Event{EventNote}, URL: "https://r.example/", Active: true})
+	require.NoError(t, err)
+	var ds []*Delivery
+	for range 4 {
+		ds = append(ds, &Delivery{ID: uuid.New(), HookID: w.ID, UserID: "u", Type: EventNote, Server: "https://example.tld",
+			CreatedAt: time.Now(), Body: []byte(`{}`), State: StatePending, NextAttemptAt: time.Now()})
+	}
+	require.NoError(t, s.Enqueue(ctx, ds))
+	cs, err := s.Claim(ctx, time.Now(), 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, cs, 4)
+
+	st := newSettler(d, s, newPool(2), ctx)
+	st.batch, st.wait = 3, time.Hour // only a batch of 3 makes a call
+	st.gathering = make(chan int, 1)
+	go st.run()
+	settled := make(chan int, 4)
+	add := func(i int) {
+		st.add(Result{ID: cs[i].Delivery.ID, HookID: w.ID, Lease: cs[i].Lease, State: StateDelivered,
+			Attempt: Attempt{At: time.Now(), Status: 204}}, false, func() { settled <- i })
+	}
+	add(0)
+	select {
+	case n := <-st.gathering:
+		require.Equal(t, 1, n)
+	case i := <-settled:
+		t.Fatalf("result %d settled alone", i)
+	}
+	add(1)
+	add(2)
+	require.ElementsMatch(t, []int{0, 1, 2}, []int{<-settled, <-settled, <-settled})
+	st.close()
+
+	// A lone result waits no longer than the wait.
+	st = newSettler(d, s, newPool(2), ctx)
+	st.batch, st.wait = 100, time.Millisecond
+	go st.run()
+	add(3)
+	require.Equal(t, 3, <-settled, "settled once the wait ended, before close")
+	st.close()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sizes []int
+	for _, c := range s.calls {
+		sizes = append(sizes, len(c))
+	}
+	require.Equal(t, []int{3, 1}, sizes)
+}
