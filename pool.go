@@ -23,6 +23,7 @@ import (
 type pool struct {
 	capacity int // workers plus the claims kept waiting
 	lowWater int // at or below this many waiting, ask for more
+	minClaim int // while claims wait, claim no fewer than this many
 
 	mu    sync.Mutex
 	more  sync.Cond // a claim was put, or the pool closed
@@ -68,7 +69,7 @@ type pooled struct {
 
 func newPool(workers int) *pool {
 	prefetch := workers / 2
-	p := &pool{capacity: workers + prefetch, lowWater: prefetch / 2, low: make(chan struct{}, 1)}
+	p := &pool{capacity: workers + prefetch, lowWater: prefetch / 2, minClaim: prefetch / 2, low: make(chan struct{}, 1)}
 	p.more.L = &p.mu
 	return p
 }
@@ -93,6 +94,11 @@ func (p *pool) reserve() int {
 		return 0
 	}
 	n := p.roomLocked()
+	if n < p.minClaim && p.head < len(p.ready) {
+		// The workers have claims waiting: let the room grow into a
+		// batch worth a call (take asks again at the low water mark).
+		return 0
+	}
 	if n == 0 && p.reserved > 0 {
 		p.wanted = true
 	}

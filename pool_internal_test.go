@@ -74,3 +74,33 @@ func TestPoolReservation(t *testing.T) {
 	p.close()
 	require.Equal(t, 0, p.reserve(), "none once closed")
 }
+
+// TestPoolClaimsInBatches: while claims wait for the workers, the pool
+// offers no room for a claim smaller than minClaim, so that the store is
+// asked for batches; with none waiting, any room is offered at once.
+func TestPoolClaimsInBatches(t *testing.T) {
+	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
+	p := newPool(8) // 8 workers and 4 waiting; batches of at least 2
+	require.Equal(t, 2, p.minClaim)
+	var cs []Claim
+	for range 12 {
+		cs = append(cs, claim())
+	}
+	p.put(cs, time.Time{})
+	for range 9 { // 8 attempts under way and 3 waiting, room 1
+		_, _, ok := p.take()
+		require.True(t, ok)
+	}
+	p.done()
+	require.Equal(t, 1, p.room())
+	require.Equal(t, 0, p.reserve(), "1 is not worth a call while claims wait")
+	p.done()
+	require.Equal(t, 2, p.reserve(), "2 is")
+	p.putReserved(nil, 2, time.Time{})
+	p.put([]Claim{claim()}, time.Time{})
+	for range 4 { // 11 under way, none waiting, room 1
+		_, _, ok := p.take()
+		require.True(t, ok)
+	}
+	require.Equal(t, 1, p.reserve(), "with no claim waiting, any room is worth a call")
+}
