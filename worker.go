@@ -172,11 +172,11 @@ func (d *Dispatcher) work(ctx context.Context, p *pool, st *settler) {
 			p.giveBack(c)
 			return
 		}
-		host, ok := d.admit(w, p, &c, at)
+		host, start, ok := d.admit(w, p, &c, at)
 		if !ok {
 			continue
 		}
-		made := d.attempt(w, c)
+		made := d.attempt(w, c, start)
 		d.gate.done(c.Hook.ID, host)
 		if !made {
 			p.giveBack(c) // released with the leftovers
@@ -187,9 +187,9 @@ func (d *Dispatcher) work(ctx context.Context, p *pool, st *settler) {
 	}
 }
 
-// admit passes c, claimed at at, through the fairness gate: false means
-// the claim was released, put off, or (ctx ended while it waited) given
-// back to p, and is done with.
+// admit passes c, claimed at at, through the fairness gate, and returns
+// the time its attempt begins: false means the claim was released, put
+// off, or (ctx ended while it waited) given back to p, and is done with.
 //
 // A draining Dispatcher waits for a place rather than putting a delivery
 // off, but it keeps the lease's promise: a claim attempted within half
@@ -198,11 +198,12 @@ func (d *Dispatcher) work(ctx context.Context, p *pool, st *settler) {
 // in flight. A claim that waited longer, in the pool behind workers
 // waiting for a place or for a place itself, is released, due at once,
 // and claimed again with a fresh lease.
-func (d *Dispatcher) admit(w *worker, p *pool, c *Claim, at time.Time) (host string, ok bool) {
+func (d *Dispatcher) admit(w *worker, p *pool, c *Claim, at time.Time) (host string, start time.Time, ok bool) {
 	draining := p.draining.Load()
 	deadline := at.Add(d.cfg.Lease / 2)
 	now := d.clock.Now()
 	var retryAt time.Time
+	waited := false
 	a := overLimit // waited too long: release it, due at once
 	switch {
 	case !now.Before(deadline):
@@ -214,12 +215,13 @@ func (d *Dispatcher) admit(w *worker, p *pool, c *Claim, at time.Time) (host str
 			t := d.clock.NewTimer(deadline.Sub(now))
 			host, ok = d.gate.await(w.ctx, c, t.C())
 			t.Stop()
+			waited = true
 			switch {
 			case ok:
 				a = admitted
 			case w.ctx.Err() != nil:
 				p.giveBack(*c)
-				return "", false
+				return "", time.Time{}, false
 			default:
 				retryAt = d.clock.Now()
 			}
@@ -231,9 +233,12 @@ func (d *Dispatcher) admit(w *worker, p *pool, c *Claim, at time.Time) (host str
 		}
 	}
 	if a == admitted {
+		if !waited {
+			return host, now, true
+		}
 		// The place may have come as the time ran out.
 		if now = d.clock.Now(); now.Before(deadline) {
-			return host, true
+			return host, now, true
 		}
 		d.gate.done(c.Hook.ID, host)
 		retryAt = now
@@ -244,7 +249,7 @@ func (d *Dispatcher) admit(w *worker, p *pool, c *Claim, at time.Time) (host str
 		d.log.Error("webhook: releasing a delivery over a fairness limit", "hook", c.Hook.ID, "err", err)
 	}
 	p.done()
-	return "", false
+	return "", time.Time{}, false
 }
 
 // release returns the Result that gives a claim back to the store, due
@@ -327,14 +332,13 @@ func (w *worker) settle(s Store, r Result) error {
 	return err
 }
 
-// attempt makes one attempt of a claimed delivery and settles it, or
-// hands its result to the worker's settler; false means the attempt was
-// interrupted (w.ctx ended) and not settled.
-func (d *Dispatcher) attempt(w *worker, c Claim) (made bool) {
+// attempt makes one attempt, begun at at, of a claimed delivery and
+// settles it, or hands its result to the worker's settler; false means the
+// attempt was interrupted (w.ctx ended) and not settled.
+func (d *Dispatcher) attempt(w *worker, c Claim, at time.Time) (made bool) {
 	ctx := w.ctx
 	del := &c.Delivery
 	n := del.Attempts + 1
-	at := d.clock.Now()
 	o := d.send(ctx, del, c.Hook, c.payload, n, at)
 	if o.err != nil && ctx.Err() != nil {
 		// Interrupted by Shutdown, not failed: the claim is released and
