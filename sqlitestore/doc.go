@@ -113,10 +113,15 @@
 //   - webhook_hook_version: the change counter of the webhooks.
 //   - webhook_deliveries: one row per delivery, with a partial index on
 //     (run_at, due_at) of the pending ones, from which Claim takes the
-//     head, an index on (hook_pk, created_at, id) that lists a
+//     head, a partial index on (hook_pk, created_at, id) that lists a
 //     webhook's deliveries newest first, and a partial index of the
 //     pending deliveries of ordered webhooks by (hook_pk, pk), their
-//     order.
+//     order. A delivery is enqueued unlisted, outside the listing index,
+//     and the Store lists the unlisted ones in bulk, about a thousand at
+//     a time, so that a busy webhook's page of that index is written
+//     once for many of its deliveries rather than once for nearly each;
+//     the unlisted ones have the highest pks, above the mark kept in
+//     webhook_listed, and [Store.ListDeliveries] reads them from there.
 //   - webhook_attempts: every attempt, with the first
 //     [webhook.MaxResponseRecord] bytes of the response, for
 //     [Store.ListAttempts].

@@ -297,7 +297,8 @@ func (s *Store) DeleteHook(ctx context.Context, id string) error {
 		if err != nil {
 			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
 		}
-		if _, err := deleteDeliveries(ctx, r, `DELETE FROM webhook_deliveries WHERE hook_pk = ? RETURNING pk, payload_pk`, pk); err != nil {
+		if _, err := deleteDeliveries(ctx, r, `DELETE FROM webhook_deliveries WHERE pk IN (`+hookDeliveriesSQL+`)
+			RETURNING pk, payload_pk`, pk); err != nil {
 			return fmt.Errorf("sqlitestore: delete webhook: %w", err)
 		}
 		if _, err := r.exec(ctx, `DELETE FROM webhook_hook_events WHERE user_id = ? AND hook_pk = ?`, userID, pk); err != nil {

@@ -220,3 +220,182 @@ func testMigratePopulatedV4(t *testing.T, driver string) {
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_attempts`).Scan(&left))
 	require.Equal(t, 3, left, "the attempts of d1 and d6")
 }
+
+// TestMigratePopulatedV5 migrates a database populated by the release
+// of schema version 5 (testdata/v5.sql: its schema as SQLite keeps it,
+// and webhooks, deliveries and attempts written by that release's code)
+// and checks that every webhook, pending delivery and attempt is still
+// there and behaves: listing (now from the bulk-listed index and the
+// unlisted range), claims, leases, ordering, deletion and pruning.
+func TestMigratePopulatedV5(t *testing.T) {
+	t.Parallel()
+	for _, driver := range []string{"sqlite", "sqlite3"} { // modernc, ncruces
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			testMigratePopulatedV5(t, driver)
+		})
+	}
+}
+
+func testMigratePopulatedV5(t *testing.T, driver string) {
+	ctx := context.Background()
+	db, err := sql.Open(driver, "file:"+filepath.Join(t.TempDir(), "v5.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	fixture, err := os.ReadFile("testdata/v5.sql")
+	require.NoError(t, err)
+	for _, stmt := range splitStatements(string(fixture)) {
+		_, err := db.ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+
+	s, err := New(db, &Config{Retention: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	var v int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT max(version) FROM webhook_migrations`).Scan(&v))
+	require.Equal(t, len(ms), v)
+
+	T := time.Unix(0, 1741064767891000000).UTC()
+	// Webhooks.
+	alice, err := s.ListHooks(ctx, "alice")
+	require.NoError(t, err)
+	require.Len(t, alice, 2)
+	h1 := alice[0]
+	require.Equal(t, "h1", h1.ID)
+	require.Equal(t, []webhook.Event{webhook.EventNote, webhook.EventReply}, h1.On)
+	require.Equal(t, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", h1.SigningSecret)
+	require.NotNil(t, h1.FailingSince)
+	require.True(t, h1.FailingSince.Equal(T))
+	require.True(t, alice[1].Ordered)
+	bob, err := s.ListHooks(ctx, "bob")
+	require.NoError(t, err)
+	require.Len(t, bob, 1)
+	require.False(t, bob[0].Active)
+	hooks, err := s.MatchHooks(ctx, "alice", webhook.EventReply)
+	require.NoError(t, err)
+	require.Len(t, hooks, 1)
+	require.Equal(t, "h1", hooks[0].ID)
+
+	// Deliveries, as they were.
+	id := func(b byte) uuid.UUID {
+		u := uuid.UUID{}
+		for i := range u {
+			u[i] = b<<4 | (b & 0xf)
+		}
+		u[0] = b
+		u[6], u[8] = 0x40|(b&0xf), 0x80|(b&0xf)
+		return u
+	}
+	for _, c := range []struct {
+		n        byte
+		hook     string
+		state    webhook.State
+		attempts int
+		status   int
+		body     string
+	}{
+		{1, "h1", webhook.StatePending, 1, 500, `{"note":{"id":"n1"}}`},
+		{2, "h2", webhook.StatePending, 0, 0, `{"note":{"id":"n1"}}`},
+		{3, "h1", webhook.StateDelivered, 1, 204, `{"note":{"id":"n2"}}`},
+		{4, "h1", webhook.StateFailed, 1, 410, `{"note":{"id":"n3"}}`},
+		{5, "h2", webhook.StatePending, 0, 0, `{"note":{"id":"n4"}}`},
+		{6, "h1", webhook.StatePending, 2, 503, `{"note":{"id":"n5"}}`},
+		{0x20, "h1", webhook.StatePending, 0, 0, `{"note":{"id":"m0"}}`},
+		{0x33, "h1", webhook.StatePending, 0, 0, `{"note":{"id":"m19"}}`},
+	} {
+		d, err := s.GetDelivery(ctx, id(c.n))
+		require.NoError(t, err, "d%d", c.n)
+		require.Equal(t, c.hook, d.HookID, "d%d", c.n)
+		require.Equal(t, c.state, d.State, "d%d", c.n)
+		require.Equal(t, c.attempts, d.Attempts, "d%d", c.n)
+		require.Equal(t, c.status, d.LastStatus, "d%d", c.n)
+		require.JSONEq(t, c.body, string(d.Body), "d%d", c.n)
+	}
+	attempts, err := s.ListAttempts(ctx, id(6))
+	require.NoError(t, err)
+	require.Len(t, attempts, 2)
+	require.Equal(t, "busy", string(attempts[1].Response))
+	attempts, err = s.ListAttempts(ctx, id(4))
+	require.NoError(t, err)
+	require.Equal(t, "gone", string(attempts[0].Response))
+
+	// The listing: h1's 24, newest first, in pages, also after a new
+	// delivery is enqueued unlisted.
+	list := func(hook string, state webhook.State) []uuid.UUID {
+		var ids []uuid.UUID
+		q := webhook.DeliveryQuery{HookID: hook, State: state, Limit: 5}
+		for {
+			page, err := s.ListDeliveries(ctx, q)
+			require.NoError(t, err)
+			for _, d := range page.Deliveries {
+				ids = append(ids, d.ID)
+			}
+			if page.Next == "" {
+				return ids
+			}
+			q.Cursor = page.Next
+		}
+	}
+	var want []uuid.UUID
+	for n := byte(0x33); n >= 0x20; n-- {
+		want = append(want, id(n))
+	}
+	want = append(want, id(6), id(4), id(3), id(1))
+	require.Equal(t, want, list("h1", 0))
+	require.Equal(t, []uuid.UUID{id(4)}, list("h1", webhook.StateFailed))
+	require.Equal(t, []uuid.UUID{id(5), id(2)}, list("h2", 0))
+	d7 := &webhook.Delivery{ID: id(7), HookID: "h1", UserID: "alice", Type: webhook.EventNote, Server: "https://example.tld",
+		CreatedAt: T.Add(time.Second), Body: []byte(`{}`), State: webhook.StatePending, NextAttemptAt: T.Add(time.Hour)}
+	require.NoError(t, s.Enqueue(ctx, []*webhook.Delivery{d7}))
+	require.Equal(t, append([]uuid.UUID{id(7)}, want...), list("h1", 0))
+
+	// The queue: at T, d2 (the ordered head) and d32..d51 are claimable;
+	// d1 is due at T+60s, d6 is leased until T+30s, d5 is held behind d2.
+	claims, err := s.Claim(ctx, T, 100, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, claims, 21)
+	var rs []webhook.Result
+	for _, c := range claims {
+		rs = append(rs, webhook.Result{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease,
+			State: webhook.StateDelivered, Attempt: webhook.Attempt{At: T, Status: 204}})
+	}
+	require.NoError(t, s.Settle(ctx, rs))
+	claims, err = s.Claim(ctx, T, 10, time.Hour)
+	require.NoError(t, err)
+	require.Len(t, claims, 1, "d5 is the head now")
+	require.Equal(t, id(5), claims[0].Delivery.ID)
+	// The lease of d6, taken before the migration, still holds it; after
+	// its expiry it is claimed with a newer lease, and settles.
+	claims, err = s.Claim(ctx, T.Add(61*time.Second), 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, claims, 2)
+	require.ElementsMatch(t, []uuid.UUID{id(1), id(6)}, []uuid.UUID{claims[0].Delivery.ID, claims[1].Delivery.ID})
+	rs = rs[:0]
+	for _, c := range claims {
+		rs = append(rs, webhook.Result{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease,
+			State: webhook.StateDelivered, Attempt: webhook.Attempt{At: T.Add(61 * time.Second), Status: 204}})
+	}
+	require.NoError(t, s.Settle(ctx, rs))
+	attempts, err = s.ListAttempts(ctx, id(6))
+	require.NoError(t, err)
+	require.Len(t, attempts, 3)
+	require.Equal(t, 204, attempts[2].Status)
+
+	// Deleting h2 takes d2 and d5; pruning takes what finished an hour
+	// before, with its attempts and unused payloads.
+	require.NoError(t, s.DeleteHook(ctx, "h2"))
+	_, err = s.GetDelivery(ctx, id(5))
+	require.ErrorIs(t, err, webhook.ErrNotFound)
+	n, err := s.Prune(ctx, T.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, int64(24), n, "d1, d3, d4, d6 and d32..d51")
+	require.Equal(t, []uuid.UUID{id(7)}, list("h1", 0))
+	var payloads, left int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_payloads`).Scan(&payloads))
+	require.Equal(t, 1, payloads, "d7's")
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_attempts`).Scan(&left))
+	require.Zero(t, left)
+}

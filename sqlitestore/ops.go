@@ -19,16 +19,30 @@ var (
 	_ webhook.StatsReporter = (*Store)(nil)
 )
 
-// listDeliveriesSQL reads a page of a webhook's deliveries, newest first,
-// from a range of webhook_deliveries_hook: those before the cursor
-// (created_at, id), in the given state unless it is 0.
+// listDeliveriesSQL reads a page of the deliveries of webhook ?1, newest
+// first: those before the cursor (?2, ?3) = (created_at, id), in the
+// state ?4 unless it is 0, at most ?5. They are the page's worth read
+// from a range of webhook_deliveries_hook, and those of the unlisted
+// deliveries (see listing.go) that qualify, in one statement so that
+// both are read from one snapshot of the database.
 const listDeliveriesSQL = `SELECT ` + deliveryColumns + `
-	FROM webhook_hooks h
-	JOIN webhook_deliveries d ON d.hook_pk = h.pk
+	FROM webhook_deliveries d
+	JOIN webhook_hooks h ON h.pk = d.hook_pk
 	JOIN webhook_payloads p ON p.pk = d.payload_pk
-	WHERE h.id = ? AND (d.created_at, d.id) < (?, ?) AND (? = 0 OR d.state = ?)
+	WHERE d.pk IN (
+		SELECT pk FROM (
+			SELECT pk FROM webhook_deliveries
+			WHERE hook_pk = (SELECT pk FROM webhook_hooks WHERE id = ?1) AND listed = 1
+				AND (created_at, id) < (?2, ?3) AND (?4 = 0 OR state = ?4)
+			ORDER BY created_at DESC, id DESC
+			LIMIT ?5)
+		UNION ALL
+		SELECT pk FROM webhook_deliveries
+		WHERE pk > (SELECT upto FROM webhook_listed WHERE id = 1) AND listed = 0
+			AND hook_pk = (SELECT pk FROM webhook_hooks WHERE id = ?1)
+			AND (created_at, id) < (?2, ?3) AND (?4 = 0 OR state = ?4))
 	ORDER BY d.created_at DESC, d.id DESC
-	LIMIT ?`
+	LIMIT ?5`
 
 // ListDeliveries implements [webhook.History]: a page of a webhook's
 // deliveries, newest (by CreatedAt, then ID) first. Cursors are those of
@@ -51,7 +65,7 @@ func (s *Store) ListDeliveries(ctx context.Context, q webhook.DeliveryQuery) (*w
 	if q.State != 0 {
 		state, _ = toState(q.State)
 	}
-	rows, err := s.db.QueryContext(ctx, listDeliveriesSQL, q.HookID, before, beforeID, state, state, limit+1)
+	rows, err := s.db.QueryContext(ctx, listDeliveriesSQL, q.HookID, before, beforeID, state, limit+1)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
 	}

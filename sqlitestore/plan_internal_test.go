@@ -25,6 +25,11 @@ func TestQueryPlans(t *testing.T) {
 		"hooks by pk":     hooksByPKSQL(4),
 		"get delivery":    getDeliverySQL,
 		"list deliveries": listDeliveriesSQL,
+		"hook deliveries": hookDeliveriesSQL,
+		"unlisted":        unlistedSQL,
+		"list":            listSQL,
+		"listed upto":     listedUptoSQL,
+		"next pks":        nextPKsSQL,
 		"get hook":        getHookSQL,
 		"list hooks":      listHooksSQL,
 	} {

@@ -46,9 +46,13 @@ func fromState(n int) webhook.State {
 	return webhook.State(0)
 }
 
-// maxPayloadSQL finds the highest payload pk, under the write lock: the
-// payloads of an enqueue take the next ones.
-const maxPayloadSQL = `SELECT coalesce(max(pk), 0) FROM webhook_payloads`
+// nextPKsSQL reads, under the write lock, the highest payload pk and the
+// pk after which deliveries are enqueued: the highest in use, or, if
+// that is lower, the highest listed (see migration 6), so that the
+// deliveries enqueued unlisted stay one range at the end of the table.
+// An enqueue's payloads and deliveries take the next ones.
+const nextPKsSQL = `SELECT (SELECT coalesce(max(pk), 0) FROM webhook_payloads),
+	max((SELECT coalesce(max(pk), 0) FROM webhook_deliveries), (SELECT upto FROM webhook_listed WHERE id = 1))`
 
 // insertPayloadsSQL inserts n payloads, each with its pk, body and the
 // number of deliveries that share it; rows of NULLs (padding) are
@@ -58,16 +62,17 @@ func insertPayloadsSQL(n int) string {
 		SELECT * FROM (VALUES ` + values(n, 3) + `) WHERE column1 IS NOT NULL`
 }
 
-// enqueueSQL inserts n deliveries, taking each webhook's pk and ordered
-// flag from its ID: a delivery of a missing webhook is not inserted, nor
-// one whose ID is taken. A delivery of an ordered webhook is inserted
-// held; [promoteSQL] then makes the webhook's earliest one its head.
+// enqueueSQL inserts n deliveries, unlisted, each with its pk, taking
+// each webhook's pk and ordered flag from its ID: a delivery of a missing
+// webhook is not inserted, nor one whose ID is taken. A delivery of an
+// ordered webhook is inserted held; [promoteSQL] then makes the webhook's
+// earliest one its head.
 func enqueueSQL(n int) string {
 	return `INSERT OR IGNORE INTO webhook_deliveries
-		(id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at, ordered, held)
-		SELECT v.column1, h.pk, v.column3, v.column4, v.column5, v.column6, v.column7, 1, v.column8,
-			CASE WHEN h.ordered THEN ` + heldRunAt + ` ELSE v.column8 END, h.ordered, h.ordered
-		FROM (VALUES ` + values(n, 8) + `) AS v JOIN webhook_hooks h ON h.id = v.column2
+		(pk, id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at, ordered, held, listed)
+		SELECT v.column1, v.column2, h.pk, v.column4, v.column5, v.column6, v.column7, v.column8, 1, v.column9,
+			CASE WHEN h.ordered THEN ` + heldRunAt + ` ELSE v.column9 END, h.ordered, h.ordered, 0
+		FROM (VALUES ` + values(n, 9) + `) AS v JOIN webhook_hooks h ON h.id = v.column3
 		RETURNING hook_pk, ordered`
 }
 
@@ -136,8 +141,8 @@ type bodyKey struct {
 func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
 	// The payloads first: one row per distinct body, counting the
 	// deliveries that share it, all in a few statements.
-	var next int64
-	if err := r.queryRow(ctx, maxPayloadSQL).Scan(&next); err != nil {
+	var next, nextDelivery int64
+	if err := r.queryRow(ctx, nextPKsSQL).Scan(&next, &nextDelivery); err != nil {
 		return fmt.Errorf("sqlitestore: enqueue: %w", err)
 	}
 	type payload struct {
@@ -169,7 +174,7 @@ func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
 		payloads[j].refs++
 		ppks[i] = payloads[j].pk
 	}
-	args := make([]any, 0, 8*bucket(min(max(len(ds), len(payloads)), maxRows)))
+	args := make([]any, 0, 9*bucket(min(max(len(ds), len(payloads)), maxRows)))
 	for start := 0; start < len(payloads); start += maxRows {
 		chunk := payloads[start:min(start+maxRows, len(payloads))]
 		args = args[:0]
@@ -185,11 +190,12 @@ func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
 		chunk := ds[start:min(start+maxRows, len(ds))]
 		args = args[:0]
 		for i, d := range chunk {
-			args = append(args, d.ID[:], d.HookID, ppks[start+i], d.UserID, string(d.Type), d.Server,
+			nextDelivery++
+			args = append(args, nextDelivery, d.ID[:], d.HookID, ppks[start+i], d.UserID, string(d.Type), d.Server,
 				nanos(d.CreatedAt), nanos(d.NextAttemptAt))
 		}
 		b := bucket(len(chunk))
-		n, ordered, err := insertDeliveries(ctx, r, b, pad(args, b, 8))
+		n, ordered, err := insertDeliveries(ctx, r, b, pad(args, b, 9))
 		if err != nil {
 			return fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}

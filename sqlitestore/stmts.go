@@ -97,7 +97,7 @@ func pad(args []any, rows, cols int) []any {
 func hotQueries() []string {
 	qs := []string{
 		lockSQL, savepointSQL, releaseSQL, rollbackToSQL,
-		claimSQL, promoteSQL, matchHooksSQL, getHookSQL, getDeliverySQL, hookVersionSQL, maxPayloadSQL,
+		claimSQL, promoteSQL, matchHooksSQL, getHookSQL, getDeliverySQL, hookVersionSQL, nextPKsSQL, unlistedSQL, listSQL, listedUptoSQL,
 	}
 	for b := 1; b <= maxRows; b *= 2 {
 		qs = append(qs, enqueueSQL(b), insertPayloadsSQL(b), settleSQL(b), hookStatusSQL(b), attemptsSQL(b), hooksByPKSQL(b))

@@ -255,6 +255,9 @@ func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
 			return nil
 		}
 	}
+	if err := listIfDue(ctx, r); err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
 	}
