@@ -239,6 +239,12 @@ func (s *Store) DeleteHook(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		// After the row lock (an outbox's enqueue holds that one, maybe
+		// for long, and not the hooks lock), the hooks lock: it waits for
+		// the Enqueues under way, whose deliveries are then deleted below.
+		if _, err := tx.Exec(ctx, sqlLockHooks, s.schema); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, s.sql.deleteHookQueue, id); err != nil {
 			return err
 		}

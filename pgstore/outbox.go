@@ -75,7 +75,7 @@ func (o *TxOutbox) enqueue(ctx context.Context, e enqueued) error {
 	}
 	var v int64
 	var notified any
-	err := o.sqlTx.QueryRowContext(ctx, o.s.sql.enqueue, args...).Scan(&v, &notified)
+	err := o.sqlTx.QueryRowContext(ctx, o.s.sql.enqueueTx, args...).Scan(&v, &notified)
 	if err == nil {
 		o.s.hooks.sawVersion(v)
 	}

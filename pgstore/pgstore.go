@@ -166,7 +166,7 @@ type statements struct {
 	lockHook, deleteHookQueue, deleteHookDeliveries, disableHook      string
 	listDeliveries, listAttempts, deliveryExists, redeliver           string
 	recoverFailed, queueStats                                         string
-	enqueue, claim, claimAsync, settle, getDelivery, prune            string
+	enqueue, enqueueTx, claim, claimAsync, settle, getDelivery, prune string
 	migrationsTable, migrationVersions, recordMigration               string
 }
 
@@ -189,7 +189,8 @@ func newStatements(prefix string) statements {
 		recoverFailed:        r.Replace(sqlRecoverFailed),
 		queueStats:           r.Replace(sqlQueueStats),
 		userHooks:            r.Replace(sqlUserHooks),
-		enqueue:              r.Replace(sqlEnqueue),
+		enqueue:              strings.ReplaceAll(r.Replace(sqlEnqueue), "${lockrows}", ""),
+		enqueueTx:            strings.ReplaceAll(r.Replace(sqlEnqueue), "${lockrows}", "FOR KEY SHARE"),
 		claim:                strings.ReplaceAll(r.Replace(sqlClaim), "${async}", ""),
 		claimAsync:           strings.ReplaceAll(r.Replace(sqlClaim), "${async}", claimAsync),
 		settle:               r.Replace(sqlSettle),

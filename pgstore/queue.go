@@ -22,9 +22,13 @@ const (
 // sqlEnqueue inserts a batch from parallel arrays: the events ($1-$5),
 // then the deliveries ($6-$9, each naming its event by position in $8),
 // each into fedihook_deliveries and fedihook_queue, in the order given
-// (which seq follows). It locks the webhooks against deletion (FOR KEY
-// SHARE, which neither a claim nor a settle conflicts with) and raises a
-// foreign key violation for a delivery of a webhook that does not exist.
+// (which seq follows). It raises a foreign key violation for a delivery
+// of a webhook that does not exist. A webhook must not be deleted before
+// the statement commits: in a caller's transaction (TxOutbox) it locks
+// the webhooks' rows against it (FOR KEY SHARE, which neither a claim nor
+// a settle conflicts with); through the pool, sqlPlanEnqueue has taken
+// the hooks lock (shared) before the statement began, which costs no
+// write, where a row lock writes to every webhook's row.
 // In the same statement, and so the same transaction, it notifies the
 // channel once (delivered only if the transaction commits), and returns
 // the webhooks' version, which keeps in-process views of them honest.
@@ -32,7 +36,7 @@ const sqlEnqueue = `
 WITH hk AS (
 	SELECT h.id, h.ordered FROM ${s}fedihook_hooks h
 	WHERE h.id = ANY ($7::text[])
-	FOR KEY SHARE
+	${lockrows}
 ), ev AS (
 	SELECT nextval('${s}fedihook_events_id_seq') AS id, t.*
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bytea[])
@@ -116,6 +120,10 @@ const claimAsync = `+ CASE WHEN set_config('synchronous_commit', 'off', true) IS
 const (
 	// sqlPlanLookups: no sequential scans.
 	sqlPlanLookups = `SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)`
+	// sqlPlanEnqueue: as sqlPlanLookups, and the hooks lock, shared (see
+	// sqlEnqueue): taken before the statement, whose snapshot then sees
+	// every deletion that took the lock first.
+	sqlPlanEnqueue = `SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true), ` + hooksLock + `_shared(` + hooksLockKey + `)`
 	// sqlPlanClaim: lookups and nested loops (a claim joins a few rows
 	// to their events and webhooks).
 	sqlPlanClaim = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
@@ -232,6 +240,16 @@ const sqlGetDelivery = deliverySelect + ` WHERE d.id = $1`
 // its attempts and the events no delivery is left of. Deliveries are
 // appended in about creation order and finish after it: the BRIN index on
 // created_at finds the old ones.
+// The hooks lock: DeleteHook takes it, exclusive, after locking the
+// webhook's row and before deleting its deliveries; an Enqueue through
+// the pool takes it shared, so that a webhook's deliveries are either
+// enqueued before its deletion began (and deleted with it) or refused.
+const (
+	hooksLock    = `pg_advisory_xact_lock`
+	hooksLockKey = `hashtextextended('fedihook.hooks:' || coalesce(nullif($1, ''), current_schema(), ''), 0)`
+	sqlLockHooks = `SELECT ` + hooksLock + `(` + hooksLockKey + `)`
+)
+
 const sqlLockPrune = `SELECT pg_advisory_xact_lock(hashtextextended('fedihook.prune:' || coalesce(nullif($1, ''), current_schema(), ''), 0))`
 
 const sqlPrune = `
@@ -335,11 +353,11 @@ func enqueue(ctx context.Context, q querier, s *Store, es []enqueued) error {
 	var err error
 	if q == querier(s.pool) {
 		var b pgx.Batch
-		b.Queue(sqlPlanLookups)
+		b.Queue(sqlPlanEnqueue, s.schema)
 		b.Queue(s.sql.enqueue, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&v, nil) })
 		err = s.pool.SendBatch(ctx, &b).Close()
 	} else {
-		err = q.QueryRow(ctx, s.sql.enqueue, args...).Scan(&v, nil)
+		err = q.QueryRow(ctx, s.sql.enqueueTx, args...).Scan(&v, nil)
 	}
 	if err == nil {
 		s.hooks.sawVersion(v)

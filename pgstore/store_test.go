@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -630,4 +631,35 @@ func TestSettleAndClaim(t *testing.T) {
 	cs, err = s.Claim(ctx, t0, 10, time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, []uuid.UUID{ds[2].ID}, claimIDs(cs))
+}
+
+// TestEnqueueRacesDeleteHook: an Enqueue that races the deletion of its
+// webhook either fails with ErrNotFound or enqueues deliveries that the
+// deletion then deletes: no delivery outlives its webhook.
+func TestEnqueueRacesDeleteHook(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	body := []byte(`{"note":{"id":"9x"}}`)
+	refused := 0
+	for i := range 60 {
+		w := testHook(fmt.Sprintf("h%d", i), "u")
+		require.NoError(t, s.CreateHook(ctx, w, 0))
+		ds := []*webhook.Delivery{testDelivery(w, t0, body), testDelivery(w, t0, body)}
+		errc := make(chan error, 1)
+		go func() { errc <- s.Enqueue(ctx, ds) }()
+		if i%2 == 0 {
+			runtime.Gosched()
+		}
+		require.NoError(t, s.DeleteHook(ctx, w.ID))
+		if err := <-errc; err != nil {
+			require.ErrorIs(t, err, webhook.ErrNotFound)
+			refused++
+		}
+		for _, d := range ds {
+			_, err := s.GetDelivery(ctx, d.ID)
+			require.ErrorIs(t, err, webhook.ErrNotFound, "round %d: a delivery outlived its webhook", i)
+		}
+	}
+	t.Logf("%d of 60 Enqueues refused, the others' deliveries deleted with their webhook", refused)
 }
