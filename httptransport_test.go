@@ -557,3 +557,57 @@ func TestHTTPTransportForgetsTheHeader(t *testing.T) {
 		req.Header["X-Misskey-Hook-Id"] = []string{"hook1"}
 	}
 }
+
+// TestHTTPTransportSharedRequests: Shared requests, as the Dispatcher
+// sends them to one webhook, share one header map and may share a body;
+// net/http gets them uncopied and may still be writing one request's
+// when the next is sent, some to a receiver that answers before reading.
+// The race detector sees any write to them, and the receiver checks that
+// each request arrived whole.
+func TestHTTPTransportSharedRequests(t *testing.T) {
+	t.Parallel()
+	body := bytes.Repeat([]byte("a"), 64<<10)
+	srv, _ := httptServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("early") {
+			w.WriteHeader(http.StatusRequestEntityTooLarge) // without reading a byte
+			return
+		}
+		got, err := io.ReadAll(r.Body)
+		if err != nil || !bytes.Equal(got, body) || r.Header.Get("X-Misskey-Hook-Secret") != "s3cret" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	tr := httptLoopbackTransport(t, webhook.HTTPTransportConfig{})
+	header := httptRequest(srv.URL).Header
+	want := header.Clone()
+
+	var wg sync.WaitGroup
+	statuses := make(chan int, 8*20)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				url := srv.URL
+				if (g+i)%3 == 0 {
+					url += "?early"
+				}
+				resp, err := tr.Send(t.Context(), &webhook.Request{URL: url, Header: header, Body: body, Shared: true})
+				if err == nil {
+					statuses <- resp.StatusCode
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for s := range statuses {
+		require.Contains(t, []int{http.StatusNoContent, http.StatusRequestEntityTooLarge}, s)
+		if s == http.StatusNoContent {
+			ok++
+		}
+	}
+	require.Positive(t, ok)
+	require.Equal(t, want, header, "the shared header is left as it was")
+}
