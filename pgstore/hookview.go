@@ -100,14 +100,14 @@ func (v *hookView) listening(on bool) {
 }
 
 // sawVersion takes the webhooks' version read by a statement: one newer
-// than any heard of empties the view.
+// than any heard of empties the view. So does the first one: the view
+// may hold webhooks read before it, and changed since without a
+// notification that arrived.
 func (v *hookView) sawVersion(n int64) {
 	v.mu.Lock()
 	if n > v.version {
-		if v.version != 0 {
-			v.epoch++
-			clear(v.users)
-		}
+		v.epoch++
+		clear(v.users)
 		v.version = n
 	}
 	v.mu.Unlock()
