@@ -40,10 +40,10 @@
 //     transaction that reads and then writes, such as an Emit through
 //     [Store.InTx], cannot fail with SQLITE_BUSY part-way. The Store's own
 //     transactions take the write lock first thing, whatever the DSN says.
-//   - temp_store=MEMORY: the Store writes each of the writes it groups
-//     in a savepoint, whose undo log SQLite otherwise spills to a
-//     temporary file once it outgrows 64 KiB: a write system call per
-//     page. (It costs about a tenth of the Store's CPU under load.)
+//   - temp_store=MEMORY: the Store writes some of the writes it groups
+//     (those of [Store.Tx], and all of them after one failed) in a
+//     savepoint, whose undo log SQLite otherwise spills to a temporary
+//     file once it outgrows 64 KiB: a write system call per page.
 //   - foreign_keys is not needed: the schema declares no foreign keys.
 //
 // For modernc.org/sqlite (driver name "sqlite") and
@@ -71,11 +71,17 @@
 // SQLite has one writer at a time, and with synchronous=FULL each commit
 // waits for the disk. So the Store groups its writes: while one goroutine
 // runs a write transaction, the writes of others queue, and the next of
-// them runs all that queued in one transaction, each in a savepoint of
-// its own, so that each still succeeds or fails alone. Concurrent
-// Enqueues are merged into one multi-row INSERT and concurrent Settles
-// into one UPDATE. One fsync then commits the Settles of many workers and
-// the Emits of many requests. Hot statements stay prepared.
+// them runs all that queued in one transaction, and each still succeeds
+// or fails alone. Concurrent Enqueues are merged into one multi-row
+// INSERT and concurrent Settles into one UPDATE. One fsync then commits
+// the Settles of many workers and the Emits of many requests. Hot
+// statements stay prepared. The Store's own writes run one after the
+// other without savepoints (a savepoint copies every page its write
+// touches); should one fail, which is rare (an Enqueue for a webhook
+// deleted meanwhile, a taken ID), the transaction is rolled back and the
+// batch runs again, each write in a savepoint of its own. The
+// application's function given to [Store.Tx] always runs in a savepoint,
+// after the Store's writes, and so only once.
 //
 // Emit finds its webhooks in memory: the Store keeps the webhooks it has
 // read, and trusts them as long as a change counter in the database

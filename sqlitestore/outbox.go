@@ -116,7 +116,7 @@ func (q txQuerier) PrepareContext(ctx context.Context, query string) (*sql.Stmt,
 // for fn to end. Use the Outbox and q instead.
 func (s *Store) Tx(ctx context.Context, fn func(q Querier, o *TxOutbox) error) error {
 	var fnErr error
-	req := &writeReq{ctx: ctx, op: "transaction"}
+	req := &writeReq{ctx: ctx, op: "transaction", once: true}
 	req.fn = func(r runner) error {
 		fnErr = fn(txQuerier{r.tx}, &TxOutbox{r: r, enqueued: func() { req.enqueues = true }})
 		return fnErr

@@ -42,6 +42,11 @@ type writeReq struct {
 	lost       []bool // Settle's: which results lost their lease
 
 	enqueues bool // the write enqueues deliveries: wake the listeners
+
+	// once is set when fn must run at most once, as it runs the
+	// application's code (Store.Tx); the Store's own writes may run again
+	// in a new transaction after the first one was rolled back.
+	once bool
 }
 
 // write runs fn in a write transaction, and returns once that has
@@ -193,14 +198,41 @@ func (s *Store) releaseIfIdle() {
 // runTx runs batch in one transaction, setting each write's err. An error
 // returned means that the transaction did not commit; it is then the
 // error of every write that had none.
+//
+// A batch of several writes runs first without savepoints, which cost a
+// copy of every page a savepoint's write touches: the Store's own writes
+// one after another, the merged Enqueues and Settles each as one, and
+// then each write of the application's (Store.Tx) in a savepoint of its
+// own. Should one of the Store's writes fail, which is rare (a webhook
+// deleted under an Enqueue, a taken ID), nothing of the application's
+// has run yet: the transaction is rolled back and the batch runs again,
+// each write in a savepoint, so that the failure is that write's alone.
 func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
+	if len(batch) == 1 {
+		_, err := s.runTxOnce(ctx, batch, false)
+		return err
+	}
+	redo, err := s.runTxOnce(ctx, batch, true)
+	if !redo {
+		return err
+	}
+	for _, w := range batch {
+		w.err, w.lost = nil, nil
+	}
+	_, err = s.runTxOnce(ctx, batch, false)
+	return err
+}
+
+// runTxOnce is runTx, fast or not (see runTx). redo reports that the fast
+// run failed and rolled back, and the batch must run again, not fast.
+func (s *Store) runTxOnce(ctx context.Context, batch []*writeReq, fast bool) (redo bool, err error) {
 	op := batch[0].op
 	if len(batch) > 1 {
 		op = "write"
 	}
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
+		return false, fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
 	}
 	// A claim reads webhooks into the cache in the transaction: if it
 	// does not commit, what it read may never have existed.
@@ -213,7 +245,7 @@ func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	r := runner{s: s, tx: tx}
 	if _, err := r.exec(ctx, lockSQL); err != nil {
-		return fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
+		return false, fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
 	}
 	if len(batch) == 1 {
 		// Alone, the write needs no savepoint: it fails with the whole.
@@ -222,12 +254,30 @@ func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
 			w.err = w.fn(r)
 		}
 		if w.err != nil {
-			return nil
+			return false, nil
 		}
 	} else {
 		var merged []*writeReq
-		if err := s.merge(ctx, r, batch, &merged); err != nil {
-			return fmt.Errorf("sqlitestore: %s: %w", op, err)
+		ok, err := s.merge(ctx, r, batch, &merged, fast)
+		if err != nil {
+			return false, fmt.Errorf("sqlitestore: %s: %w", op, err)
+		}
+		if !ok {
+			return true, nil
+		}
+		if fast {
+			for _, w := range batch {
+				if w.once || slices.Contains(merged, w) {
+					continue
+				}
+				if w.err = w.ctx.Err(); w.err != nil {
+					continue
+				}
+				if w.err = w.fn(r); w.err != nil {
+					return true, nil
+				}
+				merged = append(merged, w)
+			}
 		}
 		for _, w := range batch {
 			if slices.Contains(merged, w) {
@@ -237,39 +287,41 @@ func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
 				continue
 			}
 			if _, err := r.exec(ctx, savepointSQL); err != nil {
-				return fmt.Errorf("sqlitestore: %s: %w", op, err)
+				return false, fmt.Errorf("sqlitestore: %s: %w", op, err)
 			}
 			if w.err = w.fn(r); w.err != nil {
 				// Undo this write alone. If SQLite rolled back the whole
 				// transaction (it does on some errors), the savepoint is
 				// gone and every write in the batch fails.
 				if _, err := r.exec(ctx, rollbackToSQL); err != nil {
-					return fmt.Errorf("sqlitestore: %s: aborted by another write's failure: %w", op, err)
+					return false, fmt.Errorf("sqlitestore: %s: aborted by another write's failure: %w", op, err)
 				}
 			}
 			if _, err := r.exec(ctx, releaseSQL); err != nil {
-				return fmt.Errorf("sqlitestore: %s: %w", op, err)
+				return false, fmt.Errorf("sqlitestore: %s: %w", op, err)
 			}
 		}
 		if !slices.ContainsFunc(batch, func(w *writeReq) bool { return w.err == nil }) {
-			return nil
+			return false, nil
 		}
 	}
 	if err := listIfDue(ctx, r); err != nil {
-		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+		return false, fmt.Errorf("sqlitestore: %s: %w", op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
+		return false, fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
 	}
 	committed = true
-	return nil
+	return false, nil
 }
 
-// merge runs the batch's Enqueues as one, and its Settles as one, each
-// group in a savepoint; it adds those it ran to merged. When a merged
-// group fails, it is undone and left to run write by write, so that the
-// failure is the failing write's alone.
-func (s *Store) merge(ctx context.Context, r runner, batch []*writeReq, merged *[]*writeReq) error {
+// merge runs the batch's Enqueues as one, and its Settles as one; it
+// adds those it ran to merged. Not fast, each group runs in a savepoint:
+// when a merged group fails, it is undone and left to run write by write,
+// so that the failure is the failing write's alone. Fast, the groups run
+// as they are, and ok is false when one failed: the transaction must be
+// rolled back. An error means that the transaction is lost.
+func (s *Store) merge(ctx context.Context, r runner, batch []*writeReq, merged *[]*writeReq, fast bool) (ok bool, err error) {
 	var enqs, sets []*writeReq
 	for _, w := range batch {
 		if w.ctx.Err() != nil {
@@ -282,16 +334,22 @@ func (s *Store) merge(ctx context.Context, r runner, batch []*writeReq, merged *
 			sets = append(sets, w)
 		}
 	}
+	run := func(fn func() error) (bool, error) {
+		if fast {
+			return fn() == nil, nil
+		}
+		return s.savepoint(ctx, r, fn)
+	}
 	if len(enqs) > 1 {
 		var ds []*webhook.Delivery
 		for _, w := range enqs {
 			ds = append(ds, w.deliveries...)
 		}
-		ok, err := s.savepoint(ctx, r, func() error { return enqueue(ctx, r, ds) })
-		if err != nil {
-			return err
+		done, err := run(func() error { return enqueue(ctx, r, ds) })
+		if err != nil || (fast && !done) {
+			return false, err
 		}
-		if ok {
+		if done {
 			*merged = append(*merged, enqs...)
 		}
 	}
@@ -301,22 +359,22 @@ func (s *Store) merge(ctx context.Context, r runner, batch []*writeReq, merged *
 			rs = append(rs, w.results...)
 		}
 		var lost []bool
-		ok, err := s.savepoint(ctx, r, func() error {
+		done, err := run(func() error {
 			var err error
 			lost, err = settle(ctx, r, rs)
 			return err
 		})
-		if err != nil {
-			return err
+		if err != nil || (fast && !done) {
+			return false, err
 		}
-		if ok {
+		if done {
 			for _, w := range sets {
 				w.lost, lost = lost[:len(w.results)], lost[len(w.results):]
 			}
 			*merged = append(*merged, sets...)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // savepoint runs fn in a savepoint, undone if fn fails: ok reports

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -137,4 +138,47 @@ func TestBatchSkipsCanceled(t *testing.T) {
 	require.NoError(t, kept.err)
 	_, err := s.GetDelivery(context.Background(), gone.deliveries[0].ID)
 	require.ErrorIs(t, err, webhook.ErrNotFound)
+}
+
+// TestBatchRunsAgainWithoutTheFailure: a batch runs its Store's writes
+// without savepoints; when one fails, the transaction is rolled back and
+// the batch runs again, each write in a savepoint, so that only the
+// failing write fails. A write of the application's (Store.Tx) runs after
+// the Store's own and so only once.
+func TestBatchRunsAgainWithoutTheFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newInternalStore(t)
+	require.NoError(t, s.CreateHook(ctx, &webhook.Webhook{ID: "h1", UserID: "u", Name: "h",
+		On: []webhook.Event{webhook.EventNote}, URL: "https://r.example/", Active: true}, 0))
+	good := enqueueReq(newDelivery("h1"))
+	bad := &writeReq{ctx: ctx, op: "fail"}
+	var badRuns int
+	bad.fn = func(r runner) error {
+		badRuns++
+		if _, err := r.exec(ctx, `UPDATE webhook_hooks SET name = 'changed'`); err != nil {
+			return err
+		}
+		return errors.New("this write fails")
+	}
+	var appRuns int
+	app := &writeReq{ctx: ctx, op: "transaction", once: true}
+	app.fn = func(r runner) error {
+		appRuns++
+		return enqueue(ctx, r, []*webhook.Delivery{newDelivery("h1")})
+	}
+	runAsBatch(t, s, app, good, bad)
+	require.NoError(t, good.err)
+	require.NoError(t, app.err)
+	require.EqualError(t, bad.err, "this write fails")
+	require.Equal(t, 2, badRuns, "fast, then in a savepoint")
+	require.Equal(t, 1, appRuns, "the application's write ran once")
+	_, err := s.GetDelivery(ctx, good.deliveries[0].ID)
+	require.NoError(t, err)
+	w, err := s.GetHook(ctx, "h1")
+	require.NoError(t, err)
+	require.Equal(t, "h", w.Name, "the failed write's change was undone")
+	var n int
+	require.NoError(t, s.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries`).Scan(&n))
+	require.Equal(t, 2, n)
 }
