@@ -37,7 +37,7 @@ type Config struct {
 	// UserAgent is the User-Agent header. Defaults to DefaultUserAgent.
 	UserAgent string
 	// Workers is how many deliveries may be in flight at once. Started,
-	// the Dispatcher also keeps up to Workers/2 more claimed, waiting for
+	// the Dispatcher also keeps up to Workers more claimed, waiting for
 	// the next free worker, so that the store is asked in batches; when
 	// the Dispatcher stops before attempting them (Shutdown's context
 	// ended) those are handed back, due at once. Defaults to

@@ -68,8 +68,8 @@ type pooled struct {
 }
 
 func newPool(workers int) *pool {
-	prefetch := workers / 2
-	p := &pool{capacity: workers + prefetch, lowWater: prefetch / 2, minClaim: prefetch / 2, low: make(chan struct{}, 1)}
+	prefetch := workers
+	p := &pool{capacity: workers + prefetch, lowWater: prefetch / 4, minClaim: prefetch / 2, low: make(chan struct{}, 1)}
 	p.more.L = &p.mu
 	return p
 }

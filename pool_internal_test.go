@@ -14,9 +14,9 @@ import (
 func TestPoolKeepsWhatNoWorkerTakes(t *testing.T) {
 	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
 	p := newPool(2)
-	require.Equal(t, 3, p.room(), "2 workers and 1 waiting")
-	a, b, c, late := claim(), claim(), claim(), claim()
-	p.put([]Claim{a, b, c}, time.Time{})
+	require.Equal(t, 4, p.room(), "2 workers and 2 waiting")
+	a, b, c, e, late := claim(), claim(), claim(), claim(), claim()
+	p.put([]Claim{a, b, c, e}, time.Time{})
 	require.Equal(t, 0, p.room())
 	got, _, ok := p.take()
 	require.True(t, ok)
@@ -38,7 +38,7 @@ func TestPoolKeepsWhatNoWorkerTakes(t *testing.T) {
 	for _, l := range p.leftovers() {
 		ids = append(ids, l.Delivery.ID)
 	}
-	require.ElementsMatch(t, []uuid.UUID{c.Delivery.ID, late.Delivery.ID, b.Delivery.ID}, ids)
+	require.ElementsMatch(t, []uuid.UUID{c.Delivery.ID, e.Delivery.ID, late.Delivery.ID, b.Delivery.ID}, ids)
 }
 
 // TestPoolReservation: room reserved for a claim under way is not
@@ -46,8 +46,8 @@ func TestPoolKeepsWhatNoWorkerTakes(t *testing.T) {
 // the holder frees some, and not when it filled the pool.
 func TestPoolReservation(t *testing.T) {
 	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
-	p := newPool(2) // room 3
-	require.Equal(t, 3, p.reserve())
+	p := newPool(2) // room 4
+	require.Equal(t, 4, p.reserve())
 	require.Equal(t, 0, p.room())
 	require.Equal(t, 0, p.reserve(), "held by the first")
 	select {
@@ -55,16 +55,16 @@ func TestPoolReservation(t *testing.T) {
 		t.Fatal("nothing asked for more yet")
 	default:
 	}
-	p.putReserved([]Claim{claim()}, 3, time.Time{})
-	require.Equal(t, 2, p.room())
+	p.putReserved([]Claim{claim()}, 4, time.Time{})
+	require.Equal(t, 3, p.room())
 	select {
 	case <-p.low:
 	default:
 		t.Fatal("the freed room was not offered to the one that wanted it")
 	}
-	require.Equal(t, 2, p.reserve())
+	require.Equal(t, 3, p.reserve())
 	require.Equal(t, 0, p.reserve())
-	p.putReserved([]Claim{claim(), claim()}, 2, time.Time{})
+	p.putReserved([]Claim{claim(), claim(), claim()}, 3, time.Time{})
 	require.Equal(t, 0, p.room())
 	select {
 	case <-p.low:
@@ -80,27 +80,29 @@ func TestPoolReservation(t *testing.T) {
 // asked for batches; with none waiting, any room is offered at once.
 func TestPoolClaimsInBatches(t *testing.T) {
 	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
-	p := newPool(8) // 8 workers and 4 waiting; batches of at least 2
-	require.Equal(t, 2, p.minClaim)
+	p := newPool(8) // 8 workers and 8 waiting; batches of at least 4
+	require.Equal(t, 4, p.minClaim)
 	var cs []Claim
-	for range 12 {
+	for range 16 {
 		cs = append(cs, claim())
 	}
 	p.put(cs, time.Time{})
-	for range 9 { // 8 attempts under way and 3 waiting, room 1
+	for range 13 { // 13 taken, 3 waiting
 		_, _, ok := p.take()
 		require.True(t, ok)
 	}
+	for range 3 {
+		p.done()
+	}
+	require.Equal(t, 3, p.room())
+	require.Equal(t, 0, p.reserve(), "3 is not worth a call while claims wait")
 	p.done()
-	require.Equal(t, 1, p.room())
-	require.Equal(t, 0, p.reserve(), "1 is not worth a call while claims wait")
-	p.done()
-	require.Equal(t, 2, p.reserve(), "2 is")
-	p.putReserved(nil, 2, time.Time{})
+	require.Equal(t, 4, p.reserve(), "4 is")
+	p.putReserved(nil, 4, time.Time{})
 	p.put([]Claim{claim()}, time.Time{})
-	for range 4 { // 11 under way, none waiting, room 1
+	for range 4 { // 13 under way, none waiting, room 3
 		_, _, ok := p.take()
 		require.True(t, ok)
 	}
-	require.Equal(t, 1, p.reserve(), "with no claim waiting, any room is worth a call")
+	require.Equal(t, 3, p.reserve(), "with no claim waiting, any room is worth a call")
 }

@@ -115,7 +115,7 @@ func TestSettlerBatches(t *testing.T) {
 	require.Equal(t, []int{1, 3, 1}, sizes, "the three handed over during the first call went together")
 	require.Equal(t, claimIDs(cs), order)
 	require.Equal(t, []int{0, 1, 2, 3, 4}, after)
-	require.Equal(t, []int{3, 3, 3}, s.maxes, "each call claims the pool's room")
+	require.Equal(t, []int{4, 4, 4}, s.maxes, "each call claims the pool's room")
 	for _, c := range cs {
 		got, err := s.GetDelivery(ctx, c.Delivery.ID)
 		require.NoError(t, err)
