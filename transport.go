@@ -83,9 +83,11 @@ type RequestForgetter interface {
 // promises for its requests). The Dispatcher then sends every attempt of
 // a webhook with one header map, built once and never modified (when
 // nothing in it changes from attempt to attempt), gives each attempt a
-// body of its own, and sets Request.Shared, so that the Transport needs
-// no copies of them to keep. A Transport that wraps another forwards the
-// answer of the one it wraps. [HTTPTransport] shares requests.
+// body that nothing modifies either (built for the attempt, or the
+// payload the store kept for the delivery), and sets Request.Shared, so
+// that the Transport needs no copies of them to keep. A Transport that
+// wraps another forwards the answer of the one it wraps. [HTTPTransport]
+// shares requests.
 type RequestSharer interface {
 	Transport
 	// SharesRequests reports whether Send never modifies a Request's
