@@ -180,7 +180,11 @@ func (tb *tab) check(name string) {
 // text returns the page's visible text.
 func (tb *tab) text() string {
 	tb.t.Helper()
-	s, err := chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS("body")))
+	var s string
+	err := retryStale(func() (err error) {
+		s, err = chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS("body")))
+		return err
+	})
 	require.NoError(tb.t, err)
 	return s
 }
