@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync/atomic"
 
@@ -80,6 +81,13 @@ func (s *Store) do(req *writeReq) error {
 			select {
 			case <-req.done: // run by the goroutine that just let go
 			default:
+				// Let the goroutines that the batch before woke run
+				// first: most go on to their next write at once (an Emit
+				// returns, and the next comes), and so join this batch
+				// instead of waiting for the next commit. Without it, the
+				// callers split into two halves that take turns, each
+				// commit carrying one half's writes.
+				runtime.Gosched()
 				s.runBatch()
 			}
 			<-s.wsem
