@@ -271,14 +271,37 @@ func findPGServer(ctx context.Context, dsn string) *pgServerCPU {
 	return &pgServerCPU{postmaster: ppid, tick: 10 * time.Millisecond}
 }
 
-// read returns the CPU time of the server's processes so far.
+// read returns the CPU time of the server's processes so far: the
+// postmaster's own, its live children's, and its ended children's (which
+// the postmaster's stat holds once it has waited for them). A child that
+// ends and is waited for while /proc is walked would count in neither
+// place, or in both: read walks again until the ended children's time
+// did not move meanwhile.
 func (p *pgServerCPU) read() time.Duration {
 	if p == nil {
 		return 0
 	}
+	var ticks int64
+	for range 10 {
+		ended := childTicks(p.postmaster)
+		var ok bool
+		if ticks, ok = p.live(); !ok {
+			return 0
+		}
+		ticks += ended
+		if childTicks(p.postmaster) == ended {
+			break
+		}
+	}
+	return time.Duration(ticks) * p.tick
+}
+
+// live returns the CPU time, in clock ticks, of the postmaster and of its
+// live children (ended ones not yet waited for among them).
+func (p *pgServerCPU) live() (int64, bool) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	var ticks int64
 	for _, e := range entries {
@@ -286,17 +309,11 @@ func (p *pgServerCPU) read() time.Duration {
 		if err != nil {
 			continue
 		}
-		_, ppid, t, ok := procStat(pid)
-		switch {
-		case ok && pid == p.postmaster:
-			// With the exited children it has waited for: a backend that
-			// ends moves its time here.
-			ticks += t + childTicks(pid)
-		case ok && ppid == p.postmaster:
+		if _, ppid, t, ok := procStat(pid); ok && (pid == p.postmaster || ppid == p.postmaster) {
 			ticks += t
 		}
 	}
-	return time.Duration(ticks) * p.tick
+	return ticks, true
 }
 
 // childTicks returns the CPU time (in clock ticks) of the ended children
