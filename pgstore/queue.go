@@ -114,6 +114,7 @@ const claimAsync = `+ CASE WHEN set_config('synchronous_commit', 'off', true) IS
 // through a scan of every event, a settle hashing the whole queue). Every
 // table access of these statements is a lookup by key, so they are
 // planned as such whatever the statistics say.
+//
 // A plan with a disabled node costs more than any JIT threshold: JIT is
 // off too, or every call would compile its plan (hundreds of
 // milliseconds).
