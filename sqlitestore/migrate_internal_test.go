@@ -64,6 +64,32 @@ func TestSplitStatements(t *testing.T) {
 	require.Equal(t, []string{"CREATE TRIGGER t AFTER INSERT ON a\nBEGIN\nUPDATE b SET v = v + 1;\nUPDATE c SET v = 0;\nEND;", "DROP TABLE a;"}, got)
 }
 
+// migrateFixture opens a new database through driver, loads
+// testdata/NAME.sql into it (an older schema, populated), migrates it and
+// checks that it is at the latest version.
+func migrateFixture(t *testing.T, driver, name string) (*sql.DB, *Store) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sql.Open(driver, "file:"+filepath.Join(t.TempDir(), name+".db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	fixture, err := os.ReadFile("testdata/" + name + ".sql")
+	require.NoError(t, err)
+	for _, stmt := range splitStatements(string(fixture)) {
+		_, err := db.ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	s, err := New(db, &Config{Retention: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	var v int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT max(version) FROM webhook_migrations`).Scan(&v))
+	require.Equal(t, len(ms), v)
+	return db, s
+}
+
 // TestMigratePopulatedV4 migrates a populated database of schema version 4
 // (testdata/v4.sql: the schema as that release left it, webhooks, pending,
 // leased, held, delivered and failed deliveries, attempts) and checks
@@ -81,24 +107,7 @@ func TestMigratePopulatedV4(t *testing.T) {
 
 func testMigratePopulatedV4(t *testing.T, driver string) {
 	ctx := context.Background()
-	db, err := sql.Open(driver, "file:"+filepath.Join(t.TempDir(), "v4.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	fixture, err := os.ReadFile("testdata/v4.sql")
-	require.NoError(t, err)
-	for _, stmt := range splitStatements(string(fixture)) {
-		_, err := db.ExecContext(ctx, stmt)
-		require.NoError(t, err, stmt)
-	}
-
-	s, err := New(db, &Config{Retention: time.Hour})
-	require.NoError(t, err)
-	require.NoError(t, s.Migrate(ctx))
-	ms, err := loadMigrations()
-	require.NoError(t, err)
-	var v int
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT max(version) FROM webhook_migrations`).Scan(&v))
-	require.Equal(t, len(ms), v)
+	db, s := migrateFixture(t, driver, "v4")
 
 	T := time.Unix(0, 1741064767891000000).UTC()
 	// Webhooks.
@@ -239,24 +248,7 @@ func TestMigratePopulatedV5(t *testing.T) {
 
 func testMigratePopulatedV5(t *testing.T, driver string) {
 	ctx := context.Background()
-	db, err := sql.Open(driver, "file:"+filepath.Join(t.TempDir(), "v5.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	fixture, err := os.ReadFile("testdata/v5.sql")
-	require.NoError(t, err)
-	for _, stmt := range splitStatements(string(fixture)) {
-		_, err := db.ExecContext(ctx, stmt)
-		require.NoError(t, err, stmt)
-	}
-
-	s, err := New(db, &Config{Retention: time.Hour})
-	require.NoError(t, err)
-	require.NoError(t, s.Migrate(ctx))
-	ms, err := loadMigrations()
-	require.NoError(t, err)
-	var v int
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT max(version) FROM webhook_migrations`).Scan(&v))
-	require.Equal(t, len(ms), v)
+	db, s := migrateFixture(t, driver, "v5")
 
 	T := time.Unix(0, 1741064767891000000).UTC()
 	// Webhooks.
