@@ -99,9 +99,7 @@ func (s *settler) run() {
 // gather waits, once a result is handed over, up to s.wait for s.batch
 // of them; it reports whether close was called meanwhile.
 func (s *settler) gather() bool {
-	s.mu.Lock()
-	n := len(s.items)
-	s.mu.Unlock()
+	n := s.pending()
 	if n >= s.batch {
 		return false
 	}
@@ -113,10 +111,7 @@ func (s *settler) gather() bool {
 	for {
 		select {
 		case <-s.kick:
-			s.mu.Lock()
-			n = len(s.items)
-			s.mu.Unlock()
-			if n >= s.batch {
+			if s.pending() >= s.batch {
 				return false
 			}
 		case <-t.C:
@@ -125,6 +120,13 @@ func (s *settler) gather() bool {
 			return true
 		}
 	}
+}
+
+// pending is how many results were handed over since the last call.
+func (s *settler) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.items)
 }
 
 // settleGather is how long a settler waits, once a result is handed over,

@@ -124,7 +124,7 @@ const (
 	// sqlPlanEnqueue: as sqlPlanLookups, and the hooks lock, shared (see
 	// sqlEnqueue): taken before the statement, whose snapshot then sees
 	// every deletion that took the lock first.
-	sqlPlanEnqueue = `SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true), ` + hooksLock + `_shared(` + hooksLockKey + `)`
+	sqlPlanEnqueue = sqlPlanLookups + `, ` + hooksLock + `_shared(` + hooksLockKey + `)`
 	// sqlPlanClaim: lookups and nested loops (a claim joins a few rows
 	// to their events and webhooks).
 	sqlPlanClaim = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
