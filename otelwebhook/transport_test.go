@@ -135,10 +135,11 @@ func TestTransportNilPanics(t *testing.T) {
 	})
 }
 
-// TestTransportForwardsForgetsRequests checks that the wrapper keeps the
-// Dispatcher's request reuse of a Transport that forgets its requests, and
-// does not claim it for one that may keep them.
-func TestTransportForwardsForgetsRequests(t *testing.T) {
+// TestTransportForwardsRequestPromises checks that the wrapper keeps the
+// Dispatcher's request reuse and shared requests for a Transport that
+// forgets and shares its requests, and claims neither for one that may
+// keep or modify them.
+func TestTransportForwardsRequestPromises(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	httpT, err := webhook.NewHTTPTransport(nil)
@@ -155,35 +156,13 @@ func TestTransportForwardsForgetsRequests(t *testing.T) {
 		}), false},
 		{"a wrapped HTTPTransport", h.inst.Transport(httpT), true},
 	} {
-		f, ok := h.inst.Transport(tc.next).(webhook.RequestForgetter)
+		wrapped := h.inst.Transport(tc.next)
+		f, ok := wrapped.(webhook.RequestForgetter)
 		require.True(t, ok, tc.name)
-		require.Equal(t, tc.want, f.ForgetsRequests(), tc.name)
-	}
-}
-
-// TestTransportForwardsSharesRequests checks that the wrapper keeps the
-// Dispatcher's shared requests for a Transport that shares them, and does
-// not claim it for one that may modify them.
-func TestTransportForwardsSharesRequests(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	httpT, err := webhook.NewHTTPTransport(nil)
-	require.NoError(t, err)
-	t.Cleanup(httpT.CloseIdleConnections)
-	for _, tc := range []struct {
-		name string
-		next webhook.Transport
-		want bool
-	}{
-		{"HTTPTransport", httpT, true},
-		{"a TransportFunc", webhook.TransportFunc(func(context.Context, *webhook.Request) (*webhook.Response, error) {
-			return nil, errors.New("unused")
-		}), false},
-		{"a wrapped HTTPTransport", h.inst.Transport(httpT), true},
-	} {
-		s, ok := h.inst.Transport(tc.next).(webhook.RequestSharer)
+		require.Equal(t, tc.want, f.ForgetsRequests(), tc.name+": forgets")
+		s, ok := wrapped.(webhook.RequestSharer)
 		require.True(t, ok, tc.name)
-		require.Equal(t, tc.want, s.SharesRequests(), tc.name)
+		require.Equal(t, tc.want, s.SharesRequests(), tc.name+": shares")
 	}
 }
 
