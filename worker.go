@@ -203,7 +203,6 @@ func (d *Dispatcher) admit(w *worker, p *pool, c *Claim, at time.Time) (host str
 	deadline := at.Add(d.cfg.Lease / 2)
 	now := d.clock.Now()
 	var retryAt time.Time
-	waited := false
 	a := overLimit // waited too long: release it, due at once
 	switch {
 	case !now.Before(deadline):
@@ -215,7 +214,6 @@ func (d *Dispatcher) admit(w *worker, p *pool, c *Claim, at time.Time) (host str
 			t := d.clock.NewTimer(deadline.Sub(now))
 			host, ok = d.gate.await(w.ctx, c, t.C())
 			t.Stop()
-			waited = true
 			switch {
 			case ok:
 				a = admitted
@@ -233,10 +231,8 @@ func (d *Dispatcher) admit(w *worker, p *pool, c *Claim, at time.Time) (host str
 		}
 	}
 	if a == admitted {
-		if !waited {
-			return host, now, true
-		}
-		// The place may have come as the time ran out.
+		// The place may have come as the time ran out, or the clock
+		// moved on while the gate was asked (another attempt's).
 		if now = d.clock.Now(); now.Before(deadline) {
 			return host, now, true
 		}
