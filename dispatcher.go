@@ -34,8 +34,8 @@ type Dispatcher struct {
 	mu        sync.Mutex
 	recovered map[string]recovery // hook ID → the failing spell reported over
 	started   bool
-	pool      *pool       // the started Dispatcher's workers' claims
-	closed    atomic.Bool // set under mu; read without it by Emit
+	pool      atomic.Pointer[pool] // the started Dispatcher's workers' claims; read by Emit
+	closed    atomic.Bool          // set under mu; read without it by Emit
 	// startCtx is the context given to Start: once it has ended, the
 	// Dispatcher is stopped as by Shutdown.
 	startCtx atomic.Pointer[context.Context]
@@ -176,7 +176,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.startCtx.Store(&ctx)
 	p := newPool(d.cfg.Workers)
 	p.started = true
-	d.pool = p
+	d.pool.Store(p)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()

@@ -110,7 +110,9 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID str
 			em.Body, err = d.encodeBody(e, body)
 		}
 		if err == nil {
-			err = ee.EnqueueEvent(ctx, em)
+			var all bool
+			all, err = d.enqueueEvent(ctx, ee, notify, em)
+			notify = notify && !all
 		}
 	} else {
 		var b []byte
@@ -126,6 +128,42 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID str
 		d.Notify() // through EmitVia, the caller notifies after commit
 	}
 	return nil
+}
+
+// enqueueEvent enqueues em through ee. Through the store of a started
+// Dispatcher that is an EnqueueClaimer, it claims as it enqueues as many
+// of the deliveries as the workers have room for, once the claims have
+// caught up with what is due, and hands them to the workers; it reports
+// whether it claimed them all (nobody else need be woken).
+func (d *Dispatcher) enqueueEvent(ctx context.Context, ee EventEnqueuer, store bool, em *Emission) (bool, error) {
+	ec, ok := ee.(EnqueueClaimer)
+	p := d.pool.Load()
+	if !store || !ok || p == nil {
+		return false, ee.EnqueueEvent(ctx, em)
+	}
+	want := 0
+	for _, h := range em.Hooks {
+		if !h.Ordered {
+			want++
+		}
+	}
+	n := 0
+	if want > 0 {
+		n = p.reserveEmitted(want)
+	}
+	if n == 0 {
+		return false, ee.EnqueueEvent(ctx, em)
+	}
+	now := em.NextAttemptAt
+	cs, err := ec.EnqueueAndClaim(ctx, em, now, n, d.cfg.Lease)
+	if len(cs) > n { // a store's bug: keep the pool's count honest
+		d.releaseAll(ctx, cs[n:])
+		cs = cs[:n]
+	}
+	if left := p.putEmitted(cs, n, now); len(left) > 0 {
+		d.releaseAll(ctx, left) // Shutdown ended meanwhile
+	}
+	return err == nil && len(cs) == len(em.Hooks), err
 }
 
 // encodeBody encodes the body of an event of type e, and checks its size.

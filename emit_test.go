@@ -2,7 +2,10 @@ package webhook_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -57,4 +60,82 @@ func TestEmitUsesEventEnqueuer(t *testing.T) {
 		require.NotEqual(t, ra.Payload.EventID, rb.Payload.EventID, "each webhook its own eventId")
 		require.Equal(t, ra.Payload.CreatedAt, rb.Payload.CreatedAt)
 	}
+}
+
+// claimSpy is a MemoryStore that counts what it hands out through Claim
+// and EnqueueAndClaim, and how many events came through EnqueueEvent.
+type claimSpy struct {
+	*webhook.MemoryStore
+	claimed, enqueueClaimed, events atomic.Int64
+	caughtUp                        chan struct{} // closed by the first Claim that found less than max
+	once                            sync.Once
+}
+
+func (s *claimSpy) Claim(ctx context.Context, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
+	cs, err := s.MemoryStore.Claim(ctx, now, max, lease)
+	s.claimed.Add(int64(len(cs)))
+	if len(cs) < max {
+		s.once.Do(func() { close(s.caughtUp) })
+	}
+	return cs, err
+}
+
+func (s *claimSpy) EnqueueAndClaim(ctx context.Context, em *webhook.Emission, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
+	cs, err := s.MemoryStore.EnqueueAndClaim(ctx, em, now, max, lease)
+	s.enqueueClaimed.Add(int64(len(cs)))
+	return cs, err
+}
+
+func (s *claimSpy) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
+	s.events.Add(1)
+	return s.MemoryStore.EnqueueEvent(ctx, em)
+}
+
+// TestEmitClaimsAsItEnqueues: once a started Dispatcher's claims have
+// caught up with what is due, Emit claims its deliveries as it enqueues
+// them (when the store is an EnqueueClaimer) and hands them to the
+// workers, so no Claim is needed for them; not an Ordered webhook's,
+// and not through EmitVia with another Outbox.
+func TestEmitClaimsAsItEnqueues(t *testing.T) {
+	t.Parallel()
+	mem, err := webhook.NewMemoryStore(nil)
+	require.NoError(t, err)
+	spy := &claimSpy{MemoryStore: mem, caughtUp: make(chan struct{})}
+	sent := make(chan string, 8)
+	d, err := webhook.New(spy, &webhook.Config{Host: "example.tld", Workers: 2,
+		Transport: webhook.TransportFunc(func(ctx context.Context, req *webhook.Request) (*webhook.Response, error) {
+			sent <- req.HookID
+			return &webhook.Response{StatusCode: 204}, nil
+		})})
+	require.NoError(t, err)
+	plain := webhooktest.CreateHook(t, d, "alice", webhook.EventNote)
+	ordered, err := d.CreateHook(ctx, &webhook.Webhook{ID: webhook.NewID(time.Now()), UserID: "bob", Name: "ordered",
+		On: []webhook.Event{webhook.EventNote}, URL: "https://receiver.test/o", Secret: "secret", Active: true, Ordered: true})
+	require.NoError(t, err)
+
+	// Before Start, nothing is claimed as it is enqueued.
+	require.NoError(t, d.Emit(ctx, "alice", webhook.EventNote, noteBody("early")))
+	require.EqualValues(t, 1, spy.events.Load())
+	require.NoError(t, d.Start(ctx))
+	require.Equal(t, plain.ID, <-sent)
+	<-spy.caughtUp
+	require.EqualValues(t, 1, spy.claimed.Load(), "the early event was claimed")
+
+	require.NoError(t, d.Emit(ctx, "alice", webhook.EventNote, noteBody("hi")))
+	require.Equal(t, plain.ID, <-sent)
+	require.EqualValues(t, 1, spy.enqueueClaimed.Load(), "claimed as it was enqueued")
+	require.EqualValues(t, 1, spy.events.Load())
+
+	require.NoError(t, d.Emit(ctx, "bob", webhook.EventNote, noteBody("in order")))
+	require.Equal(t, ordered.ID, <-sent)
+	require.EqualValues(t, 2, spy.events.Load(), "an Ordered webhook's delivery waits for its turn in the store")
+
+	other := eventOutbox{&countingOutbox{Store: spy}}
+	require.NoError(t, d.EmitVia(ctx, other, "alice", webhook.EventNote, noteBody("via")))
+	d.Notify()
+	require.Equal(t, plain.ID, <-sent)
+	require.Equal(t, 1, other.events, "through the other Outbox's EnqueueEvent")
+	require.EqualValues(t, 1, spy.enqueueClaimed.Load())
+	require.EqualValues(t, 3, spy.claimed.Load(), "the ordered and the outbox's deliveries were claimed")
+	require.NoError(t, d.Shutdown(ctx))
 }

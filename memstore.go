@@ -435,23 +435,35 @@ func (s *MemoryStore) Enqueue(ctx context.Context, ds []*Delivery) error {
 // EnqueueEvent implements [EventEnqueuer]: the items of em's deliveries
 // are built in place, all sharing its body.
 func (s *MemoryStore) EnqueueEvent(ctx context.Context, em *Emission) error {
+	_, err := s.enqueueEvent(ctx, em, time.Time{}, 0, 0)
+	return err
+}
+
+// EnqueueAndClaim implements [EnqueueClaimer].
+func (s *MemoryStore) EnqueueAndClaim(ctx context.Context, em *Emission, now time.Time, max int, lease time.Duration) ([]Claim, error) {
+	return s.enqueueEvent(ctx, em, now, max, lease)
+}
+
+// enqueueEvent enqueues em, claiming its first max deliveries of webhooks
+// not Ordered, leased at now.
+func (s *MemoryStore) enqueueEvent(ctx context.Context, em *Emission, now time.Time, max int, lease time.Duration) ([]Claim, error) {
 	if len(em.IDs) != len(em.Hooks) {
-		return invalidf("Emission has %d IDs for %d Hooks", len(em.IDs), len(em.Hooks))
+		return nil, invalidf("Emission has %d IDs for %d Hooks", len(em.IDs), len(em.Hooks))
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	items := make([]memItem, len(em.Hooks))
 	created, due := em.CreatedAt.UnixMilli(), em.NextAttemptAt.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.roomFor(len(items)); err != nil {
-		return err
+		return nil, err
 	}
 	for i, w := range em.Hooks {
 		h, err := s.newItemOf(em.IDs[i], w.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		items[i] = memItem{id: em.IDs[i], hook: h, typ: em.Type, server: em.Server, body: em.Body,
 			createdAt: created, nextAt: due, index: -1, state: StatePending}
@@ -459,8 +471,28 @@ func (s *MemoryStore) EnqueueEvent(ctx context.Context, em *Emission) error {
 	if at, ok := bodyIn(em.payload, em.Body); ok && len(items) == 1 {
 		items[0].body, items[0].bodyAt = em.payload, int32(at)
 	}
-	s.insert(items)
-	return nil
+	if max <= 0 {
+		s.insert(items)
+		return nil, nil
+	}
+	var out []Claim
+	until := now.Add(lease).UnixNano()
+	for i := range items {
+		it := &items[i]
+		s.seq++
+		it.seq = s.seq
+		s.items[it.id] = it
+		if len(out) == max || it.hook.w.Ordered {
+			s.push(it)
+			continue
+		}
+		s.leaseSeq++
+		it.lease, it.leaseUntil = s.leaseSeq, until
+		s.leased.push(it)
+		out = append(out, s.claimOf(it))
+	}
+	s.pending += len(items)
+	return out, nil
 }
 
 // bodyIn reports where body lies in payload, the payload of its event's
@@ -571,13 +603,18 @@ func (s *MemoryStore) Claim(ctx context.Context, now time.Time, max int, lease t
 		if out == nil {
 			out = make([]Claim, 0, min(max, s.ready.Len()+1))
 		}
-		w := it.hook.w
-		if !it.hook.failingSince.IsZero() { // rare: copy only then
-			w = it.hook.snapshot()
-		}
-		out = append(out, Claim{Delivery: it.delivery(), Hook: w, Lease: it.lease, payload: it.payload()})
+		out = append(out, s.claimOf(it))
 	}
 	return out, nil
+}
+
+// claimOf returns the claim of it, just leased. s.mu is held.
+func (s *MemoryStore) claimOf(it *memItem) Claim {
+	w := it.hook.w
+	if !it.hook.failingSince.IsZero() { // rare: copy only then
+		w = it.hook.snapshot()
+	}
+	return Claim{Delivery: it.delivery(), Hook: w, Lease: it.lease, payload: it.payload()}
 }
 
 // Settle implements [Queue].

@@ -35,6 +35,19 @@ type pool struct {
 	// that freeing it asks for more.
 	reserved int
 	wanted   bool
+	// caughtUp records that the latest claim found fewer deliveries
+	// due than it had room for: nothing older is waiting in the store,
+	// so an Emit's deliveries may be claimed as they are enqueued
+	// (reserveEmitted) without passing over one.
+	caughtUp bool
+	// emitting is the room held by Emits claiming as they enqueue
+	// (reserveEmitted). They do not count the room held by the claims
+	// under way: those find little while caught up, and the pool may
+	// hold more than its capacity for a moment if they do not.
+	emitting int
+	// leftTaken is set once leftovers has been called: claims put
+	// after it are handed back to their caller instead.
+	leftTaken bool
 	// unsettled counts the results handed to a settler and not yet
 	// settled: a drain is not over while one may still make another
 	// delivery due.
@@ -82,7 +95,7 @@ func (p *pool) room() int {
 }
 
 func (p *pool) roomLocked() int {
-	return max(p.capacity-p.busy-(len(p.ready)-p.head)-p.reserved, 0)
+	return max(p.capacity-p.busy-(len(p.ready)-p.head)-p.reserved-p.emitting, 0)
 }
 
 // reserve returns the room there is now, none once closed, and holds it
@@ -111,12 +124,49 @@ func (p *pool) reserve() int {
 func (p *pool) putReserved(cs []Claim, n int, at time.Time) {
 	p.mu.Lock()
 	p.reserved -= n
+	if n > 0 {
+		p.caughtUp = len(cs) < n
+	}
 	if p.wanted && len(cs) < n {
 		p.wanted = false
 		p.askMore()
 	}
 	p.mu.Unlock()
 	p.put(cs, at)
+}
+
+// reserveEmitted holds up to k of the room there is now for the
+// deliveries of an Emit, claimed as they are enqueued: none once closed,
+// or unless the latest claim caught up with what is due.
+func (p *pool) reserveEmitted(k int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || !p.caughtUp {
+		return 0
+	}
+	n := min(max(p.capacity-p.busy-(len(p.ready)-p.head)-p.emitting, 0), k)
+	p.emitting += n
+	return n
+}
+
+// putEmitted puts the claims of a reservation of reserveEmitted's, and
+// frees it. It returns the claims it could not keep, for the caller to
+// release: the pool closed and its leftovers were already taken.
+func (p *pool) putEmitted(cs []Claim, n int, at time.Time) []Claim {
+	p.mu.Lock()
+	p.emitting -= n
+	if p.wanted && len(cs) < n {
+		p.wanted = false
+		p.askMore()
+	}
+	if p.leftTaken {
+		p.mu.Unlock()
+		return cs
+	}
+	p.putLocked(cs, at)
+	p.mu.Unlock()
+	p.wake(len(cs))
+	return nil
 }
 
 // put adds claims, claimed at at, and wakes as many idle workers; once
@@ -126,18 +176,27 @@ func (p *pool) put(cs []Claim, at time.Time) {
 		return
 	}
 	p.mu.Lock()
+	p.putLocked(cs, at)
+	p.mu.Unlock()
+	p.wake(len(cs))
+}
+
+func (p *pool) putLocked(cs []Claim, at time.Time) {
 	if p.closed { // claimed while Shutdown began: to be released
 		p.left = append(p.left, cs...)
-		p.mu.Unlock()
 		return
 	}
 	for _, c := range cs {
 		p.ready = append(p.ready, pooled{c: c, at: at})
 	}
-	p.mu.Unlock()
-	if len(cs) == 1 {
+}
+
+// wake wakes idle workers for n claims put.
+func (p *pool) wake(n int) {
+	switch {
+	case n == 1:
 		p.more.Signal()
-	} else {
+	case n > 1:
 		p.more.Broadcast()
 	}
 }
@@ -240,5 +299,6 @@ func (p *pool) giveBack(c Claim) {
 func (p *pool) leftovers() []Claim {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.leftTaken = true
 	return p.left
 }

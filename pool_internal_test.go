@@ -106,3 +106,41 @@ func TestPoolClaimsInBatches(t *testing.T) {
 	}
 	require.Equal(t, 3, p.reserve(), "with no claim waiting, any room is worth a call")
 }
+
+// TestPoolEmittedClaims: an Emit may claim as it enqueues only once the
+// latest claim caught up with what is due (found less than it had room
+// for), and only into room not already waiting or held by other Emits;
+// the claims under way of the claimer do not hold it off. Claims an Emit
+// puts after the leftovers were taken come back, for it to release.
+func TestPoolEmittedClaims(t *testing.T) {
+	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
+	p := newPool(2) // room 4
+	require.Zero(t, p.reserveEmitted(1), "no claim has caught up yet")
+	n := p.reserve()
+	p.putReserved([]Claim{claim(), claim(), claim(), claim()}, n, time.Time{})
+	require.Zero(t, p.reserveEmitted(1), "the latest claim was full: older deliveries may be due")
+	for range 3 {
+		_, _, ok := p.take()
+		require.True(t, ok)
+		p.done()
+	}
+	n = p.reserve()
+	require.Equal(t, 3, n)
+	p.putReserved([]Claim{claim()}, n, time.Time{})
+	require.Equal(t, 2, p.room(), "two waiting")
+	require.Equal(t, 2, p.reserveEmitted(5), "caught up: the room left")
+	require.Zero(t, p.reserveEmitted(1), "held by the first Emit")
+	require.Zero(t, p.room(), "the claimer sees it held")
+	require.Nil(t, p.putEmitted([]Claim{claim()}, 2, time.Time{}))
+	require.Equal(t, 1, p.room(), "one claimed, the rest freed")
+
+	// The claimer's reservation does not hold an Emit off.
+	require.Equal(t, 1, p.reserve())
+	require.Equal(t, 1, p.reserveEmitted(3))
+	p.putReserved(nil, 1, time.Time{})
+	p.close()
+	left := p.leftovers()
+	require.Len(t, left, 3, "the waiting claims")
+	late := []Claim{claim()}
+	require.Equal(t, late, p.putEmitted(late, 1, time.Time{}), "the leftovers were taken: handed back")
+}

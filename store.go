@@ -231,6 +231,26 @@ type EventEnqueuer interface {
 	EnqueueEvent(ctx context.Context, em *Emission) error
 }
 
+// An EnqueueClaimer is an [EventEnqueuer] that can claim an emitted
+// event's deliveries as it enqueues them, in the same commit, sparing the
+// claim that would otherwise follow at once. A started Dispatcher whose
+// store is one uses it for Emit and EmitSystem while its workers have
+// room and its claims have found nothing more due (an older due delivery
+// is never passed over), and claims as usual otherwise; not for EmitVia
+// with another Outbox, whose transaction may yet roll back.
+type EnqueueClaimer interface {
+	EventEnqueuer
+	// EnqueueAndClaim enqueues em as EnqueueEvent does and, atomically
+	// with it, claims its first max deliveries to webhooks that are not
+	// Ordered (in the order of em.Hooks), leased at now for lease as
+	// Claim leases them; it returns those claims, in that order. A
+	// claim's Hook is its em.Hooks entry, or a copy with a current
+	// FailingSince when that differs; its Delivery is pending, with no
+	// attempt, due at em.NextAttemptAt. On error, nothing is enqueued and
+	// there are no claims.
+	EnqueueAndClaim(ctx context.Context, em *Emission, now time.Time, max int, lease time.Duration) ([]Claim, error)
+}
+
 // A Queue hands due deliveries to workers and takes back their results.
 type Queue interface {
 	// Claim leases up to max pending deliveries due at now (NextAttemptAt

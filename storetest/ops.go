@@ -38,12 +38,13 @@ type optionalCase struct {
 	fn          func(t *testing.T, s webhook.Store)
 }
 
-func isHistory(s webhook.Store) bool       { _, ok := s.(webhook.History); return ok }
-func isRedeliverer(s webhook.Store) bool   { _, ok := s.(webhook.Redeliverer); return ok }
-func isStatsReporter(s webhook.Store) bool { _, ok := s.(webhook.StatsReporter); return ok }
-func isPruner(s webhook.Store) bool        { _, ok := s.(webhook.Pruner); return ok }
-func isNotifier(s webhook.Store) bool      { _, ok := s.(webhook.Notifier); return ok }
-func isSettleClaimer(s webhook.Store) bool { _, ok := s.(webhook.SettleClaimer); return ok }
+func isHistory(s webhook.Store) bool        { _, ok := s.(webhook.History); return ok }
+func isRedeliverer(s webhook.Store) bool    { _, ok := s.(webhook.Redeliverer); return ok }
+func isStatsReporter(s webhook.Store) bool  { _, ok := s.(webhook.StatsReporter); return ok }
+func isPruner(s webhook.Store) bool         { _, ok := s.(webhook.Pruner); return ok }
+func isNotifier(s webhook.Store) bool       { _, ok := s.(webhook.Notifier); return ok }
+func isSettleClaimer(s webhook.Store) bool  { _, ok := s.(webhook.SettleClaimer); return ok }
+func isEnqueueClaimer(s webhook.Store) bool { _, ok := s.(webhook.EnqueueClaimer); return ok }
 
 // operationCases are the cases of the operators' interfaces.
 var operationCases = []optionalCase{
@@ -60,6 +61,7 @@ var optionalCases = append(slices.Clone(operationCases),
 	optionalCase{"Prune", "webhook.Pruner", isPruner, testPrune},
 	optionalCase{"Listen", "webhook.Notifier", isNotifier, testListen},
 	optionalCase{"SettleAndClaim", "webhook.SettleClaimer", isSettleClaimer, testSettleAndClaim},
+	optionalCase{"EnqueueAndClaim", "webhook.EnqueueClaimer", isEnqueueClaimer, testEnqueueAndClaim},
 )
 
 func testSettleRelease(t *testing.T, s webhook.Store) {
