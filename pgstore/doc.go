@@ -112,7 +112,11 @@
 // runs the batch. A Store is also a [webhook.SettleClaimer]: a started
 // Dispatcher settles its workers' results in batches through
 // [Store.SettleAndClaim], which claims the next deliveries in the same
-// round trip and transaction.
+// round trip and transaction. It is also a [webhook.EnqueueClaimer]: while
+// the Dispatcher's workers have room and nothing older is due, an Emit's
+// deliveries are inserted already leased to this process, in the
+// enqueue's statement, and go straight to its workers, with no claim and
+// no notification of their own.
 //
 // # Pools
 //

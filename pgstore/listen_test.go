@@ -3,12 +3,16 @@ package pgstore_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fedihook/webhook"
 	"github.com/fedihook/webhook/pgstore"
 )
 
@@ -139,4 +143,46 @@ func TestListenClosedPool(t *testing.T) {
 	err = s.Listen(ctx, func() { t.Error("woken with a closed pool") })
 	require.ErrorContains(t, err, "pgstore: listening")
 	require.NoError(t, ctx.Err(), "Listen returned at once")
+}
+
+// TestEnqueueAndClaimNotifiesOnlyWhatIsLeft: an event whose deliveries
+// were all claimed as they were enqueued notifies nobody (nobody else has
+// anything to claim); one with a delivery left to claim does.
+func TestEnqueueAndClaimNotifiesOnlyWhatIsLeft(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	a, b := testHook("h1", "u"), testHook("h2", "u")
+	require.NoError(t, s.CreateHook(ctx, a, 0))
+	require.NoError(t, s.CreateHook(ctx, b, 0))
+	var notified atomic.Int32
+	cfg, err := pgx.ParseConfig(dsn(t))
+	require.NoError(t, err)
+	cfg.OnNotification = func(*pgconn.PgConn, *pgconn.Notification) { notified.Add(1) }
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.Channel()}.Sanitize())
+	require.NoError(t, err)
+
+	now := time.Now()
+	emission := func() *webhook.Emission {
+		return &webhook.Emission{Type: webhook.EventNote, Server: "https://example.tld", CreatedAt: now, NextAttemptAt: now,
+			Body: []byte(`{}`), Hooks: []*webhook.Webhook{a, b}, IDs: []uuid.UUID{uuid.New(), uuid.New()}}
+	}
+	cs, err := s.EnqueueAndClaim(ctx, emission(), now, 2, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	cs, err = s.EnqueueAndClaim(ctx, emission(), now, 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, cs, 1)
+	// Notifications come in commit order: the first to arrive would be
+	// the whole event's, had it sent one, and the second would be read
+	// with it or by the next statement.
+	wctx, cancel := context.WithTimeout(ctx, wakeTimeout)
+	defer cancel()
+	require.NoError(t, conn.PgConn().WaitForNotification(wctx))
+	_, err = conn.Exec(ctx, "SELECT 1")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, notified.Load(), "one notification: the event with a delivery left")
 }

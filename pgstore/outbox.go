@@ -74,8 +74,8 @@ func (o *TxOutbox) enqueue(ctx context.Context, e enqueued) error {
 		return ctx.Err()
 	}
 	var v int64
-	var notified any
-	err := o.sqlTx.QueryRowContext(ctx, o.s.sql.enqueueTx, args...).Scan(&v, &notified)
+	var notified, fsHooks, fsAt any
+	err := o.sqlTx.QueryRowContext(ctx, o.s.sql.enqueueTx, args...).Scan(&v, &notified, &fsHooks, &fsAt)
 	if err == nil {
 		o.s.hooks.sawVersion(v)
 	}

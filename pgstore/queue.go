@@ -29,9 +29,13 @@ const (
 // a settle conflicts with); through the pool, sqlPlanEnqueue has taken
 // the hooks lock (shared) before the statement began, which costs no
 // write, where a row lock writes to every webhook's row.
-// In the same statement, and so the same transaction, it notifies the
-// channel once (delivered only if the transaction commits), and returns
-// the webhooks' version, which keeps in-process views of them honest.
+// A delivery with a lease expiry in $11 is inserted claimed (its first
+// lease, until then): EnqueueAndClaim's. In the same statement, and so
+// the same transaction, it notifies the channel once (delivered only if
+// the transaction commits) when some delivery is left to claim, and
+// returns the webhooks' version, which keeps in-process views of them
+// honest, and, when some delivery was claimed, the FailingSince of the
+// webhooks that have one.
 const sqlEnqueue = `
 WITH hk AS (
 	SELECT h.id, h.ordered FROM ${s}fedihook_hooks h
@@ -46,9 +50,10 @@ WITH hk AS (
 	SELECT id, user_id, type, server, created_at, body FROM ev
 ), d AS (
 	SELECT nextval('${s}fedihook_delivery_seq') AS seq, o.* FROM (
-		SELECT t.id, t.hook_id, ev.id AS event_id, ev.created_at, t.due,
+		SELECT t.id, t.hook_id, ev.id AS event_id, ev.created_at, t.due, t.leased_until,
 			CASE WHEN hk.id IS NULL THEN ${s}fedihook_no_hook(t.hook_id) ELSE hk.ordered END AS ordered
-		FROM unnest($6::uuid[], $7::text[], $8::int[], $9::timestamptz[]) WITH ORDINALITY AS t (id, hook_id, ev, due, ord)
+		FROM unnest($6::uuid[], $7::text[], $8::int[], $9::timestamptz[], $11::timestamptz[])
+			WITH ORDINALITY AS t (id, hook_id, ev, due, leased_until, ord)
 		JOIN ev ON ev.n = t.ev
 		LEFT JOIN hk ON hk.id = t.hook_id
 		ORDER BY t.ord
@@ -57,10 +62,16 @@ WITH hk AS (
 	INSERT INTO ${s}fedihook_deliveries (id, hook_id, event_id, created_at, seq, ordered, state, next_attempt_at)
 	SELECT id, hook_id, event_id, created_at, seq, ordered, 1, due FROM d
 ), ins_q AS (
-	INSERT INTO ${s}fedihook_queue (id, hook_id, event_id, seq, ordered, due)
-	SELECT id, hook_id, event_id, seq, ordered, due FROM d
+	INSERT INTO ${s}fedihook_queue (id, hook_id, event_id, seq, ordered, due, leased_until, lease)
+	SELECT id, hook_id, event_id, seq, ordered, due, leased_until, CASE WHEN leased_until IS NULL THEN 0 ELSE 1 END FROM d
+), fs AS (
+	SELECT st.hook_id, st.failing_since FROM ${s}fedihook_hook_status st
+	WHERE st.hook_id = ANY ($7::text[]) AND st.failing_since IS NOT NULL
+		AND cardinality(array_remove($11::timestamptz[], NULL)) > 0
 )
-SELECT (SELECT version FROM ${s}fedihook_hooks_version), pg_notify($10, '')`
+SELECT (SELECT version FROM ${s}fedihook_hooks_version),
+	(SELECT pg_notify($10, '') WHERE array_position($11::timestamptz[], NULL) IS NOT NULL),
+	ARRAY(SELECT hook_id FROM fs), ARRAY(SELECT failing_since FROM fs)`
 
 // sqlClaim locks up to $2 due rows of the queue whose lease is free or
 // expired, skipping the ones other claimers hold, leases them until $3
@@ -304,10 +315,63 @@ func (s *Store) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
 	return s.enqueues.do(context.WithoutCancel(ctx), []enqueued{{em: em}}, s.enqueueBatch)
 }
 
+// EnqueueAndClaim implements [webhook.EnqueueClaimer]: the deliveries
+// it claims are inserted claimed, in EnqueueEvent's statement (merged,
+// as EnqueueEvent's are, with concurrent calls), and their webhooks'
+// FailingSince is read in it. It sends no notification when it claims
+// every delivery: nobody else has anything to claim.
+func (s *Store) EnqueueAndClaim(ctx context.Context, em *webhook.Emission, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
+	if err := ctx.Err(); err != nil || len(em.Hooks) == 0 {
+		return nil, err
+	}
+	leased := make([]bool, len(em.Hooks))
+	n := 0
+	for i, h := range em.Hooks {
+		if n < max && !h.Ordered {
+			leased[i] = true
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, s.EnqueueEvent(ctx, em)
+	}
+	var failing map[string]time.Time
+	e := enqueued{em: em, leased: leased, until: now.Add(lease), failing: &failing}
+	if err := s.enqueues.do(context.WithoutCancel(ctx), []enqueued{e}, s.enqueueBatch); err != nil {
+		return nil, err
+	}
+	cs := make([]webhook.Claim, 0, n)
+	for i, h := range em.Hooks {
+		if !leased[i] {
+			continue
+		}
+		hook := h
+		if at, ok := failing[h.ID]; ok != (h.FailingSince != nil) || ok && !at.Equal(*h.FailingSince) {
+			hook = h.Clone()
+			hook.FailingSince = nil
+			if ok {
+				hook.FailingSince = &at
+			}
+		}
+		cs = append(cs, webhook.Claim{Hook: hook, Lease: 1, Delivery: webhook.Delivery{
+			ID: em.IDs[i], HookID: h.ID, UserID: h.UserID, Type: em.Type, Server: em.Server,
+			CreatedAt: em.CreatedAt.UTC(), Body: em.Body, State: webhook.StatePending,
+			NextAttemptAt: em.NextAttemptAt.UTC(),
+		}})
+	}
+	return cs, nil
+}
+
 // enqueued is what one call enqueues: deliveries or an emission.
 type enqueued struct {
 	ds []*webhook.Delivery
 	em *webhook.Emission
+	// leased, for EnqueueAndClaim, holds the emission's deliveries to
+	// insert claimed, leased until until; failing then receives the
+	// FailingSince of the webhooks that have one.
+	leased  []bool
+	until   time.Time
+	failing *map[string]time.Time
 }
 
 func (e *enqueued) len() int {
@@ -350,18 +414,34 @@ func enqueue(ctx context.Context, q querier, s *Store, es []enqueued) error {
 	if n == 0 {
 		return ctx.Err()
 	}
-	var v int64
-	var err error
+	var (
+		v       int64
+		err     error
+		fsHooks []string
+		fsAt    []time.Time
+	)
 	if q == querier(s.pool) {
 		var b pgx.Batch
 		b.Queue(sqlPlanEnqueue, s.schema)
-		b.Queue(s.sql.enqueue, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&v, nil) })
+		b.Queue(s.sql.enqueue, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&v, nil, &fsHooks, &fsAt) })
 		err = s.pool.SendBatch(ctx, &b).Close()
 	} else {
-		err = q.QueryRow(ctx, s.sql.enqueueTx, args...).Scan(&v, nil)
+		err = q.QueryRow(ctx, s.sql.enqueueTx, args...).Scan(&v, nil, &fsHooks, &fsAt)
 	}
 	if err == nil {
 		s.hooks.sawVersion(v)
+		var failing map[string]time.Time
+		for i, h := range fsHooks {
+			if failing == nil {
+				failing = make(map[string]time.Time, len(fsHooks))
+			}
+			failing[h] = fsAt[i].UTC()
+		}
+		for i := range es {
+			if es[i].failing != nil {
+				*es[i].failing = failing
+			}
+		}
 	}
 	return enqueueError(n, err)
 }
@@ -390,6 +470,7 @@ func enqueueArgs(es []enqueued, channel string) ([]any, int) {
 		hooks   = make([]string, 0, n)
 		evs     = make([]int32, 0, n)
 		due     = make([]time.Time, 0, n)
+		leased  = make([]*time.Time, 0, n) // nil: not claimed
 	)
 	event := func(user string, typ webhook.Event, server string, at time.Time, body []byte) int32 {
 		if body == nil {
@@ -411,6 +492,11 @@ func enqueueArgs(es []enqueued, channel string) ([]any, int) {
 				}
 				ids, hooks = append(ids, em.IDs[j]), append(hooks, h.ID)
 				evs, due = append(evs, ev), append(due, em.NextAttemptAt)
+				var until *time.Time
+				if es[i].leased != nil && es[i].leased[j] {
+					until = &es[i].until
+				}
+				leased = append(leased, until)
 			}
 			continue
 		}
@@ -429,9 +515,10 @@ func enqueueArgs(es []enqueued, channel string) ([]any, int) {
 			}
 			ids, hooks = append(ids, d.ID), append(hooks, d.HookID)
 			evs, due = append(evs, ev), append(due, d.NextAttemptAt)
+			leased = append(leased, nil)
 		}
 	}
-	return []any{users, types, servers, created, bodies, ids, hooks, evs, due, channel}, n
+	return []any{users, types, servers, created, bodies, ids, hooks, evs, due, channel, leased}, n
 }
 
 // enqueueError maps the error of sqlEnqueue.
