@@ -116,7 +116,7 @@ func parseBench(args []string, stdout io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.pgConns, "pg-conns", 0, "postgres pool size, `N` connections (default 2 x --concurrency + 4)")
 	fs.StringVar(&o.sqliteSync, "sqlite-synchronous", defaultSQLiteSync, "sqlite's synchronous `MODE`: FULL (durable commits) or NORMAL")
 	fs.StringVar(&o.sqliteDrv, "sqlite-driver", "modernc", "sqlite's database/sql `DRIVER`: modernc (modernc.org/sqlite) or ncruces (github.com/ncruces/go-sqlite3)")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each contender's measured run to `DIR`/CONTENDER-MODE.pprof")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each contender's measured run to `DIR`/CONTENDER-MODE.pprof, and its allocations to CONTENDER-MODE.allocs.pprof")
 	if err := parseFlags(fs, args, benchUsage, "bench takes flags only", stdout); err != nil {
 		return nil, err
 	}

@@ -264,7 +264,19 @@ func (m *meter) stop(res *runResult) error {
 	res.CPU, res.Mallocs, res.MaxRSS = cpu-m.cpu, ms.Mallocs-m.mallocs, rss
 	if m.profile != nil {
 		pprof.StopCPUProfile()
-		return m.profile.Close()
+		if err := m.profile.Close(); err != nil {
+			return err
+		}
+		// Beside it, where the process allocated (since it started).
+		f, err := os.Create(strings.TrimSuffix(m.profile.Name(), ".pprof") + ".allocs.pprof")
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
 	}
 	return nil
 }
