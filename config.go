@@ -40,8 +40,10 @@ type Config struct {
 	// the Dispatcher also keeps up to Workers more claimed, waiting for
 	// the next free worker, so that the store is asked in batches; when
 	// the Dispatcher stops before attempting them (Shutdown's context
-	// ended) those are handed back, due at once. Defaults to
-	// DefaultWorkers.
+	// ended) those are handed back, due at once. With a store that is an
+	// [EnqueueClaimer], Emit claims into that room too, without waiting
+	// for a claim under way that holds it, so that for a moment up to
+	// twice as many may wait. Defaults to DefaultWorkers.
 	Workers int
 	// Transport sends the requests. Defaults to an [HTTPTransport] with
 	// its defaults (5 s timeout, no redirects, private-network guard on).
