@@ -43,7 +43,8 @@ type Config struct {
 	// ended) those are handed back, due at once. With a store that is an
 	// [EnqueueClaimer], Emit claims into that room too, without waiting
 	// for a claim under way that holds it, so that for a moment up to
-	// twice as many may wait. Defaults to DefaultWorkers.
+	// twice as many deliveries may be claimed as otherwise. Defaults to
+	// DefaultWorkers.
 	Workers int
 	// Transport sends the requests. Defaults to an [HTTPTransport] with
 	// its defaults (5 s timeout, no redirects, private-network guard on).
