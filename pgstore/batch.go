@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"runtime"
 	"sync"
 )
 
@@ -37,6 +38,14 @@ func (b *batcher[T]) do(ctx context.Context, in []T, run func(context.Context, [
 	b.mu.Unlock()
 	if !lead && !<-c.turn {
 		return c.err
+	}
+	if !lead {
+		// Handed the lead as a batch ended: the callers that batch just
+		// released are runnable, and most call again at once (an Emit
+		// after an Emit). Let them queue first, so that they join this
+		// batch rather than wait for the next one: without it, batches
+		// alternate between this call alone and everyone else.
+		runtime.Gosched()
 	}
 
 	b.mu.Lock()
