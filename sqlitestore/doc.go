@@ -155,10 +155,20 @@
 // takes a new pk, the highest, and so goes to the end of its webhook's
 // order; a redelivered pending one keeps its place.
 //
+// The Store is also a [webhook.EnqueueClaimer]: while a Dispatcher's
+// workers have room and nothing older is due, its Emit inserts the
+// deliveries it can take already leased to it (lease 1, run_at the
+// lease's expiry, as a first claim would leave them), in the enqueue's
+// own statement and so in the grouped transaction that commits it, and
+// hands them to its workers: no claim, and no commit of their own. Only
+// then does the transaction read the webhooks' failing streaks, from the
+// in-memory webhooks after one read of the change counter.
+//
 // The Store is a [webhook.Notifier]: a Dispatcher over it is woken as soon
-// as a transaction of the Store's that enqueued commits, whether through
-// [Store.Enqueue] or [Store.Tx], and whichever Dispatcher of the process
-// made it. SQLite has no way to tell another process, so Dispatchers in
+// as a transaction of the Store's that enqueued deliveries left to claim
+// commits, whether through [Store.Enqueue] or [Store.Tx], and whichever
+// Dispatcher of the process made it; deliveries claimed as they were
+// enqueued wake nobody. SQLite has no way to tell another process, so Dispatchers in
 // other processes find those deliveries when they poll, and so do they
 // the deliveries of a transaction begun by the application ([Store.InTx]):
 // call the Dispatcher's Notify after committing it.

@@ -66,15 +66,22 @@ func insertPayloadsSQL(n int) string {
 // each webhook's pk and ordered flag from its ID: a delivery of a missing
 // webhook is not inserted, nor one whose ID is taken. A delivery of an
 // ordered webhook is inserted held; [promoteSQL] then makes the webhook's
-// earliest one its head.
+// earliest one its head. A delivery given a lease expiry (column10) is
+// inserted claimed, with its first lease until then, unless its webhook
+// is ordered. Each row inserted returns its pk, webhook pk, ordered flag
+// and lease (1 if claimed).
 func enqueueSQL(n int) string {
 	return `INSERT OR IGNORE INTO webhook_deliveries
-		(pk, id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at, ordered, held, listed)
+		(pk, id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at, lease, ordered, held, listed)
 		SELECT v.column1, v.column2, h.pk, v.column4, v.column5, v.column6, v.column7, v.column8, 1, v.column9,
-			CASE WHEN h.ordered THEN ` + heldRunAt + ` ELSE v.column9 END, h.ordered, h.ordered, 0
-		FROM (VALUES ` + values(n, 9) + `) AS v JOIN webhook_hooks h ON h.id = v.column3
-		RETURNING hook_pk, ordered`
+			CASE WHEN h.ordered THEN ` + heldRunAt + ` ELSE coalesce(v.column10, v.column9) END,
+			CASE WHEN h.ordered OR v.column10 IS NULL THEN 0 ELSE 1 END, h.ordered, h.ordered, 0
+		FROM (VALUES ` + values(n, enqueueCols) + `) AS v JOIN webhook_hooks h ON h.id = v.column3
+		RETURNING pk, hook_pk, ordered, lease`
 }
+
+// enqueueCols is the number of parameters per row of enqueueSQL.
+const enqueueCols = 10
 
 // heldRunAt is the run_at of a held delivery: never due.
 const heldRunAt = `9223372036854775807`
@@ -107,14 +114,91 @@ func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 	if len(ds) == 0 {
 		return ctx.Err()
 	}
-	return s.do(&writeReq{ctx: ctx, op: "enqueue", deliveries: ds, enqueues: true,
-		fn: func(r runner) error { return enqueue(ctx, r, ds) }})
+	req := &writeReq{ctx: ctx, op: "enqueue", deliveries: ds, enqueues: true}
+	req.fn = func(r runner) error { return s.enqueueAll(ctx, r, []*writeReq{req}) }
+	return s.do(req)
 }
 
 // EnqueueEvent implements [webhook.EventEnqueuer]: as Enqueue of the
 // event's deliveries, one per webhook, which share one stored body.
 func (s *Store) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
 	return s.Enqueue(ctx, emissionDeliveries(em))
+}
+
+// EnqueueAndClaim implements [webhook.EnqueueClaimer]. The deliveries it
+// claims are inserted already leased (their first lease, until
+// now+lease, with the lease value 1 that Claim would give them) by the
+// enqueue's own statement, merged as every Enqueue is with the concurrent
+// writes into one transaction and commit; only when it claims some does
+// that transaction also look up their webhooks' FailingSince, through the
+// Store's cache of webhooks. A delivery whose webhook turns out to be
+// ordered in the database is enqueued unclaimed. Listening Dispatchers
+// (see [Store.Listen]) are woken only when a delivery is left unclaimed:
+// nobody else has anything to claim.
+func (s *Store) EnqueueAndClaim(ctx context.Context, em *webhook.Emission, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
+	if len(em.IDs) != len(em.Hooks) {
+		return nil, invalidf("Emission has %d IDs for %d Hooks", len(em.IDs), len(em.Hooks))
+	}
+	if len(em.Hooks) == 0 {
+		return nil, ctx.Err()
+	}
+	req := s.enqueueClaimReq(ctx, em, now, max, lease)
+	if req.until == nil {
+		return nil, s.do(req)
+	}
+	if err := s.do(req); err != nil {
+		return nil, err
+	}
+	return claimsOf(req, em), nil
+}
+
+// enqueueClaimReq returns the write of EnqueueAndClaim(ctx, em, now, max,
+// lease): its until is nil when it claims nothing.
+func (s *Store) enqueueClaimReq(ctx context.Context, em *webhook.Emission, now time.Time, max int, lease time.Duration) *writeReq {
+	req := &writeReq{ctx: ctx, op: "enqueue", deliveries: emissionDeliveries(em), enqueues: true}
+	req.fn = func(r runner) error { return s.enqueueAll(ctx, r, []*writeReq{req}) }
+	expiry := nanos(now.Add(lease))
+	n := 0
+	for i, h := range em.Hooks {
+		if n < max && !h.Ordered {
+			if req.until == nil {
+				req.until = make([]int64, len(em.Hooks))
+			}
+			req.until[i] = expiry
+			n++
+		}
+	}
+	return req
+}
+
+// claimsOf returns the claims of req, the write of an EnqueueAndClaim of
+// em, once it has committed.
+func claimsOf(req *writeReq, em *webhook.Emission) []webhook.Claim {
+	var cs []webhook.Claim
+	for i, hookPK := range req.leased {
+		if hookPK == 0 {
+			continue
+		}
+		h := em.Hooks[i]
+		if cur := req.hooks[hookPK]; cur != nil && !sameTime(cur.FailingSince, h.FailingSince) {
+			h = h.Clone()
+			h.FailingSince = nil
+			if cur.FailingSince != nil {
+				at := *cur.FailingSince
+				h.FailingSince = &at
+			}
+		}
+		d := req.deliveries[i]
+		if cs == nil {
+			cs = make([]webhook.Claim, 0, len(req.leased)-i)
+		}
+		cs = append(cs, webhook.Claim{Hook: h, Lease: 1, Delivery: webhook.Delivery{
+			ID: d.ID, HookID: h.ID, UserID: d.UserID, Type: d.Type, Server: d.Server,
+			CreatedAt: fromNanos(nanos(d.CreatedAt)), Body: d.Body, State: webhook.StatePending,
+			NextAttemptAt: fromNanos(nanos(d.NextAttemptAt)),
+		}})
+	}
+	return cs
 }
 
 // emissionDeliveries returns the deliveries of em, sharing its Body.
@@ -131,6 +215,74 @@ func emissionDeliveries(em *webhook.Emission) []*webhook.Delivery {
 	return ptrs
 }
 
+// sameTime reports whether a and b are both nil or the same instant.
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// enqueueAll runs the enqueues ws (writes with deliveries) as one: their
+// deliveries are inserted together, those with a lease expiry in
+// writeReq.until claimed. It sets each write's leased, hooks and enqueues
+// (whether it left a delivery unclaimed, for the listeners to claim).
+func (s *Store) enqueueAll(ctx context.Context, r runner, ws []*writeReq) error {
+	ds := ws[0].deliveries
+	until := ws[0].until
+	if len(ws) > 1 {
+		ds, until = nil, nil
+		claims := slices.ContainsFunc(ws, func(w *writeReq) bool { return w.until != nil })
+		for _, w := range ws {
+			ds = append(ds, w.deliveries...)
+			if claims {
+				u := w.until
+				if u == nil {
+					u = make([]int64, len(w.deliveries))
+				}
+				until = append(until, u...)
+			}
+		}
+	}
+	leased, err := enqueueLeased(ctx, r, ds, until)
+	if err != nil {
+		return err
+	}
+	var (
+		pks   []int64
+		hooks map[int64]*webhook.Webhook
+	)
+	for _, pk := range leased {
+		if pk != 0 && !slices.Contains(pks, pk) {
+			pks = append(pks, pk)
+		}
+	}
+	if len(pks) > 0 {
+		// The claims carry their webhooks' current FailingSince.
+		hooks = make(map[int64]*webhook.Webhook, len(pks))
+		if err := s.hooksByPKTx(ctx, r, hooks, pks); err != nil {
+			return fmt.Errorf("sqlitestore: enqueue: %w", err)
+		}
+	}
+	for _, w := range ws {
+		w.leased, w.hooks = nil, nil
+		claimed := 0
+		if leased != nil {
+			w.leased, leased = leased[:len(w.deliveries)], leased[len(w.deliveries):]
+			for _, pk := range w.leased {
+				if pk != 0 {
+					claimed++
+				}
+			}
+			if claimed > 0 {
+				w.hooks = hooks
+			}
+		}
+		w.enqueues = claimed < len(w.deliveries)
+	}
+	return nil
+}
+
 // bodyKey identifies a Body's bytes by where they are, so that the
 // deliveries of one Emit store their shared body once.
 type bodyKey struct {
@@ -138,12 +290,22 @@ type bodyKey struct {
 	n int
 }
 
+// enqueue inserts ds, none claimed.
 func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
+	_, err := enqueueLeased(ctx, r, ds, nil)
+	return err
+}
+
+// enqueueLeased inserts ds, claiming those whose until (unix ns, nil or
+// parallel to ds) is not 0: leased until then, unless their webhook is
+// ordered. leased[i] is the pk of the webhook of ds[i] if it was inserted
+// claimed, else 0; leased is nil when until is.
+func enqueueLeased(ctx context.Context, r runner, ds []*webhook.Delivery, until []int64) (leased []int64, err error) {
 	// The payloads first: one row per distinct body, counting the
 	// deliveries that share it, all in a few statements.
 	var next, nextDelivery int64
 	if err := r.queryRow(ctx, nextPKsSQL).Scan(&next, &nextDelivery); err != nil {
-		return fmt.Errorf("sqlitestore: enqueue: %w", err)
+		return nil, fmt.Errorf("sqlitestore: enqueue: %w", err)
 	}
 	type payload struct {
 		pk   int64
@@ -174,7 +336,7 @@ func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
 		payloads[j].refs++
 		ppks[i] = payloads[j].pk
 	}
-	args := make([]any, 0, 9*bucket(min(max(len(ds), len(payloads)), maxRows)))
+	args := make([]any, 0, enqueueCols*bucket(min(max(len(ds), len(payloads)), maxRows)))
 	for start := 0; start < len(payloads); start += maxRows {
 		chunk := payloads[start:min(start+maxRows, len(payloads))]
 		args = args[:0]
@@ -183,35 +345,49 @@ func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
 		}
 		b := bucket(len(chunk))
 		if _, err := r.exec(ctx, insertPayloadsSQL(b), pad(args, b, 3)...); err != nil {
-			return fmt.Errorf("sqlitestore: enqueue: %w", err)
+			return nil, fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}
+	}
+	if until != nil {
+		leased = make([]int64, len(ds))
 	}
 	for start := 0; start < len(ds); start += maxRows {
 		chunk := ds[start:min(start+maxRows, len(ds))]
 		args = args[:0]
+		first := nextDelivery + 1
 		for i, d := range chunk {
 			nextDelivery++
+			var u any
+			if until != nil && until[start+i] != 0 {
+				u = until[start+i]
+			}
 			args = append(args, nextDelivery, d.ID[:], d.HookID, ppks[start+i], d.UserID, string(d.Type), d.Server,
-				nanos(d.CreatedAt), nanos(d.NextAttemptAt))
+				nanos(d.CreatedAt), nanos(d.NextAttemptAt), u)
 		}
 		b := bucket(len(chunk))
-		n, ordered, err := insertDeliveries(ctx, r, b, pad(args, b, 9))
+		var chunkLeased []int64
+		if leased != nil {
+			chunkLeased = leased[start : start+len(chunk)]
+		}
+		n, ordered, err := insertDeliveries(ctx, r, b, pad(args, b, enqueueCols), first, chunkLeased)
 		if err != nil {
-			return fmt.Errorf("sqlitestore: enqueue: %w", err)
+			return nil, fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}
 		if n != len(chunk) {
-			return enqueueFailure(ctx, r, chunk)
+			return nil, enqueueFailure(ctx, r, chunk)
 		}
 		if err := promote(ctx, r, ordered); err != nil {
-			return fmt.Errorf("sqlitestore: enqueue: %w", err)
+			return nil, fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}
 	}
-	return nil
+	return leased, nil
 }
 
-// insertDeliveries runs enqueueSQL(b) and returns how many deliveries it
-// inserted and the distinct ordered webhooks among theirs.
-func insertDeliveries(ctx context.Context, r runner, b int, args []any) (n int, ordered []int64, err error) {
+// insertDeliveries runs enqueueSQL(b) for deliveries whose pks start at
+// first, and returns how many it inserted and the distinct ordered
+// webhooks among theirs. leased, if not nil, receives for each delivery
+// inserted claimed its webhook's pk, at its index.
+func insertDeliveries(ctx context.Context, r runner, b int, args []any, first int64, leased []int64) (n int, ordered []int64, err error) {
 	rows, err := r.query(ctx, enqueueSQL(b), args...)
 	if err != nil {
 		return 0, nil, err
@@ -219,15 +395,18 @@ func insertDeliveries(ctx context.Context, r runner, b int, args []any) (n int, 
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			hookPK int64
-			ord    bool
+			pk, hookPK, lease int64
+			ord               bool
 		)
-		if err := rows.Scan(&hookPK, &ord); err != nil {
+		if err := rows.Scan(&pk, &hookPK, &ord, &lease); err != nil {
 			return 0, nil, err
 		}
 		n++
 		if ord && !slices.Contains(ordered, hookPK) {
 			ordered = append(ordered, hookPK)
+		}
+		if i := pk - first; lease != 0 && leased != nil && i >= 0 && i < int64(len(leased)) {
+			leased[i] = hookPK
 		}
 	}
 	return n, ordered, rows.Err()

@@ -68,11 +68,12 @@ type Store struct {
 }
 
 var (
-	_ webhook.Store         = (*Store)(nil)
-	_ webhook.Notifier      = (*Store)(nil)
-	_ webhook.EventEnqueuer = (*Store)(nil)
-	_ webhook.SettleClaimer = (*Store)(nil)
-	_ webhook.EventEnqueuer = (*TxOutbox)(nil)
+	_ webhook.Store          = (*Store)(nil)
+	_ webhook.Notifier       = (*Store)(nil)
+	_ webhook.EventEnqueuer  = (*Store)(nil)
+	_ webhook.EnqueueClaimer = (*Store)(nil)
+	_ webhook.SettleClaimer  = (*Store)(nil)
+	_ webhook.EventEnqueuer  = (*TxOutbox)(nil)
 )
 
 // New returns a Store over db, which must be a SQLite database opened with
@@ -160,7 +161,8 @@ func notFound(kind, id string) error {
 
 // Listen implements [webhook.Notifier]: it calls wake whenever a write
 // transaction of this Store that enqueued deliveries has committed
-// (through [Store.Enqueue] or [Store.Tx]), until ctx is done, and then
+// (through [Store.Enqueue] or [Store.Tx]; not for deliveries that
+// [Store.EnqueueAndClaim] claimed), until ctx is done, and then
 // returns nil. It knows nothing of other processes, nor of transactions
 // begun by the application ([Store.InTx]). wake must not block.
 func (s *Store) Listen(ctx context.Context, wake func()) error {

@@ -623,6 +623,22 @@ func TestListen(t *testing.T) {
 	require.NoError(t, s.Tx(context.Background(), func(q sqlitestore.Querier, o *sqlitestore.TxOutbox) error { return nil }))
 	require.EqualValues(t, 2, wakes.Load(), "a rolled-back Tx, or one that enqueued nothing, wakes nobody")
 
+	// An EnqueueAndClaim wakes the listeners only when it leaves a
+	// delivery for them to claim.
+	w2 := createHook(t, s, "u")
+	emission := func() *webhook.Emission {
+		return &webhook.Emission{Type: webhook.EventNote, Server: "https://example.tld", CreatedAt: t0, NextAttemptAt: t0,
+			Body: []byte(`{}`), Hooks: []*webhook.Webhook{w, w2}, IDs: []uuid.UUID{uuid.New(), uuid.New()}}
+	}
+	cs, err := s.EnqueueAndClaim(context.Background(), emission(), t0, 2, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	require.EqualValues(t, 2, wakes.Load(), "every delivery claimed: nobody to wake")
+	cs, err = s.EnqueueAndClaim(context.Background(), emission(), t0, 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, cs, 1)
+	require.EqualValues(t, 3, wakes.Load(), "a delivery left to claim")
+
 	cancel()
 	require.NoError(t, <-listening)
 }

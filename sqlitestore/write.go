@@ -42,7 +42,16 @@ type writeReq struct {
 	results    []webhook.Result
 	lost       []bool // Settle's: which results lost their lease
 
-	enqueues bool // the write enqueues deliveries: wake the listeners
+	// until, for EnqueueAndClaim, holds the lease expiry (unix ns) of
+	// each delivery to insert claimed, 0 for the others. Once the write
+	// ran, leased holds the pk of the webhook of each delivery inserted
+	// claimed (0 for the others) and hooks the current records of those
+	// webhooks, by pk.
+	until  []int64
+	leased []int64
+	hooks  map[int64]*webhook.Webhook
+
+	enqueues bool // the write leaves deliveries to claim: wake the listeners
 
 	// once is set when fn must run at most once, as it runs the
 	// application's code (Store.Tx); the Store's own writes may run again
@@ -349,11 +358,7 @@ func (s *Store) merge(ctx context.Context, r runner, batch []*writeReq, merged *
 		return s.savepoint(ctx, r, fn)
 	}
 	if len(enqs) > 1 {
-		var ds []*webhook.Delivery
-		for _, w := range enqs {
-			ds = append(ds, w.deliveries...)
-		}
-		done, err := run(func() error { return enqueue(ctx, r, ds) })
+		done, err := run(func() error { return s.enqueueAll(ctx, r, enqs) })
 		if err != nil || (fast && !done) {
 			return false, err
 		}

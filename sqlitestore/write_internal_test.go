@@ -47,7 +47,7 @@ func runAsBatch(t *testing.T, s *Store, reqs ...*writeReq) {
 
 func enqueueReq(ds ...*webhook.Delivery) *writeReq {
 	ctx := context.Background()
-	return &writeReq{ctx: ctx, op: "enqueue", deliveries: ds, fn: func(r runner) error { return enqueue(ctx, r, ds) }}
+	return &writeReq{ctx: ctx, op: "enqueue", deliveries: ds, enqueues: true, fn: func(r runner) error { return enqueue(ctx, r, ds) }}
 }
 
 func settleReq(rs ...webhook.Result) *writeReq {
@@ -181,4 +181,89 @@ func TestBatchRunsAgainWithoutTheFailure(t *testing.T) {
 	var n int
 	require.NoError(t, s.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries`).Scan(&n))
 	require.Equal(t, 2, n)
+}
+
+// TestMergedEnqueueAndClaim checks EnqueueAndClaims grouped in one
+// transaction with other Enqueues: each gets back the deliveries it asked
+// to claim, leased, and wakes the listeners only when it left some
+// unclaimed; a delivery of a webhook that is ordered in the database is
+// left unclaimed whatever the caller's copy says; and when one write of
+// the batch fails, the others still claim what they asked.
+func TestMergedEnqueueAndClaim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newInternalStore(t)
+	hooks := map[string]*webhook.Webhook{}
+	for _, id := range []string{"h1", "h2", "fifo"} {
+		w := &webhook.Webhook{ID: id, UserID: "u", Name: id, On: []webhook.Event{webhook.EventNote},
+			URL: "https://r.example/", Active: true, Ordered: id == "fifo"}
+		require.NoError(t, s.CreateHook(ctx, w, 0))
+		hooks[id] = w
+	}
+	emission := func(ids ...string) *webhook.Emission {
+		em := &webhook.Emission{Type: webhook.EventNote, Server: "https://example.tld", CreatedAt: t0,
+			NextAttemptAt: t0, Body: []byte(`{}`)}
+		for _, id := range ids {
+			w := hooks[id]
+			if w == nil {
+				w = &webhook.Webhook{ID: id, UserID: "u", On: []webhook.Event{webhook.EventNote}}
+			}
+			em.Hooks = append(em.Hooks, w)
+			em.IDs = append(em.IDs, uuid.New())
+		}
+		return em
+	}
+	// A stale copy of fifo that does not know it is ordered.
+	notFifo := hooks["fifo"].Clone()
+	notFifo.Ordered = false
+
+	for _, failing := range []bool{false, true} {
+		all := emission("h1", "h2")
+		some := emission("h2", "h1")
+		stale := emission("h1")
+		stale.Hooks[0] = notFifo
+		stale.Hooks[0].ID = "fifo"
+		reqs := []*writeReq{
+			s.enqueueClaimReq(ctx, all, t0, 2, time.Minute),
+			enqueueReq(newDelivery("h1")),
+			s.enqueueClaimReq(ctx, some, t0, 1, time.Minute),
+			s.enqueueClaimReq(ctx, stale, t0, 1, time.Minute),
+		}
+		var bad *webhook.Emission
+		if failing {
+			bad = emission("h1", "nope")
+			reqs = append(reqs, s.enqueueClaimReq(ctx, bad, t0, 2, time.Minute))
+		}
+		runAsBatch(t, s, reqs...)
+		for _, r := range reqs[:4] {
+			require.NoError(t, r.err)
+		}
+		require.Equal(t, []uuid.UUID{all.IDs[0], all.IDs[1]}, ids(claimsOf(reqs[0], all)))
+		require.Equal(t, []uuid.UUID{some.IDs[0]}, ids(claimsOf(reqs[2], some)))
+		require.Empty(t, claimsOf(reqs[3], stale), "fifo is ordered: not claimed")
+		require.Equal(t, []bool{false, true, true, true}, []bool{reqs[0].enqueues, reqs[1].enqueues, reqs[2].enqueues, reqs[3].enqueues},
+			"only the writes that left a delivery unclaimed wake the listeners")
+		if failing {
+			require.ErrorIs(t, reqs[4].err, webhook.ErrNotFound)
+			_, err := s.GetDelivery(ctx, bad.IDs[0])
+			require.ErrorIs(t, err, webhook.ErrNotFound)
+		}
+
+		// What was not claimed is claimable; what was is not.
+		cs, err := s.Claim(ctx, t0, 100, time.Minute)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []uuid.UUID{reqs[1].deliveries[0].ID, some.IDs[1], stale.IDs[0]}, ids(cs))
+		for _, c := range append(append(claimsOf(reqs[0], all), claimsOf(reqs[2], some)...), cs...) {
+			require.NoError(t, s.Settle(ctx, []webhook.Result{{ID: c.Delivery.ID, HookID: c.Delivery.HookID, Lease: c.Lease,
+				State: webhook.StateDelivered, Attempt: webhook.Attempt{At: t0, Status: 200}}}))
+		}
+	}
+}
+
+func ids(cs []webhook.Claim) []uuid.UUID {
+	out := make([]uuid.UUID, len(cs))
+	for i, c := range cs {
+		out[i] = c.Delivery.ID
+	}
+	return out
 }

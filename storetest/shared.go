@@ -17,7 +17,8 @@ import (
 
 // RunShared runs the cases of two handles on one queue, as two processes
 // sharing a database have: claims racing across the handles, a lease of
-// one handle lapsing to the other, and Ordered webhooks kept in order
+// one handle lapsing to the other (also one taken by EnqueueAndClaim,
+// for a [webhook.EnqueueClaimer]), and Ordered webhooks kept in order
 // across them. newPair must return two handles a and b on the same
 // underlying store (two stores over one database; a store that lives in
 // one process may return itself twice), empty and isolated from every
@@ -31,6 +32,7 @@ func RunShared(t *testing.T, newPair func(t *testing.T) (a, b webhook.Store)) {
 		{"ClaimRace", testSharedClaimRace},
 		{"LeaseLapse", testSharedLeaseLapse},
 		{"OrderedRace", testSharedOrderedRace},
+		{"EnqueueAndClaimLapse", testSharedEnqueueAndClaimLapse},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := newPair(t)
@@ -155,6 +157,46 @@ func testSharedLeaseLapse(t *testing.T, a, b webhook.Store) {
 	require.Equal(t, 204, got.LastStatus)
 	require.ErrorIs(t, a.Settle(ctx, []webhook.Result{result(second[0], webhook.StateDelivered, 200)}),
 		webhook.ErrLeaseLost, "a claim is settled once")
+}
+
+// testSharedEnqueueAndClaimLapse: what a's EnqueueAndClaim claimed is
+// leased as a Claim's would be: b's claims pass it over, taking only the
+// delivery a left, until a's lease expires; then b takes it, and a's late
+// result is refused. Skipped for a store that is not a
+// [webhook.EnqueueClaimer].
+func testSharedEnqueueAndClaimLapse(t *testing.T, a, b webhook.Store) {
+	ec, ok := a.(webhook.EnqueueClaimer)
+	if !ok {
+		t.Skip("not a webhook.EnqueueClaimer")
+	}
+	ctx := context.Background()
+	claimed, left := mustCreate(t, a, newHook("u")), mustCreate(t, a, newHook("u"))
+	em := &webhook.Emission{
+		Type: webhook.EventNote, Server: "https://example.tld", CreatedAt: t0, NextAttemptAt: t0,
+		Body: []byte(`{"lapse":true}`), Hooks: []*webhook.Webhook{claimed, left},
+		IDs: []uuid.UUID{uuid.New(), uuid.New()},
+	}
+	first, err := ec.EnqueueAndClaim(ctx, em, t0, 1, 30*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{em.IDs[0]}, claimIDs(first))
+
+	cs, err := b.Claim(ctx, t0.Add(30*time.Second-time.Millisecond), 10, 30*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{em.IDs[1]}, claimIDs(cs), "b takes the delivery a left, not a's leased one")
+	settle(t, b, cs[0], webhook.StateDelivered, 204)
+	second, err := b.Claim(ctx, t0.Add(30*time.Second), 10, 30*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{em.IDs[0]}, claimIDs(second), "b takes it once a's lease expired")
+	require.Equal(t, `{"lapse":true}`, string(second[0].Delivery.Body))
+	require.NotEqual(t, first[0].Lease, second[0].Lease)
+
+	err = a.Settle(ctx, []webhook.Result{result(first[0], webhook.StateDelivered, 200)})
+	require.ErrorIs(t, err, webhook.ErrLeaseLost, "a's late result is refused")
+	settle(t, b, second[0], webhook.StateDelivered, 204)
+	got, err := a.GetDelivery(ctx, em.IDs[0])
+	require.NoError(t, err)
+	require.Equal(t, webhook.StateDelivered, got.State)
+	require.Equal(t, 1, got.Attempts)
 }
 
 // testSharedOrderedRace has claimers on both handles drain two Ordered
