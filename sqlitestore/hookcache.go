@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/fedihook/webhook"
@@ -194,6 +195,10 @@ func (vr *versionReader) get(ctx context.Context, read func(context.Context) (in
 		return r.v, r.err
 	case <-r.lead:
 	}
+	// Let the goroutines that are runnable now go first: those woken
+	// together (the Emits whose commit just returned) call in at once,
+	// and so share this read instead of each waiting for the next.
+	runtime.Gosched()
 	vr.mu.Lock()
 	vr.running = true
 	vr.next = nil // later callers wait for the read after this one
