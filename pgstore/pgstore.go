@@ -150,6 +150,7 @@ func truncate(s string, n int) string {
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
+	codeDeadlockDetected    = "40P01"
 )
 
 func pgCode(err error) string {

@@ -667,17 +667,18 @@ func (s *Store) settleBatch(ctx context.Context, calls []*batchCall[webhook.Resu
 	for _, c := range calls {
 		sa.add(c.in)
 	}
-	var (
-		lost []int64
-		b    pgx.Batch
-	)
-	b.Queue(sqlPlanLookups)
-	b.Queue(s.sql.settle, sa.args()...).Query(func(rows pgx.Rows) error {
-		var err error
-		lost, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-		return err
+	var lost []int64
+	err := retryDeadlock(func() error {
+		var b pgx.Batch
+		b.Queue(sqlPlanLookups)
+		b.Queue(s.sql.settle, sa.args()...).Query(func(rows pgx.Rows) error {
+			var err error
+			lost, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+			return err
+		})
+		return s.pool.SendBatch(ctx, &b).Close()
 	})
-	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
+	if err != nil {
 		for _, c := range calls {
 			c.err = fmt.Errorf("pgstore: settling %d results: %w", len(c.in), err)
 		}
@@ -761,39 +762,65 @@ func (s *Store) SettleAndClaim(ctx context.Context, rs []webhook.Result, now tim
 	ctx = context.WithoutCancel(ctx)
 	sa := newSettleArgs(len(rs))
 	sa.add(rs)
-	var b pgx.Batch
-	b.Queue(sqlPlanLookups)
-	b.Queue(s.sql.settle, sa.args()...)
-	b.Queue(sqlPlanClaim)
-	b.Queue(s.sql.claim, now, max, now.Add(lease))
-	br := s.pool.SendBatch(ctx, &b)
-	_, err := br.Exec()
-	var rows pgx.Rows
-	if err == nil {
-		rows, err = br.Query()
-	}
-	var lost []int64
-	if err == nil {
-		lost, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-	}
-	if err != nil {
-		_ = br.Close()
-		return nil, fmt.Errorf("pgstore: settling %d results: %w", len(rs), err)
-	}
-	if _, err = br.Exec(); err == nil {
-		rows, err = br.Query()
-	}
-	var cs []webhook.Claim
-	if err == nil {
-		cs, err = s.scanClaims(rows, max)
-	}
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("pgstore: settling and claiming: %w", cerr)
-	}
+	var (
+		lost []int64
+		cs   []webhook.Claim
+	)
+	err := retryDeadlock(func() error {
+		var b pgx.Batch
+		b.Queue(sqlPlanLookups)
+		b.Queue(s.sql.settle, sa.args()...)
+		b.Queue(sqlPlanClaim)
+		b.Queue(s.sql.claim, now, max, now.Add(lease))
+		br := s.pool.SendBatch(ctx, &b)
+		_, err := br.Exec()
+		var rows pgx.Rows
+		if err == nil {
+			rows, err = br.Query()
+		}
+		if err == nil {
+			lost, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		}
+		if err != nil {
+			_ = br.Close()
+			return fmt.Errorf("pgstore: settling %d results: %w", len(rs), err)
+		}
+		if _, err = br.Exec(); err == nil {
+			rows, err = br.Query()
+		}
+		if err == nil {
+			cs, err = s.scanClaims(rows, max)
+		}
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("pgstore: settling and claiming: %w", cerr)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	return cs, lostError(rs, lost, 1)
+}
+
+// maxDeadlockRetries bounds how many times retryDeadlock runs a
+// transaction again.
+const maxDeadlockRetries = 3
+
+// retryDeadlock runs tx, a whole transaction, and runs it again (up to
+// maxDeadlockRetries times) while PostgreSQL aborts it as a deadlock's
+// victim. A settle locks its webhooks' status rows in ID order, and
+// concurrent settles of this store cannot deadlock on those; but a
+// transaction of the application's, or one we did not foresee (a settle
+// of TestMultiInstance was aborted so once, under load), can close a
+// cycle, which PostgreSQL breaks by aborting one transaction whole. Run
+// again, the settle applies as if it had waited. Given up, its results
+// are not applied: their leases lapse and the attempts are made again.
+func retryDeadlock(tx func() error) error {
+	err := tx()
+	for i := 0; i < maxDeadlockRetries && pgCode(err) == codeDeadlockDetected; i++ {
+		err = tx()
+	}
+	return err
 }
 
 // GetDelivery implements [webhook.Queue].
