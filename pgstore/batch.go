@@ -39,14 +39,12 @@ func (b *batcher[T]) do(ctx context.Context, in []T, run func(context.Context, [
 	if !lead && !<-c.turn {
 		return c.err
 	}
-	if !lead {
-		// Handed the lead as a batch ended: the callers that batch just
-		// released are runnable, and most call again at once (an Emit
-		// after an Emit). Let them queue first, so that they join this
-		// batch rather than wait for the next one: without it, batches
-		// alternate between this call alone and everyone else.
-		runtime.Gosched()
-	}
+	// The callers a batch released as it ended are runnable, and most
+	// call again at once (an Emit after an Emit): let them queue first,
+	// so that they join this batch rather than wait for the next one.
+	// Without it, batches alternate between the first of them alone and
+	// all the others.
+	runtime.Gosched()
 
 	b.mu.Lock()
 	batch := b.queue
