@@ -33,7 +33,7 @@ func TestSettleRunsADeadlockVictimAgain(t *testing.T) {
 			app := "fedihook-settle-" + schema
 			s := newStoreIn(t, schema, func(c *pgxpool.Config) {
 				c.ConnConfig.RuntimeParams["application_name"] = app
-				c.ConnConfig.RuntimeParams["deadlock_timeout"] = "1s"
+				c.ConnConfig.RuntimeParams["deadlock_timeout"] = "2s"
 			})
 			a, b := testHook("a1", "u"), testHook("b2", "u") // a1 sorts first
 			require.NoError(t, s.CreateHook(ctx, a, 0))
