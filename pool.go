@@ -127,12 +127,19 @@ func (p *pool) putReserved(cs []Claim, n int, at time.Time) {
 	if n > 0 {
 		p.caughtUp = len(cs) < n
 	}
-	if p.wanted && len(cs) < n {
+	p.freedLocked(len(cs), n)
+	p.putLocked(cs, at)
+	p.mu.Unlock()
+	p.wake(len(cs))
+}
+
+// freedLocked offers again the room of a reservation of n that brought
+// got claims, when a reserve found it held. p.mu is held.
+func (p *pool) freedLocked(got, n int) {
+	if p.wanted && got < n {
 		p.wanted = false
 		p.askMore()
 	}
-	p.mu.Unlock()
-	p.put(cs, at)
 }
 
 // reserveEmitted holds up to k of the room there is now for the
@@ -155,10 +162,7 @@ func (p *pool) reserveEmitted(k int) int {
 func (p *pool) putEmitted(cs []Claim, n int, at time.Time) []Claim {
 	p.mu.Lock()
 	p.emitting -= n
-	if p.wanted && len(cs) < n {
-		p.wanted = false
-		p.askMore()
-	}
+	p.freedLocked(len(cs), n)
 	if p.leftTaken {
 		p.mu.Unlock()
 		return cs

@@ -148,29 +148,14 @@ func testMigratePopulatedV4(t *testing.T, driver string) {
 		u[6], u[8] = 0x40|b, 0x80|b
 		return u
 	}
-	for _, c := range []struct {
-		n        byte
-		hook     string
-		state    webhook.State
-		attempts int
-		status   int
-		body     string
-	}{
+	requireFixtureDeliveries(t, s, id, []fixtureDelivery{
 		{1, "h1", webhook.StatePending, 1, 500, `{"note":{"id":"n1"}}`},
 		{2, "h2", webhook.StatePending, 0, 0, `{"note":{"id":"n1"}}`},
 		{3, "h1", webhook.StateDelivered, 1, 204, `{"note":{"id":"n2"}}`},
 		{4, "h1", webhook.StateFailed, 1, 410, `{"note":{"id":"n3"}}`},
 		{5, "h2", webhook.StatePending, 0, 0, `{"note":{"id":"n4"}}`},
 		{6, "h1", webhook.StatePending, 2, 503, `{"note":{"id":"n5"}}`},
-	} {
-		d, err := s.GetDelivery(ctx, id(c.n))
-		require.NoError(t, err, "d%d", c.n)
-		require.Equal(t, c.hook, d.HookID, "d%d", c.n)
-		require.Equal(t, c.state, d.State, "d%d", c.n)
-		require.Equal(t, c.attempts, d.Attempts, "d%d", c.n)
-		require.Equal(t, c.status, d.LastStatus, "d%d", c.n)
-		require.JSONEq(t, c.body, string(d.Body), "d%d", c.n)
-	}
+	})
 	attempts, err := s.ListAttempts(ctx, id(6))
 	require.NoError(t, err)
 	require.Len(t, attempts, 2)
@@ -281,14 +266,7 @@ func testMigratePopulatedV5(t *testing.T, driver string) {
 		u[6], u[8] = 0x40|(b&0xf), 0x80|(b&0xf)
 		return u
 	}
-	for _, c := range []struct {
-		n        byte
-		hook     string
-		state    webhook.State
-		attempts int
-		status   int
-		body     string
-	}{
+	requireFixtureDeliveries(t, s, id, []fixtureDelivery{
 		{1, "h1", webhook.StatePending, 1, 500, `{"note":{"id":"n1"}}`},
 		{2, "h2", webhook.StatePending, 0, 0, `{"note":{"id":"n1"}}`},
 		{3, "h1", webhook.StateDelivered, 1, 204, `{"note":{"id":"n2"}}`},
@@ -297,15 +275,7 @@ func testMigratePopulatedV5(t *testing.T, driver string) {
 		{6, "h1", webhook.StatePending, 2, 503, `{"note":{"id":"n5"}}`},
 		{0x20, "h1", webhook.StatePending, 0, 0, `{"note":{"id":"m0"}}`},
 		{0x33, "h1", webhook.StatePending, 0, 0, `{"note":{"id":"m19"}}`},
-	} {
-		d, err := s.GetDelivery(ctx, id(c.n))
-		require.NoError(t, err, "d%d", c.n)
-		require.Equal(t, c.hook, d.HookID, "d%d", c.n)
-		require.Equal(t, c.state, d.State, "d%d", c.n)
-		require.Equal(t, c.attempts, d.Attempts, "d%d", c.n)
-		require.Equal(t, c.status, d.LastStatus, "d%d", c.n)
-		require.JSONEq(t, c.body, string(d.Body), "d%d", c.n)
-	}
+	})
 	attempts, err := s.ListAttempts(ctx, id(6))
 	require.NoError(t, err)
 	require.Len(t, attempts, 2)
@@ -390,4 +360,28 @@ func testMigratePopulatedV5(t *testing.T, driver string) {
 	require.Equal(t, 1, payloads, "d7's")
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_attempts`).Scan(&left))
 	require.Zero(t, left)
+}
+
+// A fixtureDelivery is what a migrated fixture's delivery n must read as.
+type fixtureDelivery struct {
+	n        byte
+	hook     string
+	state    webhook.State
+	attempts int
+	status   int
+	body     string
+}
+
+// requireFixtureDeliveries checks each delivery of want, by its ID id(n).
+func requireFixtureDeliveries(t *testing.T, s *Store, id func(byte) uuid.UUID, want []fixtureDelivery) {
+	t.Helper()
+	for _, c := range want {
+		d, err := s.GetDelivery(context.Background(), id(c.n))
+		require.NoError(t, err, "d%d", c.n)
+		require.Equal(t, c.hook, d.HookID, "d%d", c.n)
+		require.Equal(t, c.state, d.State, "d%d", c.n)
+		require.Equal(t, c.attempts, d.Attempts, "d%d", c.n)
+		require.Equal(t, c.status, d.LastStatus, "d%d", c.n)
+		require.JSONEq(t, c.body, string(d.Body), "d%d", c.n)
+	}
 }
