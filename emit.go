@@ -119,7 +119,8 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID str
 		if b, err = d.encodeBody(e, body); err != nil {
 			return err
 		}
-		err = o.Enqueue(ctx, deliveries(hooks, ids, e, d.cfg.Origin, created, now, b))
+		em := Emission{Type: e, Server: d.cfg.Origin, CreatedAt: created, NextAttemptAt: now, Body: b, Hooks: hooks, IDs: ids}
+		err = o.Enqueue(ctx, em.Deliveries())
 	}
 	if err != nil {
 		return err
@@ -208,21 +209,6 @@ func (d *Dispatcher) encodePayload(em *Emission, body any) error {
 	em.payload = p
 	em.Body = p[len(p)-1-len(enc) : len(p)-1 : len(p)-1]
 	return nil
-}
-
-// deliveries returns the deliveries of an event to hooks, for an Outbox
-// that is not an EventEnqueuer.
-func deliveries(hooks []*Webhook, ids []uuid.UUID, e Event, server string, created, due time.Time, body []byte) []*Delivery {
-	ds := make([]Delivery, len(hooks))
-	ptrs := make([]*Delivery, len(hooks))
-	for i, h := range hooks {
-		ds[i] = Delivery{
-			ID: ids[i], HookID: h.ID, UserID: h.UserID, Type: e, Server: server,
-			CreatedAt: created, Body: body, State: StatePending, NextAttemptAt: due,
-		}
-		ptrs[i] = &ds[i]
-	}
-	return ptrs
 }
 
 // newEventIDs returns n random (version 4) UUIDs, reading the system's

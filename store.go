@@ -209,6 +209,44 @@ type Emission struct {
 	payload []byte
 }
 
+// Deliveries returns the pending deliveries em stands for, one per
+// webhook in the order of Hooks, sharing its Body.
+func (em *Emission) Deliveries() []*Delivery {
+	ds := make([]Delivery, len(em.Hooks))
+	ptrs := make([]*Delivery, len(em.Hooks))
+	for i := range em.Hooks {
+		ds[i] = em.delivery(i)
+		ptrs[i] = &ds[i]
+	}
+	return ptrs
+}
+
+func (em *Emission) delivery(i int) Delivery {
+	h := em.Hooks[i]
+	return Delivery{ID: em.IDs[i], HookID: h.ID, UserID: h.UserID, Type: em.Type, Server: em.Server,
+		CreatedAt: em.CreatedAt, Body: em.Body, State: StatePending, NextAttemptAt: em.NextAttemptAt}
+}
+
+// Claim returns, for an [EnqueueClaimer], the claim of em's delivery to
+// Hooks[i], enqueued already leased with lease: its Delivery pending,
+// with no attempt, its times in UTC, sharing em's Body; its Hook
+// Hooks[i], or a copy with failingSince (the webhook's current
+// FailingSince, nil for none) when that differs from Hooks[i]'s.
+func (em *Emission) Claim(i int, lease int64, failingSince *time.Time) Claim {
+	d := em.delivery(i)
+	d.CreatedAt, d.NextAttemptAt = d.CreatedAt.UTC(), d.NextAttemptAt.UTC()
+	h := em.Hooks[i]
+	if was := h.FailingSince; (was == nil) != (failingSince == nil) || was != nil && !was.Equal(*failingSince) {
+		h = h.Clone()
+		h.FailingSince = nil
+		if failingSince != nil {
+			at := *failingSince
+			h.FailingSince = &at
+		}
+	}
+	return Claim{Delivery: d, Hook: h, Lease: lease}
+}
+
 // A payloadKeeper is a store that keeps the payload of a delivery whose
 // event went to one webhook, given in Emission.payload, and hands it out
 // in Claim.payload: the Dispatcher then encodes the body into the payload

@@ -342,22 +342,13 @@ func (s *Store) EnqueueAndClaim(ctx context.Context, em *webhook.Emission, now t
 	}
 	cs := make([]webhook.Claim, 0, n)
 	for i, h := range em.Hooks {
-		if !leased[i] {
-			continue
-		}
-		hook := h
-		if at, ok := failing[h.ID]; ok != (h.FailingSince != nil) || ok && !at.Equal(*h.FailingSince) {
-			hook = h.Clone()
-			hook.FailingSince = nil
-			if ok {
-				hook.FailingSince = &at
+		if leased[i] {
+			var at *time.Time
+			if t, ok := failing[h.ID]; ok {
+				at = &t
 			}
+			cs = append(cs, em.Claim(i, 1, at))
 		}
-		cs = append(cs, webhook.Claim{Hook: hook, Lease: 1, Delivery: webhook.Delivery{
-			ID: em.IDs[i], HookID: h.ID, UserID: h.UserID, Type: em.Type, Server: em.Server,
-			CreatedAt: em.CreatedAt.UTC(), Body: em.Body, State: webhook.StatePending,
-			NextAttemptAt: em.NextAttemptAt.UTC(),
-		}})
 	}
 	return cs, nil
 }

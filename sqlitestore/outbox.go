@@ -66,7 +66,7 @@ func (o *TxOutbox) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 
 // EnqueueEvent implements [webhook.EventEnqueuer], as Enqueue does.
 func (o *TxOutbox) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
-	return o.Enqueue(ctx, emissionDeliveries(em))
+	return o.Enqueue(ctx, em.Deliveries())
 }
 
 // A Querier is what [Store.Tx] hands its function to read and write with:

@@ -122,7 +122,7 @@ func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 // EnqueueEvent implements [webhook.EventEnqueuer]: as Enqueue of the
 // event's deliveries, one per webhook, which share one stored body.
 func (s *Store) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
-	return s.Enqueue(ctx, emissionDeliveries(em))
+	return s.Enqueue(ctx, em.Deliveries())
 }
 
 // EnqueueAndClaim implements [webhook.EnqueueClaimer]. The deliveries it
@@ -155,7 +155,7 @@ func (s *Store) EnqueueAndClaim(ctx context.Context, em *webhook.Emission, now t
 // enqueueClaimReq returns the write of EnqueueAndClaim(ctx, em, now, max,
 // lease): its until is nil when it claims nothing.
 func (s *Store) enqueueClaimReq(ctx context.Context, em *webhook.Emission, now time.Time, max int, lease time.Duration) *writeReq {
-	req := &writeReq{ctx: ctx, op: "enqueue", deliveries: emissionDeliveries(em), enqueues: true}
+	req := &writeReq{ctx: ctx, op: "enqueue", deliveries: em.Deliveries(), enqueues: true}
 	req.fn = func(r runner) error { return s.enqueueAll(ctx, r, []*writeReq{req}) }
 	expiry := nanos(now.Add(lease))
 	n := 0
@@ -179,48 +179,18 @@ func claimsOf(req *writeReq, em *webhook.Emission) []webhook.Claim {
 		if hookPK == 0 {
 			continue
 		}
-		h := em.Hooks[i]
-		if cur := req.hooks[hookPK]; cur != nil && !sameTime(cur.FailingSince, h.FailingSince) {
-			h = h.Clone()
-			h.FailingSince = nil
-			if cur.FailingSince != nil {
-				at := *cur.FailingSince
-				h.FailingSince = &at
-			}
+		var failing *time.Time
+		if cur := req.hooks[hookPK]; cur != nil {
+			failing = cur.FailingSince
+		} else {
+			failing = em.Hooks[i].FailingSince
 		}
-		d := req.deliveries[i]
 		if cs == nil {
 			cs = make([]webhook.Claim, 0, len(req.leased)-i)
 		}
-		cs = append(cs, webhook.Claim{Hook: h, Lease: 1, Delivery: webhook.Delivery{
-			ID: d.ID, HookID: h.ID, UserID: d.UserID, Type: d.Type, Server: d.Server,
-			CreatedAt: fromNanos(nanos(d.CreatedAt)), Body: d.Body, State: webhook.StatePending,
-			NextAttemptAt: fromNanos(nanos(d.NextAttemptAt)),
-		}})
+		cs = append(cs, em.Claim(i, 1, failing))
 	}
 	return cs
-}
-
-// emissionDeliveries returns the deliveries of em, sharing its Body.
-func emissionDeliveries(em *webhook.Emission) []*webhook.Delivery {
-	ds := make([]webhook.Delivery, len(em.Hooks))
-	ptrs := make([]*webhook.Delivery, len(em.Hooks))
-	for i, h := range em.Hooks {
-		ds[i] = webhook.Delivery{
-			ID: em.IDs[i], HookID: h.ID, UserID: h.UserID, Type: em.Type, Server: em.Server,
-			CreatedAt: em.CreatedAt, Body: em.Body, State: webhook.StatePending, NextAttemptAt: em.NextAttemptAt,
-		}
-		ptrs[i] = &ds[i]
-	}
-	return ptrs
-}
-
-// sameTime reports whether a and b are both nil or the same instant.
-func sameTime(a, b *time.Time) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Equal(*b)
 }
 
 // enqueueAll runs the enqueues ws (writes with deliveries) as one: their
