@@ -21,6 +21,12 @@ const (
 	// DefaultPruneBatch is how many deliveries Prune deletes per
 	// transaction.
 	DefaultPruneBatch = 1000
+	// DefaultCheckpointPages is the default Config.CheckpointPages:
+	// 4,000 pages, 16 MiB of log with SQLite's default 4 KiB pages.
+	DefaultCheckpointPages = 4000
+	// DefaultCacheKiB is the default Config.CacheKiB: 32 MiB, which
+	// holds the delivery ID index of about a million deliveries.
+	DefaultCacheKiB = 32 << 10
 )
 
 // Config configures a [Store]. A nil *Config, and every zero field, means
@@ -35,6 +41,25 @@ type Config struct {
 	// deliveries keep flowing while a large backlog is pruned. Defaults to
 	// DefaultPruneBatch.
 	PruneBatch int
+	// CheckpointPages is the size of the write-ahead log, in pages, past
+	// which the Store's writing connection checkpoints it after a commit
+	// (SQLite's wal_autocheckpoint, 1000 unless set, for that connection).
+	// A checkpoint copies each page changed since the last one once, and
+	// the Store's writes change the same few pages (the queue's ends, the
+	// webhooks' latest status) over and over: checkpointing less often
+	// copies fewer pages per delivery, at the cost of a larger log file
+	// and a longer pause for the writes that wait behind a checkpoint.
+	// Defaults to DefaultCheckpointPages; a negative value leaves the
+	// connection's own setting.
+	CheckpointPages int
+	// CacheKiB is the page cache of the Store's writing connection, in
+	// KiB (SQLite's cache_size, 2,000 KiB unless set, for that
+	// connection). A delivery's unique ID puts it at a random place in
+	// an index: once that index outgrows the cache, most deliveries read
+	// a page of it back from the file. Defaults to DefaultCacheKiB; a
+	// negative value leaves the connection's own setting. The connection
+	// keeps both settings when the Store gives it back to the pool.
+	CacheKiB int
 }
 
 // A Store is a [webhook.Store] kept in a SQLite database. Its methods are
@@ -45,6 +70,7 @@ type Store struct {
 	db         *sql.DB
 	retention  time.Duration
 	pruneBatch int
+	pragmas    []string // run on the writing connection when taken
 	// wsem is held by the goroutine running this Store's write
 	// transaction, so that its own goroutines queue here instead of
 	// sleeping in SQLite's busy handler; mu guards pending, the writes
@@ -101,10 +127,24 @@ func New(db *sql.DB, cfg *Config) (*Store, error) {
 	case c.PruneBatch < 0:
 		return nil, invalidf("Config.PruneBatch must be >= 1, got %d", c.PruneBatch)
 	}
+	if c.CheckpointPages == 0 {
+		c.CheckpointPages = DefaultCheckpointPages
+	}
+	if c.CacheKiB == 0 {
+		c.CacheKiB = DefaultCacheKiB
+	}
+	var pragmas []string
+	if c.CheckpointPages > 0 {
+		pragmas = append(pragmas, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", c.CheckpointPages))
+	}
+	if c.CacheKiB > 0 {
+		pragmas = append(pragmas, fmt.Sprintf("PRAGMA cache_size = -%d", c.CacheKiB))
+	}
 	return &Store{
 		db:         db,
 		retention:  c.Retention,
 		pruneBatch: c.PruneBatch,
+		pragmas:    pragmas,
 		wsem:       make(chan struct{}, 1),
 	}, nil
 }

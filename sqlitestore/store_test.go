@@ -132,6 +132,39 @@ func TestNewConfig(t *testing.T) {
 	require.Error(t, err)
 }
 
+// TestWriterPragmas checks that the connection the Store writes on gets
+// Config.CheckpointPages and Config.CacheKiB, their defaults when unset,
+// and is left alone when they are negative.
+func TestWriterPragmas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name              string
+		cfg               *sqlitestore.Config
+		checkpoint, cache int
+	}{
+		{"defaults", nil, sqlitestore.DefaultCheckpointPages, -sqlitestore.DefaultCacheKiB},
+		{"set", &sqlitestore.Config{CheckpointPages: 123, CacheKiB: 4567}, 123, -4567},
+		{"left alone", &sqlitestore.Config{CheckpointPages: -1, CacheKiB: -1}, 1000, -2000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := openDB(t, filepath.Join(t.TempDir(), "p.db"))
+			// One connection: the one the Store wrote on is the one read.
+			db.SetMaxOpenConns(1)
+			s, err := sqlitestore.New(db, tc.cfg)
+			require.NoError(t, err)
+			require.NoError(t, s.Migrate(ctx))
+			createHook(t, s, "u", webhook.EventNote)
+			var checkpoint, cache int
+			require.NoError(t, db.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&checkpoint))
+			require.NoError(t, db.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache))
+			require.Equal(t, tc.checkpoint, checkpoint)
+			require.Equal(t, tc.cache, cache)
+		})
+	}
+}
+
 func TestMigrateTwice(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -175,6 +175,12 @@ func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
 		if err != nil {
 			return nil, err
 		}
+		for _, p := range s.pragmas {
+			if _, err := c.ExecContext(ctx, p); err != nil {
+				_ = c.Close()
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+		}
 		s.wconn = c
 	}
 	tx, err := s.wconn.BeginTx(ctx, nil)
