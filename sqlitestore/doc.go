@@ -69,10 +69,11 @@
 // # Grouped writes
 //
 // SQLite has one writer at a time, and with synchronous=FULL each commit
-// waits for the disk. So the Store groups its writes: while one goroutine
-// runs a write transaction, the writes of others queue, and the next of
-// them runs all that queued in one transaction, and each still succeeds
-// or fails alone. Concurrent Enqueues are merged into one multi-row
+// waits for the disk. So the Store groups its writes: one goroutine runs
+// the Store's write transactions one after the other, while writes keep
+// coming; the writes that queue while one runs join it before its commit
+// if they are the Store's own, else run in the next, and each still
+// succeeds or fails alone. Concurrent Enqueues are merged into one multi-row
 // INSERT and concurrent Settles into one UPDATE. One fsync then commits
 // the Settles of many workers and the Emits of many requests. Hot
 // statements stay prepared. The Store's own writes run one after the

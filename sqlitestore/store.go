@@ -72,13 +72,15 @@ type Store struct {
 	pruneBatch int
 	pragmas    []string // run on the writing connection when taken
 	// wsem is held by the goroutine running this Store's write
-	// transaction, so that its own goroutines queue here instead of
-	// sleeping in SQLite's busy handler; mu guards pending, the writes
-	// waiting for the next transaction.
+	// transactions (writeLoop), so that its own goroutines queue here
+	// instead of sleeping in SQLite's busy handler; mu guards pending,
+	// the writes waiting for the next transaction, and writing, set while
+	// a writeLoop runs or is about to.
 	wsem    chan struct{}
 	wconn   *sql.Conn // the writing connection, while wsem's holder writes
 	mu      sync.Mutex
 	pending []*writeReq
+	writing bool
 
 	// listeners are the wake functions of Listen, by registration.
 	lmu       sync.Mutex

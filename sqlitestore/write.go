@@ -62,11 +62,11 @@ type writeReq struct {
 // write runs fn in a write transaction, and returns once that has
 // committed (nil) or failed.
 //
-// Writes are grouped: while one goroutine runs a transaction, the writes
-// of others queue, and the next of them to take the lock runs all that
-// queued in one transaction, each in its own savepoint. One commit, one
-// fsync, then serves many Enqueues, Claims and Settles, and each still
-// succeeds or fails alone, as if it ran by itself.
+// Writes are grouped: while one transaction runs, the writes of others
+// queue, and the next transaction runs all that queued, each in its own
+// savepoint. One commit, one fsync, then serves many Enqueues, Claims
+// and Settles, and each still succeeds or fails alone, as if it ran by
+// itself.
 func (s *Store) write(ctx context.Context, op string, fn func(r runner) error) error {
 	return s.do(&writeReq{ctx: ctx, op: op, fn: fn})
 }
@@ -81,43 +81,61 @@ func (s *Store) do(req *writeReq) error {
 	req.done = make(chan struct{})
 	s.mu.Lock()
 	s.pending = append(s.pending, req)
+	start := !s.writing
+	s.writing = true
 	s.mu.Unlock()
-	for {
-		select {
-		case <-req.done:
-			return req.err
-		case s.wsem <- struct{}{}:
-			select {
-			case <-req.done: // run by the goroutine that just let go
-			default:
-				// Let the goroutines that the batch before woke run
-				// first: most go on to their next write at once (an Emit
-				// returns, and the next comes), and so join this batch
-				// instead of waiting for the next commit. Without it, the
-				// callers split into two halves that take turns, each
-				// commit carrying one half's writes.
-				runtime.Gosched()
-				s.runBatch()
-			}
-			<-s.wsem
-		case <-ctx.Done():
-			s.mu.Lock()
-			if i := slices.Index(s.pending, req); i >= 0 {
-				s.pending = slices.Delete(s.pending, i, i+1)
-				s.mu.Unlock()
-				s.releaseIfIdle()
-				return ctx.Err()
-			}
+	if start {
+		go s.writeLoop()
+	}
+	select {
+	case <-req.done:
+		return req.err
+	case <-ctx.Done():
+		s.mu.Lock()
+		if i := slices.Index(s.pending, req); i >= 0 {
+			s.pending = slices.Delete(s.pending, i, i+1)
 			s.mu.Unlock()
-			// It is running: its outcome, commit or not, is what counts.
-			<-req.done
-			return req.err
+			return ctx.Err()
 		}
+		s.mu.Unlock()
+		// It is running: its outcome, commit or not, is what counts.
+		<-req.done
+		return req.err
 	}
 }
 
-// runBatch runs up to maxBatch pending writes in one transaction. The
-// caller holds wsem.
+// writeLoop runs the pending writes, a batch a transaction, until none is
+// left, and then ends. One runs while s.writing is set.
+//
+// The goroutine that commits a batch goes straight on to the next one:
+// under load some writes have always queued meanwhile. Handing the next
+// batch to another goroutine instead (one of the waiting callers) left
+// the database idle until the scheduler ran that goroutine, which on a
+// busy machine took about a third as long as the transaction itself.
+func (s *Store) writeLoop() {
+	s.wsem <- struct{}{}
+	defer func() { <-s.wsem }()
+	for {
+		s.mu.Lock()
+		if len(s.pending) == 0 {
+			s.writing = false
+			s.mu.Unlock()
+			// Idle: the application may use the connection meanwhile.
+			s.releaseWriter()
+			return
+		}
+		s.mu.Unlock()
+		s.runBatch()
+		// Let the goroutines that the batch woke run first: most go on
+		// to their next write at once (an Emit returns, and the next
+		// comes), and so join the next batch instead of the one after.
+		runtime.Gosched()
+	}
+}
+
+// runBatch runs up to maxBatch pending writes in one transaction, and
+// those of the Store's own that queue while it runs, up to maxBatch in
+// all (see absorb). The caller holds wsem.
 func (s *Store) runBatch() {
 	s.mu.Lock()
 	n := min(len(s.pending), maxBatch)
@@ -132,29 +150,41 @@ func (s *Store) runBatch() {
 	// given up by its caller.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var live atomic.Int64
-	live.Store(int64(n))
-	for _, r := range batch {
-		stop := context.AfterFunc(r.ctx, func() {
-			if live.Add(-1) == 0 {
-				cancel()
-			}
-		})
-		defer stop()
+	var (
+		live  atomic.Int64
+		stops []func() bool
+	)
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	watch := func(ws []*writeReq) {
+		live.Add(int64(len(ws)))
+		for _, r := range ws {
+			stops = append(stops, context.AfterFunc(r.ctx, func() {
+				if live.Add(-1) == 0 {
+					cancel()
+				}
+			}))
+		}
+	}
+	watch(batch)
+	total := n
+	more := func() []*writeReq {
+		ws := s.absorb(maxBatch - total)
+		total += len(ws)
+		watch(ws)
+		return ws
 	}
 
-	if err := s.runTx(ctx, batch); err != nil {
+	batch, err := s.runTx(ctx, batch, more)
+	if err != nil {
 		for _, r := range batch {
 			if r.err == nil {
 				r.err = err
 			}
 		}
-	}
-	s.mu.Lock()
-	idle := len(s.pending) == 0
-	s.mu.Unlock()
-	if idle {
-		s.releaseWriter()
 	}
 	if slices.ContainsFunc(batch, func(r *writeReq) bool { return r.err == nil && r.enqueues }) {
 		s.wakeListeners()
@@ -162,6 +192,31 @@ func (s *Store) runBatch() {
 	for _, r := range batch {
 		close(r.done)
 	}
+}
+
+// absorb takes up to n of the pending writes that may join a transaction
+// already under way: the Store's own (not the application's, which run
+// once and last), whose callers still wait.
+//
+// A write that arrives while a transaction runs would otherwise wait for
+// that transaction's commit and then for its own: about two commits for
+// every Emit. Joining the one under way, before its commit, it waits for
+// one, and that commit serves more writes.
+func (s *Store) absorb(n int) []*writeReq {
+	if n <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ws []*writeReq
+	s.pending = slices.DeleteFunc(s.pending, func(w *writeReq) bool {
+		if len(ws) == n || w.once || w.ctx.Err() != nil {
+			return false
+		}
+		ws = append(ws, w)
+		return true
+	})
+	return ws
 }
 
 // beginWrite begins a transaction on the Store's writing connection,
@@ -201,61 +256,44 @@ func (s *Store) releaseWriter() {
 	}
 }
 
-// releaseIfIdle releases the writing connection if no write is running
-// nor waiting: a write given up while waiting may have been the one that
-// would have released it.
-func (s *Store) releaseIfIdle() {
-	select {
-	case s.wsem <- struct{}{}:
-		s.mu.Lock()
-		idle := len(s.pending) == 0
-		s.mu.Unlock()
-		if idle {
-			s.releaseWriter()
-		}
-		<-s.wsem
-	default: // the holder checks when its batch ends
-	}
-}
-
-// runTx runs batch in one transaction, setting each write's err. An error
-// returned means that the transaction did not commit; it is then the
-// error of every write that had none.
+// runTx runs batch in one transaction, with the writes that more
+// returns until it returns none (all is batch and those), setting each
+// write's err. An error returned means that the transaction did not
+// commit; it is then the error of every write that had none.
 //
-// A batch of several writes runs first without savepoints, which cost a
-// copy of every page a savepoint's write touches: the Store's own writes
-// one after another, the merged Enqueues and Settles each as one, and
-// then each write of the application's (Store.Tx) in a savepoint of its
-// own. Should one of the Store's writes fail, which is rare (a webhook
-// deleted under an Enqueue, a taken ID), nothing of the application's
-// has run yet: the transaction is rolled back and the batch runs again,
-// each write in a savepoint, so that the failure is that write's alone.
-func (s *Store) runTx(ctx context.Context, batch []*writeReq) error {
-	if len(batch) == 1 {
-		_, err := s.runTxOnce(ctx, batch, false)
-		return err
-	}
-	redo, err := s.runTxOnce(ctx, batch, true)
+// The writes run first without savepoints, which cost a copy of every
+// page a savepoint's write touches: the Store's own writes one after
+// another, the merged Enqueues and Settles each as one, and then each
+// write of the application's (Store.Tx) in a savepoint of its own. Should
+// one of the Store's writes fail, which is rare (a webhook deleted under
+// an Enqueue, a taken ID), nothing of the application's has run yet: the
+// transaction is rolled back and the batch runs again, each write in a
+// savepoint, so that the failure is that write's alone. A write alone
+// runs without a savepoint either way: it fails with the whole.
+func (s *Store) runTx(ctx context.Context, batch []*writeReq, more func() []*writeReq) (all []*writeReq, err error) {
+	all, redo, err := s.runTxOnce(ctx, batch, more, true)
 	if !redo {
-		return err
+		return all, err
 	}
-	for _, w := range batch {
+	for _, w := range all {
 		w.err, w.lost = nil, nil
 	}
-	_, err = s.runTxOnce(ctx, batch, false)
-	return err
+	_, _, err = s.runTxOnce(ctx, all, nil, false)
+	return all, err
 }
 
-// runTxOnce is runTx, fast or not (see runTx). redo reports that the fast
-// run failed and rolled back, and the batch must run again, not fast.
-func (s *Store) runTxOnce(ctx context.Context, batch []*writeReq, fast bool) (redo bool, err error) {
+// runTxOnce is runTx, fast or not (see runTx); more is nil when not fast.
+// all is batch and the writes more added. redo reports that the fast run
+// failed and rolled back, and all must run again, not fast.
+func (s *Store) runTxOnce(ctx context.Context, batch []*writeReq, more func() []*writeReq, fast bool) (all []*writeReq, redo bool, err error) {
+	all = slices.Clip(batch)
 	op := batch[0].op
-	if len(batch) > 1 {
+	if len(batch) > 1 || more != nil {
 		op = "write"
 	}
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
-		return false, fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
+		return all, false, fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
 	}
 	// A claim reads webhooks into the cache in the transaction: if it
 	// does not commit, what it read may never have existed.
@@ -268,73 +306,100 @@ func (s *Store) runTxOnce(ctx context.Context, batch []*writeReq, fast bool) (re
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	r := runner{s: s, tx: tx}
 	if _, err := r.exec(ctx, lockSQL); err != nil {
-		return false, fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
+		return all, false, fmt.Errorf("sqlitestore: %s: begin: %w", op, err)
 	}
-	if len(batch) == 1 {
-		// Alone, the write needs no savepoint: it fails with the whole.
-		w := batch[0]
-		if w.err = w.ctx.Err(); w.err == nil {
-			w.err = w.fn(r)
-		}
-		if w.err != nil {
-			return false, nil
-		}
-	} else {
-		var merged []*writeReq
-		ok, err := s.merge(ctx, r, batch, &merged, fast)
-		if err != nil {
-			return false, fmt.Errorf("sqlitestore: %s: %w", op, err)
-		}
-		if !ok {
-			return true, nil
-		}
-		if fast {
-			for _, w := range batch {
-				if w.once || slices.Contains(merged, w) {
-					continue
-				}
-				if w.err = w.ctx.Err(); w.err != nil {
-					continue
-				}
-				if w.err = w.fn(r); w.err != nil {
-					return true, nil
-				}
-				merged = append(merged, w)
+	ws := batch
+	for {
+		if len(ws) == 1 && len(all) == 1 {
+			// Alone, the write needs no savepoint: it fails with the
+			// whole, and so ends the transaction.
+			w := ws[0]
+			if w.err = w.ctx.Err(); w.err == nil {
+				w.err = w.fn(r)
+			}
+			if w.err != nil {
+				return all, false, nil
+			}
+		} else {
+			redo, err := s.runWrites(ctx, r, ws, fast)
+			if err != nil {
+				return all, false, fmt.Errorf("sqlitestore: %s: %w", op, err)
+			}
+			if redo {
+				return all, true, nil
 			}
 		}
-		for _, w := range batch {
-			if slices.Contains(merged, w) {
+		// The application's writes run last, and once: after one, no
+		// write may join (its failure would run that one again).
+		if more == nil || slices.ContainsFunc(all, func(w *writeReq) bool { return w.once }) {
+			break
+		}
+		if ws = more(); len(ws) == 0 {
+			break
+		}
+		all = append(all, ws...)
+	}
+	if !slices.ContainsFunc(all, func(w *writeReq) bool { return w.err == nil }) {
+		return all, false, nil
+	}
+	if err := listIfDue(ctx, r); err != nil {
+		return all, false, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return all, false, fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
+	}
+	committed = true
+	return all, false, nil
+}
+
+// runWrites runs ws, several writes or one that joined others, in the
+// transaction of r (see runTx). redo reports that a write failed, fast,
+// and the transaction must be rolled back; an error, that it is lost.
+func (s *Store) runWrites(ctx context.Context, r runner, ws []*writeReq, fast bool) (redo bool, err error) {
+	var merged []*writeReq
+	ok, err := s.merge(ctx, r, ws, &merged, fast)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return true, nil
+	}
+	if fast {
+		for _, w := range ws {
+			if w.once || slices.Contains(merged, w) {
 				continue
 			}
 			if w.err = w.ctx.Err(); w.err != nil {
 				continue
 			}
-			if _, err := r.exec(ctx, savepointSQL); err != nil {
-				return false, fmt.Errorf("sqlitestore: %s: %w", op, err)
-			}
 			if w.err = w.fn(r); w.err != nil {
-				// Undo this write alone. If SQLite rolled back the whole
-				// transaction (it does on some errors), the savepoint is
-				// gone and every write in the batch fails.
-				if _, err := r.exec(ctx, rollbackToSQL); err != nil {
-					return false, fmt.Errorf("sqlitestore: %s: aborted by another write's failure: %w", op, err)
-				}
+				return true, nil
 			}
-			if _, err := r.exec(ctx, releaseSQL); err != nil {
-				return false, fmt.Errorf("sqlitestore: %s: %w", op, err)
-			}
-		}
-		if !slices.ContainsFunc(batch, func(w *writeReq) bool { return w.err == nil }) {
-			return false, nil
+			merged = append(merged, w)
 		}
 	}
-	if err := listIfDue(ctx, r); err != nil {
-		return false, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	for _, w := range ws {
+		if slices.Contains(merged, w) {
+			continue
+		}
+		if w.err = w.ctx.Err(); w.err != nil {
+			continue
+		}
+		if _, err := r.exec(ctx, savepointSQL); err != nil {
+			return false, err
+		}
+		if w.err = w.fn(r); w.err != nil {
+			// Undo this write alone. If SQLite rolled back the whole
+			// transaction (it does on some errors), the savepoint is
+			// gone and every write in the batch fails.
+			if _, err := r.exec(ctx, rollbackToSQL); err != nil {
+				return false, fmt.Errorf("aborted by another write's failure: %w", err)
+			}
+		}
+		if _, err := r.exec(ctx, releaseSQL); err != nil {
+			return false, err
+		}
 	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
-	}
-	committed = true
 	return false, nil
 }
 

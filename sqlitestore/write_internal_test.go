@@ -31,13 +31,10 @@ func newInternalStore(t *testing.T) *Store {
 func runAsBatch(t *testing.T, s *Store, reqs ...*writeReq) {
 	t.Helper()
 	s.prepare(context.Background())
-	for _, r := range reqs {
-		r.done = make(chan struct{})
-	}
-	s.mu.Lock()
-	s.pending = append(s.pending, reqs...)
-	s.mu.Unlock()
+	// Holding wsem first: the writeLoop of an earlier write, if it still
+	// runs, cannot take these.
 	s.wsem <- struct{}{}
+	queue(s, reqs...)
 	s.runBatch()
 	<-s.wsem
 	for _, r := range reqs {
@@ -266,4 +263,105 @@ func ids(cs []webhook.Claim) []uuid.UUID {
 		out[i] = c.Delivery.ID
 	}
 	return out
+}
+
+// queue adds reqs to the pending writes, as callers of write waiting for
+// the next transaction.
+func queue(s *Store, reqs ...*writeReq) {
+	for _, r := range reqs {
+		r.done = make(chan struct{})
+	}
+	s.mu.Lock()
+	s.pending = append(s.pending, reqs...)
+	s.mu.Unlock()
+}
+
+// blockingReq is a write of the Store's that, each time it runs, signals
+// running and then waits for release to be closed.
+func blockingReq(running chan<- struct{}, release <-chan struct{}) *writeReq {
+	ctx := context.Background()
+	return &writeReq{ctx: ctx, op: "block", fn: func(r runner) error {
+		running <- struct{}{}
+		<-release
+		_, err := r.exec(ctx, `UPDATE webhook_hooks SET name = name`)
+		return err
+	}}
+}
+
+// TestWritesJoinTheTransactionUnderWay checks that the Store's writes
+// queued while a transaction runs join it before its commit, the
+// application's excepted: one runBatch, one transaction, serves them.
+func TestWritesJoinTheTransactionUnderWay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newInternalStore(t)
+	require.NoError(t, s.CreateHook(ctx, &webhook.Webhook{ID: "h1", UserID: "u", Name: "h",
+		On: []webhook.Event{webhook.EventNote}, URL: "https://r.example/", Active: true}, 0))
+	s.prepare(ctx)
+	running, release := make(chan struct{}, 2), make(chan struct{})
+	first := blockingReq(running, release)
+	s.wsem <- struct{}{} // no earlier writeLoop may take first
+	queue(s, first)
+	a, b := enqueueReq(newDelivery("h1")), enqueueReq(newDelivery("h1"), newDelivery("h1"))
+	app := &writeReq{ctx: ctx, op: "transaction", once: true, fn: func(r runner) error { return nil }}
+	batched := make(chan struct{})
+	go func() {
+		defer close(batched)
+		s.runBatch()
+	}()
+	<-running // first runs; the transaction has not committed
+	queue(s, a, app, b)
+	close(release)
+	<-batched
+	<-s.wsem
+	for _, r := range []*writeReq{first, a, b} {
+		select {
+		case <-r.done:
+		default:
+			t.Fatalf("%s did not run in the transaction", r.op)
+		}
+		require.NoError(t, r.err)
+	}
+	for _, d := range append(a.deliveries, b.deliveries...) {
+		_, err := s.GetDelivery(ctx, d.ID)
+		require.NoError(t, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Equal(t, []*writeReq{app}, s.pending, "the application's write waits for the next transaction")
+}
+
+// TestJoinedWriteFailsAlone checks that a write that joined a transaction
+// under way and failed there fails alone: the transaction runs again from
+// the start, each write in a savepoint.
+func TestJoinedWriteFailsAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newInternalStore(t)
+	require.NoError(t, s.CreateHook(ctx, &webhook.Webhook{ID: "h1", UserID: "u", Name: "h",
+		On: []webhook.Event{webhook.EventNote}, URL: "https://r.example/", Active: true}, 0))
+	s.prepare(ctx)
+	running, release := make(chan struct{}, 2), make(chan struct{})
+	first := blockingReq(running, release)
+	s.wsem <- struct{}{} // no earlier writeLoop may take first
+	queue(s, first)
+	good, bad := enqueueReq(newDelivery("h1")), enqueueReq(newDelivery("nope"))
+	batched := make(chan struct{})
+	go func() {
+		defer close(batched)
+		s.runBatch()
+	}()
+	<-running
+	queue(s, good, bad)
+	close(release)
+	<-batched
+	<-s.wsem
+	require.Len(t, running, 1, "first ran again, in the second run of the transaction")
+	require.NoError(t, first.err)
+	require.NoError(t, good.err)
+	require.ErrorIs(t, bad.err, webhook.ErrNotFound)
+	_, err := s.GetDelivery(ctx, good.deliveries[0].ID)
+	require.NoError(t, err)
+	_, err = s.GetDelivery(ctx, bad.deliveries[0].ID)
+	require.ErrorIs(t, err, webhook.ErrNotFound)
 }
