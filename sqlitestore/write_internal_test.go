@@ -26,6 +26,16 @@ func newInternalStore(t *testing.T) *Store {
 	return s
 }
 
+// newHookedStore is newInternalStore with one webhook, "h1", of user "u"
+// for notes.
+func newHookedStore(t *testing.T) *Store {
+	t.Helper()
+	s := newInternalStore(t)
+	require.NoError(t, s.CreateHook(context.Background(), &webhook.Webhook{ID: "h1", UserID: "u", Name: "h",
+		On: []webhook.Event{webhook.EventNote}, URL: "https://r.example/", Active: true}, 0))
+	return s
+}
+
 // runAsBatch queues reqs and runs them as one grouped transaction, as
 // concurrent callers of write would be.
 func runAsBatch(t *testing.T, s *Store, reqs ...*writeReq) {
@@ -122,9 +132,7 @@ func TestMergedWrites(t *testing.T) {
 // the transaction began is not run, and the others are.
 func TestBatchSkipsCanceled(t *testing.T) {
 	t.Parallel()
-	s := newInternalStore(t)
-	require.NoError(t, s.CreateHook(context.Background(), &webhook.Webhook{ID: "h1", UserID: "u", Name: "h",
-		On: []webhook.Event{webhook.EventNote}, URL: "https://r.example/", Active: true}, 0))
+	s := newHookedStore(t)
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	gone := enqueueReq(newDelivery("h1"))
@@ -145,9 +153,7 @@ func TestBatchSkipsCanceled(t *testing.T) {
 func TestBatchRunsAgainWithoutTheFailure(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newInternalStore(t)
-	require.NoError(t, s.CreateHook(ctx, &webhook.Webhook{ID: "h1", UserID: "u", Name: "h",
-		On: []webhook.Event{webhook.EventNote}, URL: "https://r.example/", Active: true}, 0))
+	s := newHookedStore(t)
 	good := enqueueReq(newDelivery("h1"))
 	bad := &writeReq{ctx: ctx, op: "fail"}
 	var badRuns int
@@ -288,32 +294,41 @@ func blockingReq(running chan<- struct{}, release <-chan struct{}) *writeReq {
 	}}
 }
 
-// TestWritesJoinTheTransactionUnderWay checks that the Store's writes
-// queued while a transaction runs join it before its commit, the
-// application's excepted: one runBatch, one transaction, serves them.
-func TestWritesJoinTheTransactionUnderWay(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := newInternalStore(t)
-	require.NoError(t, s.CreateHook(ctx, &webhook.Webhook{ID: "h1", UserID: "u", Name: "h",
-		On: []webhook.Event{webhook.EventNote}, URL: "https://r.example/", Active: true}, 0))
-	s.prepare(ctx)
+// runJoined runs one transaction on s, otherwise idle, that begins with
+// a write of the Store's blocked until late are queued, which so arrive
+// while it runs. It returns that first write and how many more times it
+// ran (the transaction ran again).
+func runJoined(t *testing.T, s *Store, late ...*writeReq) (first *writeReq, reruns int) {
+	t.Helper()
+	s.prepare(context.Background())
 	running, release := make(chan struct{}, 2), make(chan struct{})
-	first := blockingReq(running, release)
+	first = blockingReq(running, release)
 	s.wsem <- struct{}{} // no earlier writeLoop may take first
 	queue(s, first)
-	a, b := enqueueReq(newDelivery("h1")), enqueueReq(newDelivery("h1"), newDelivery("h1"))
-	app := &writeReq{ctx: ctx, op: "transaction", once: true, fn: func(r runner) error { return nil }}
 	batched := make(chan struct{})
 	go func() {
 		defer close(batched)
 		s.runBatch()
 	}()
 	<-running // first runs; the transaction has not committed
-	queue(s, a, app, b)
+	queue(s, late...)
 	close(release)
 	<-batched
 	<-s.wsem
+	return first, len(running)
+}
+
+// TestWritesJoinTheTransactionUnderWay checks that the Store's writes
+// queued while a transaction runs join it before its commit, the
+// application's excepted: one runBatch, one transaction, serves them.
+func TestWritesJoinTheTransactionUnderWay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newHookedStore(t)
+	a, b := enqueueReq(newDelivery("h1")), enqueueReq(newDelivery("h1"), newDelivery("h1"))
+	app := &writeReq{ctx: ctx, op: "transaction", once: true, fn: func(r runner) error { return nil }}
+	first, reruns := runJoined(t, s, a, app, b)
+	require.Zero(t, reruns)
 	for _, r := range []*writeReq{first, a, b} {
 		select {
 		case <-r.done:
@@ -337,26 +352,10 @@ func TestWritesJoinTheTransactionUnderWay(t *testing.T) {
 func TestJoinedWriteFailsAlone(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newInternalStore(t)
-	require.NoError(t, s.CreateHook(ctx, &webhook.Webhook{ID: "h1", UserID: "u", Name: "h",
-		On: []webhook.Event{webhook.EventNote}, URL: "https://r.example/", Active: true}, 0))
-	s.prepare(ctx)
-	running, release := make(chan struct{}, 2), make(chan struct{})
-	first := blockingReq(running, release)
-	s.wsem <- struct{}{} // no earlier writeLoop may take first
-	queue(s, first)
+	s := newHookedStore(t)
 	good, bad := enqueueReq(newDelivery("h1")), enqueueReq(newDelivery("nope"))
-	batched := make(chan struct{})
-	go func() {
-		defer close(batched)
-		s.runBatch()
-	}()
-	<-running
-	queue(s, good, bad)
-	close(release)
-	<-batched
-	<-s.wsem
-	require.Len(t, running, 1, "first ran again, in the second run of the transaction")
+	first, reruns := runJoined(t, s, good, bad)
+	require.Equal(t, 1, reruns, "first ran again, in the second run of the transaction")
 	require.NoError(t, first.err)
 	require.NoError(t, good.err)
 	require.ErrorIs(t, bad.err, webhook.ErrNotFound)
