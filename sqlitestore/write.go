@@ -173,8 +173,16 @@ func (s *Store) runBatch() {
 	total := n
 	more := func() []*writeReq {
 		ws := s.absorb(maxBatch - total)
-		total += len(ws)
 		watch(ws)
+		if ctx.Err() != nil {
+			// Every caller of the transaction gave up, and it ends: the
+			// writes taken go back, first in line, for the next one.
+			s.mu.Lock()
+			s.pending = append(ws, s.pending...)
+			s.mu.Unlock()
+			return nil
+		}
+		total += len(ws)
 		return ws
 	}
 

@@ -364,3 +364,35 @@ func TestJoinedWriteFailsAlone(t *testing.T) {
 	_, err = s.GetDelivery(ctx, bad.deliveries[0].ID)
 	require.ErrorIs(t, err, webhook.ErrNotFound)
 }
+
+// TestNoWriteJoinsAGivenUpTransaction checks that a write queued while a
+// transaction runs does not join it once every caller in it has given up
+// (the transaction's end would be its failure): it waits for the next.
+func TestNoWriteJoinsAGivenUpTransaction(t *testing.T) {
+	t.Parallel()
+	s := newHookedStore(t)
+	s.prepare(context.Background())
+	running, release := make(chan struct{}, 1), make(chan struct{})
+	first := blockingReq(running, release)
+	ctx, cancel := context.WithCancel(context.Background())
+	first.ctx = ctx
+	late := enqueueReq(newDelivery("h1"))
+	s.wsem <- struct{}{}
+	queue(s, first)
+	batched := make(chan struct{})
+	go func() {
+		defer close(batched)
+		s.runBatch()
+	}()
+	<-running
+	cancel()
+	queue(s, late)
+	close(release)
+	<-batched
+	<-s.wsem
+	require.ErrorIs(t, first.err, context.Canceled)
+	require.NoError(t, late.err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Equal(t, []*writeReq{late}, s.pending, "late waits for the next transaction")
+}
