@@ -95,7 +95,13 @@ func (p *pool) room() int {
 }
 
 func (p *pool) roomLocked() int {
-	return max(p.capacity-p.busy-(len(p.ready)-p.head)-p.reserved-p.emitting, 0)
+	return max(p.unheldLocked()-p.reserved, 0)
+}
+
+// unheldLocked is the capacity not held by workers, waiting claims or
+// Emits claiming (it may be negative). p.mu is held.
+func (p *pool) unheldLocked() int {
+	return p.capacity - p.busy - (len(p.ready) - p.head) - p.emitting
 }
 
 // reserve returns the room there is now, none once closed, and holds it
@@ -151,7 +157,7 @@ func (p *pool) reserveEmitted(k int) int {
 	if p.closed || !p.caughtUp {
 		return 0
 	}
-	n := min(max(p.capacity-p.busy-(len(p.ready)-p.head)-p.emitting, 0), k)
+	n := min(max(p.unheldLocked(), 0), k)
 	p.emitting += n
 	return n
 }
