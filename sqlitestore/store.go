@@ -71,6 +71,9 @@ type Store struct {
 	retention  time.Duration
 	pruneBatch int
 	pragmas    []string // run on the writing connection when taken
+	// tuned holds the driver connections that pragmas ran on; wsem's
+	// holder uses it.
+	tuned map[any]bool
 	// wsem is held by the goroutine running this Store's write
 	// transactions (writeLoop), so that its own goroutines queue here
 	// instead of sleeping in SQLite's busy handler; mu guards pending,

@@ -165,6 +165,26 @@ func TestWriterPragmas(t *testing.T) {
 	}
 }
 
+// TestWriterPragmasOncePerConnection checks that the pragmas run once on
+// a connection, not each time the Store takes it to write again: a
+// setting the application changed since stays.
+func TestWriterPragmasOncePerConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t, filepath.Join(t.TempDir(), "p.db"))
+	db.SetMaxOpenConns(1)
+	s, err := sqlitestore.New(db, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	createHook(t, s, "u", webhook.EventNote)
+	_, err = db.ExecContext(ctx, "PRAGMA cache_size = -100")
+	require.NoError(t, err)
+	createHook(t, s, "v", webhook.EventNote)
+	var cache int
+	require.NoError(t, db.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache))
+	require.Equal(t, -100, cache)
+}
+
 func TestMigrateTwice(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

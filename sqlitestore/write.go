@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -238,11 +239,9 @@ func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range s.pragmas {
-			if _, err := c.ExecContext(ctx, p); err != nil {
-				_ = c.Close()
-				return nil, fmt.Errorf("%s: %w", p, err)
-			}
+		if err := s.tune(ctx, c); err != nil {
+			_ = c.Close()
+			return nil, err
 		}
 		s.wconn = c
 	}
@@ -253,6 +252,41 @@ func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
 	}
 	return tx, err
 }
+
+// tune runs the Store's pragmas on c, the writing connection just taken,
+// unless they already ran on its driver connection: when writes come one
+// at a time, the writing connection is taken again for each. The caller
+// holds wsem.
+func (s *Store) tune(ctx context.Context, c *sql.Conn) error {
+	if len(s.pragmas) == 0 {
+		return nil
+	}
+	var dc any
+	if err := c.Raw(func(d any) error { dc = d; return nil }); err != nil {
+		return err
+	}
+	known := reflect.TypeOf(dc).Comparable()
+	if known && s.tuned[dc] {
+		return nil
+	}
+	for _, p := range s.pragmas {
+		if _, err := c.ExecContext(ctx, p); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	if s.tuned == nil || len(s.tuned) >= maxTuned {
+		// Closed connections stay in the map: forget them all now and
+		// then (those still open are tuned again, to no harm).
+		s.tuned = make(map[any]bool)
+	}
+	if known {
+		s.tuned[dc] = true
+	}
+	return nil
+}
+
+// maxTuned bounds the driver connections that tune remembers.
+const maxTuned = 64
 
 // releaseWriter gives the writing connection back to the pool, for the
 // application's own use while the Store is not writing. The caller holds
