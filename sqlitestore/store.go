@@ -57,8 +57,9 @@ type Config struct {
 	// connection). A delivery's unique ID puts it at a random place in
 	// an index: once that index outgrows the cache, most deliveries read
 	// a page of it back from the file. Defaults to DefaultCacheKiB; a
-	// negative value leaves the connection's own setting. The connection
-	// keeps both settings when the Store gives it back to the pool.
+	// negative value leaves the connection's own setting. The Store sets
+	// both once on each connection it writes on, and the connection keeps
+	// them when the Store gives it back to the pool.
 	CacheKiB int
 }
 
