@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -25,6 +26,11 @@ const (
 	defaultBenchRate        = 1000
 	defaultBenchMaxQueued   = 1024
 	defaultBenchContenders  = "raw,memory,sqlite,postgres,river"
+	// defaultBenchRounds is how many alternating rounds of saturation
+	// rows bench runs by default.
+	defaultBenchRounds = 3
+	// maxBenchRounds bounds --rounds.
+	maxBenchRounds = 20
 	// defaultSQLiteSync is the sqlite contender's synchronous setting:
 	// FULL, durable commits.
 	defaultSQLiteSync = "FULL"
@@ -63,14 +69,25 @@ process of its own, answering 204 over keep-alive connections), with a
 Each contender runs in a child process of its own, in saturation mode
 (emitters keep at most --max-queued deliveries undelivered) and, with
 --rate, again at a fixed rate of events per second for the latency
-figures. For each: deliveries/s, its ratio to raw, Emit-to-receipt
-latency p50/p99 (the receiver subtracts the emit time carried in the
-body), CPU time and allocations per delivery, and peak RSS of the
-contender's process, and the machine's CPU per delivery split into the
-contender's, the receiver's and, for the PostgreSQL contenders on a
-local server, the server's processes' (read from /proc). A table goes to
-standard output, and, as its last line, one JSON object with every
-figure, postgres_vs_river among them.
+figures. The saturation runs come in --rounds alternating rounds: each
+round runs every contender once, in the order above, so that the
+machine's speed, which drifts over minutes, weighs on all of them alike
+instead of on whichever ran last. The fixed-rate runs follow, once each.
+
+For each run: deliveries/s, its ratio to raw's in the same round,
+Emit-to-receipt latency p50/p99 (the receiver subtracts the emit time
+carried in the body), CPU time and allocations per delivery, and peak
+RSS of the contender's process, and the machine's CPU per delivery split
+into the contender's, the receiver's and, for the PostgreSQL contenders
+on a local server, the server's processes' (read from /proc). A table of
+the runs goes to standard output, then the medians over the rounds, and,
+as the last line, one JSON object with every figure, postgres_vs_river
+among them. A figure of the saturation runs is the median of the
+rounds' (for an even count, the mean of the middle two; a failed round
+is left out), a count their sum, and a ratio (x raw, postgres_vs_river,
+sqlite_vs_db, ...) the median of the ratios each round gives on its own,
+not the ratio of the medians; the *_rounds keys list the rounds' values
+in order.
 
 Flags:
 `
@@ -84,6 +101,7 @@ type benchOptions struct {
 	rate        int
 	maxQueued   int
 	contenders  []string
+	rounds      int
 	pgDSN       string
 	pgConns     int
 	sqliteSync  string
@@ -105,18 +123,19 @@ func parseBench(args []string, stdout io.Writer) (*benchOptions, error) {
 	fs := newFlagSet("bench")
 	o := &benchOptions{}
 	var contenders string
-	fs.DurationVar(&o.duration, "duration", defaultBenchDuration, "measure each contender for `DURATION`, in each mode")
+	fs.DurationVar(&o.duration, "duration", defaultBenchDuration, "measure each contender for `DURATION`, in each mode and round")
 	fs.IntVar(&o.concurrency, "concurrency", defaultBenchConcurrency, "`N` goroutines POSTing (raw), or emitting, and N Dispatcher workers")
 	fs.IntVar(&o.bodySize, "body-size", defaultBenchBodySize, "encoded event body of about `BYTES` (a note; the payload adds ~200)")
 	fs.IntVar(&o.hooks, "hooks", 1, "`N` webhooks per user: each event makes N deliveries")
 	fs.StringVar(&contenders, "contenders", defaultBenchContenders, "comma-separated `LIST` of raw, memory, sqlite, postgres, river")
+	fs.IntVar(&o.rounds, "rounds", defaultBenchRounds, "run the saturation rows in `N` alternating rounds, and report medians over them")
 	fs.IntVar(&o.rate, "rate", defaultBenchRate, "also run each contender at `EVENTS` per second for the latency figures; 0 skips it")
 	fs.IntVar(&o.maxQueued, "max-queued", defaultBenchMaxQueued, "in saturation, keep at most `N` deliveries emitted and not yet delivered")
 	fs.StringVar(&o.pgDSN, "pg-dsn", os.Getenv("FEDIHOOK_PG_DSN"), "PostgreSQL `DSN` for postgres (default $FEDIHOOK_PG_DSN, else a throwaway local server)")
 	fs.IntVar(&o.pgConns, "pg-conns", 0, "postgres pool size, `N` connections (default 2 x --concurrency + 4)")
 	fs.StringVar(&o.sqliteSync, "sqlite-synchronous", defaultSQLiteSync, "sqlite's synchronous `MODE`: FULL (durable commits) or NORMAL")
 	fs.StringVar(&o.sqliteDrv, "sqlite-driver", "modernc", "sqlite's database/sql `DRIVER`: modernc (modernc.org/sqlite) or ncruces (github.com/ncruces/go-sqlite3)")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each contender's measured run to `DIR`/CONTENDER-MODE.pprof, and its allocations to CONTENDER-MODE.allocs.pprof")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each contender's measured run to `DIR`/CONTENDER-MODE.pprof (CONTENDER-saturation-ROUND.pprof with --rounds > 1), and its allocations beside it, to *.allocs.pprof")
 	if err := parseFlags(fs, args, benchUsage, "bench takes flags only", stdout); err != nil {
 		return nil, err
 	}
@@ -127,6 +146,8 @@ func parseBench(args []string, stdout io.Writer) (*benchOptions, error) {
 		return nil, fmt.Errorf("bad --concurrency: must be 1 to 1024, got %d", o.concurrency)
 	case o.hooks < 1 || o.hooks > 100:
 		return nil, fmt.Errorf("bad --hooks: must be 1 to 100, got %d", o.hooks)
+	case o.rounds < 1 || o.rounds > maxBenchRounds:
+		return nil, fmt.Errorf("bad --rounds: must be 1 to %d, got %d", maxBenchRounds, o.rounds)
 	case o.rate < 0 || o.rate > 1_000_000:
 		return nil, fmt.Errorf("bad --rate: must be 0 to 1000000, got %d", o.rate)
 	case o.maxQueued < o.hooks:
@@ -182,6 +203,9 @@ type benchRow struct {
 	busy    float64 // the machine's CPU use while it measured, 0 to 1; -1 unknown
 	err     string
 	skipped string
+	// round is the saturation round the row belongs to, from 1; 0 for
+	// the fixed-rate rows and the skipped contenders.
+	round int
 }
 
 // ok reports whether the row ran, with every delivery accounted for.
@@ -232,13 +256,8 @@ func bench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) int {
 	loadStart := loadAverage()
 	begun := time.Now()
 
-	var phases int
-	for _, c := range o.contenders {
-		phases += 2
-		if c == contSQLite || c == contPostgres {
-			phases++
-		}
-	}
+	// Every row the plan can hold, PostgreSQL's included, plus a margin.
+	phases := len(benchPlan(o, true)) + 1
 	lifetime := time.Duration(phases)*(setupTimeout+o.duration+drainTimeout+time.Minute) + 10*time.Minute
 	b.rcv, err = startReceiver(ctx, exe, lifetime, stderr)
 	if err != nil {
@@ -270,48 +289,33 @@ func bench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "bench: the PostgreSQL server is not a local process: its CPU is not measured")
 		}
 	}
-	for _, c := range o.contenders {
-		if (c == contPostgres || c == contRiver) && b.pgDSN == "" {
-			rows = append(rows, &benchRow{contender: c, mode: modeSaturation, skipped: pgNote})
+	for _, st := range benchPlan(o, b.pgDSN != "") {
+		if st.skip {
+			rows = append(rows, &benchRow{contender: st.contender, mode: st.mode, skipped: pgNote})
 			continue
 		}
-		names := []string{c}
-		switch c {
-		case contSQLite:
-			names = append(names, contSQLiteDB)
-		case contPostgres:
-			names = append(names, contPostgresDB)
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "fedihook bench: interrupted")
+			return exitFail
 		}
-		for _, name := range names {
-			modes := []string{modeSaturation}
-			if o.rate > 0 && isHTTPContender(name) {
-				modes = append(modes, modeRate)
-			}
-			for _, mode := range modes {
-				if ctx.Err() != nil {
-					fmt.Fprintln(stderr, "fedihook bench: interrupted")
-					return exitFail
-				}
-				row := b.run(ctx, name, mode)
-				rows = append(rows, row)
-				b.progress(row)
-			}
-		}
+		row := b.run(ctx, st.contender, st.mode, st.round)
+		rows = append(rows, row)
+		b.progress(row)
 	}
 	loadEnd := loadAverage()
 
 	meta := map[string]any{
 		"cpus": runtime.NumCPU(), "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH,
 		"duration_s": o.duration.Seconds(), "concurrency": o.concurrency, "body_bytes": o.bodySize,
-		"hooks": o.hooks, "users": benchUsers, "rate": o.rate, "max_queued": o.maxQueued,
+		"hooks": o.hooks, "users": benchUsers, "rate": o.rate, "max_queued": o.maxQueued, "rounds": o.rounds,
 		"sqlite_synchronous": o.sqliteSync, "sqlite_driver": o.sqliteDrv, "pg_conns": o.pgConns,
 		"load1_start": loadStart, "load1_end": loadEnd, "elapsed_s": roundTo(time.Since(begun).Seconds(), 1),
 	}
 	if pgNote != "" {
 		meta["postgres_note"] = pgNote
 	}
-	printTable(stdout, o, rows, meta)
 	fig := figures(o, rows, meta)
+	printTable(stdout, o, rows, fig)
 	j, _ := json.Marshal(fig)
 	fmt.Fprintf(stdout, "%s\n", j)
 	for _, r := range rows {
@@ -322,20 +326,84 @@ func bench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// A benchStep is one row of bench's plan: a contender to run in a mode,
+// or to skip.
+type benchStep struct {
+	contender, mode string
+	// round is the saturation round, from 1; 0 for the fixed-rate rows
+	// and the skips.
+	round int
+	// skip marks a contender that needs PostgreSQL when there is none.
+	skip bool
+}
+
+// benchPlan returns the rows bench runs, in order: o.rounds rounds, each
+// of every contender's saturation row in o.contenders' order, its
+// database ceiling right after it, then, with --rate, each HTTP
+// contender's fixed-rate row, once. Without PostgreSQL (havePG false),
+// postgres and river appear once, as skips, where the first round would
+// have run them.
+func benchPlan(o *benchOptions, havePG bool) []benchStep {
+	var plan []benchStep
+	for round := 1; round <= o.rounds; round++ {
+		for _, c := range o.contenders {
+			if needsPG(c) && !havePG {
+				if round == 1 {
+					plan = append(plan, benchStep{contender: c, mode: modeSaturation, skip: true})
+				}
+				continue
+			}
+			plan = append(plan, benchStep{contender: c, mode: modeSaturation, round: round})
+			if ceiling := dbCeiling(c); ceiling != "" {
+				plan = append(plan, benchStep{contender: ceiling, mode: modeSaturation, round: round})
+			}
+		}
+	}
+	if o.rate > 0 {
+		for _, c := range o.contenders {
+			if !needsPG(c) || havePG {
+				plan = append(plan, benchStep{contender: c, mode: modeRate})
+			}
+		}
+	}
+	return plan
+}
+
+// needsPG reports whether the contender c, as --contenders names it,
+// runs on PostgreSQL.
+func needsPG(c string) bool { return c == contPostgres || c == contRiver }
+
+// dbCeiling returns the name of the database ceiling that follows the
+// contender c, or "" if none does.
+func dbCeiling(c string) string {
+	switch c {
+	case contSQLite:
+		return contSQLiteDB
+	case contPostgres:
+		return contPostgresDB
+	}
+	return ""
+}
+
 // progress reports a finished row on stderr.
 func (b *benchRunner) progress(r *benchRow) {
+	what := r.contender + " " + r.mode
+	if r.round > 0 {
+		what += fmt.Sprintf(" (round %d/%d)", r.round, b.o.rounds)
+	}
 	switch {
 	case r.err != "":
-		fmt.Fprintf(b.stderr, "bench: %s %s failed: %s\n", r.contender, r.mode, r.err)
+		fmt.Fprintf(b.stderr, "bench: %s failed: %s\n", what, r.err)
 	default:
-		fmt.Fprintf(b.stderr, "bench: %s %s: %.0f deliveries/s (load %.2f)\n", r.contender, r.mode, r.rps(), r.load)
+		fmt.Fprintf(b.stderr, "bench: %s: %.0f deliveries/s (load %.2f)\n", what, r.rps(), r.load)
 	}
 }
 
-// run runs one contender in one mode in a child process.
-func (b *benchRunner) run(ctx context.Context, contender, mode string) *benchRow {
+// run runs one contender in one mode in a child process; round is the
+// row's saturation round, 0 for a fixed-rate row.
+func (b *benchRunner) run(ctx context.Context, contender, mode string, round int) *benchRow {
 	o := b.o
-	row := &benchRow{contender: contender, mode: mode, load: loadAverage(), busy: -1, server: -1}
+	row := &benchRow{contender: contender, mode: mode, round: round, load: loadAverage(), busy: -1, server: -1}
 	spec := runSpec{
 		Contender: contender, Mode: mode, URL: b.url, Duration: o.duration,
 		Concurrency: o.concurrency, BodySize: o.bodySize, Hooks: o.hooks, Rate: o.rate,
@@ -347,6 +415,9 @@ func (b *benchRunner) run(ctx context.Context, contender, mode string) *benchRow
 	}
 	if o.cpuProfile != "" {
 		spec.CPUProfile = fmt.Sprintf("%s/%s-%s.pprof", o.cpuProfile, contender, mode)
+		if o.rounds > 1 && round > 0 {
+			spec.CPUProfile = fmt.Sprintf("%s/%s-%s-%d.pprof", o.cpuProfile, contender, mode, round)
+		}
 	}
 	js, err := json.Marshal(spec)
 	if err != nil {
@@ -523,153 +594,373 @@ func perDelivery(total float64, res *runResult) float64 {
 	return total / float64(res.Delivered)
 }
 
-// figures returns every figure of the run by its JSON key.
+// figureName returns the contender's name as the JSON keys spell it.
+func figureName(c string) string { return strings.ReplaceAll(c, "-", "_") }
+
+// median returns the median of xs: the middle value, or the mean of the
+// two middle ones when their count is even; 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// emitRPS returns the deliveries emitted per second of the measured
+// window.
+func (r *benchRow) emitRPS() float64 {
+	if r.res == nil || r.res.Window <= 0 {
+		return 0
+	}
+	return float64(r.res.WindowEmitted) / r.res.Window.Seconds()
+}
+
+// receiverUS returns the receiver's CPU per request it answered, in
+// microseconds.
+func receiverUS(st *receiverStats) float64 {
+	if st.Received == 0 {
+		return 0
+	}
+	return float64(st.CPU) / float64(time.Microsecond) / float64(st.Received)
+}
+
+// machineUS returns the row's CPU per delivery, in microseconds, of the
+// PostgreSQL server's processes, and of the machine: the contender's, the
+// server's and the receiver's together. ok is false when the server's was
+// not measured.
+func machineUS(r *benchRow) (server, machine float64, ok bool) {
+	if r.res == nil || r.server < 0 {
+		return 0, 0, false
+	}
+	s := r.res
+	server = perDelivery(float64(r.server)/float64(time.Microsecond), s)
+	machine = perDelivery(float64(s.CPU)/float64(time.Microsecond), s) + server
+	if r.recv != nil {
+		machine += receiverUS(r.recv)
+	}
+	return server, machine, true
+}
+
+// A benchFigure is one number of the JSON, with the decimals it is
+// rounded to.
+type benchFigure struct {
+	value    float64
+	decimals int
+}
+
+// rowFigures returns the numbers of one row that ran, by JSON key, as the
+// row alone gives them, unrounded; figures writes their medians over the
+// rounds. The counts are not among them: figures sums those.
+func rowFigures(o *benchOptions, r *benchRow) map[string]benchFigure {
+	k := figureName(r.contender)
+	p := k + "_"
+	if r.mode == modeRate {
+		p = k + "_rate_"
+	}
+	s := r.res
+	f := map[string]benchFigure{
+		p + "rps":    {r.rps(), 0},
+		p + "cpu_us": {perDelivery(float64(s.CPU)/float64(time.Microsecond), s), 1},
+		p + "allocs": {perDelivery(float64(s.Mallocs), s), 1},
+		p + "rss_mb": {float64(s.MaxRSS) / (1 << 20), 1},
+	}
+	if r.busy >= 0 {
+		f[p+"machine_busy"] = benchFigure{r.busy, 3}
+	}
+	if r.contender != contRaw && isHTTPContender(r.contender) {
+		f[p+"emit_rps"] = benchFigure{r.emitRPS(), 0}
+		f[p+"emit_p50_us"] = benchFigure{us(s.Emit.P50), 1}
+		f[p+"emit_p99_us"] = benchFigure{us(s.Emit.P99), 1}
+	}
+	if server, machine, ok := machineUS(r); ok {
+		f[p+"server_cpu_us"] = benchFigure{server, 1}
+		f[p+"machine_cpu_us"] = benchFigure{machine, 1}
+	}
+	if r.recv != nil {
+		if r.recv.Received > 0 {
+			f[p+"receiver_cpu_us"] = benchFigure{receiverUS(r.recv), 1}
+		}
+		if r.mode == modeRate || o.rate == 0 {
+			f[k+"_p50_ms"] = benchFigure{ms(r.recv.Latency.P50), 3}
+			f[k+"_p99_ms"] = benchFigure{ms(r.recv.Latency.P99), 3}
+		}
+		if r.mode == modeSaturation {
+			f[k+"_sat_p50_ms"] = benchFigure{ms(r.recv.Latency.P50), 3}
+			f[k+"_sat_p99_ms"] = benchFigure{ms(r.recv.Latency.P99), 3}
+		}
+	}
+	return f
+}
+
+// figures returns every figure of the run by its JSON key, meta's
+// included. A contender's saturation rows, one a round, make one set of
+// keys: each number the median of the rounds' own (each rounded as the
+// key is, a failed round left out), each count their sum; the ratios
+// compare rows of the same round (see roundFigures). A fixed-rate row
+// makes its *_rate_ keys alone.
 func figures(o *benchOptions, rows []*benchRow, meta map[string]any) map[string]any {
 	f := map[string]any{}
 	for k, v := range meta {
 		f[k] = v
 	}
-	var rawRPS float64
-	for _, r := range rows {
-		if r.contender == contRaw && r.mode == modeSaturation && r.res != nil {
-			rawRPS = r.rps()
-		}
+	for _, g := range groupRows(rows) {
+		groupFigures(f, o, g)
 	}
-	rps := map[string]float64{}
+	roundFigures(f, rows)
+	return f
+}
+
+// groupRows returns the rows by contender and mode: each group's rows in
+// their order, the groups in the order of their first rows.
+func groupRows(rows []*benchRow) [][]*benchRow {
+	var groups [][]*benchRow
+	index := map[[2]string]int{}
 	for _, r := range rows {
-		k := strings.ReplaceAll(r.contender, "-", "_")
-		if r.skipped != "" {
+		key := [2]string{r.contender, r.mode}
+		i, ok := index[key]
+		if !ok {
+			i = len(groups)
+			index[key] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], r)
+	}
+	return groups
+}
+
+// groupFigures writes to f the figures of rows, one contender's in one
+// mode: the medians of rowFigures' numbers, the sums of the counts,
+// whether every row was accounted for, the first error and note the rows
+// met, and, if any row failed, why (prefixed with its round when there
+// are several).
+func groupFigures(f map[string]any, o *benchOptions, rows []*benchRow) {
+	c := rows[0].contender
+	k := figureName(c)
+	p := k + "_"
+	if rows[0].mode == modeRate {
+		p = k + "_rate_"
+	}
+	values := map[string][]float64{}
+	decimals := map[string]int{}
+	var errs []string
+	var ran int
+	var delivered, failed, left, received, emitErrors int64
+	withRecv, accounted := false, true
+	for _, r := range rows {
+		switch {
+		case r.skipped != "":
 			f[k+"_skipped"] = r.skipped
 			continue
-		}
-		p := k + "_"
-		if r.mode == modeRate {
-			p = k + "_rate_"
-		}
-		if r.err != "" {
-			f[p+"error"] = r.err
+		case r.err != "" || r.res == nil:
+			e := r.err
+			if len(rows) > 1 {
+				e = fmt.Sprintf("round %d: %s", r.round, e)
+			}
+			errs = append(errs, e)
+			accounted = false
 			continue
 		}
-		s := r.res
-		f[p+"rps"] = roundTo(r.rps(), 0)
-		f[p+"cpu_us"] = roundTo(perDelivery(float64(s.CPU)/float64(time.Microsecond), s), 1)
-		f[p+"allocs"] = roundTo(perDelivery(float64(s.Mallocs), s), 1)
-		f[p+"rss_mb"] = roundTo(float64(s.MaxRSS)/(1<<20), 1)
-		f[p+"delivered"] = s.Delivered
-		f[p+"failed"] = s.Failed
-		f[p+"left"] = s.Emitted - s.Delivered - s.Failed
-		f[p+"accounted"] = r.ok()
-		if r.busy >= 0 {
-			f[p+"machine_busy"] = roundTo(r.busy, 3)
+		ran++
+		for key, v := range rowFigures(o, r) {
+			values[key] = append(values[key], roundTo(v.value, v.decimals))
+			decimals[key] = v.decimals
 		}
-		if s.FirstError != "" {
+		s := r.res
+		delivered += s.Delivered
+		failed += s.Failed
+		left += s.Emitted - s.Delivered - s.Failed
+		emitErrors += s.EmitErrors
+		accounted = accounted && r.ok()
+		if r.recv != nil {
+			withRecv = true
+			received += r.recv.Received
+		}
+		if _, ok := f[p+"first_error"]; !ok && s.FirstError != "" {
 			f[p+"first_error"] = s.FirstError
 		}
-		if s.Note != "" {
+		if _, ok := f[p+"note"]; !ok && s.Note != "" {
 			f[p+"note"] = s.Note
-		}
-		if r.contender != contRaw && isHTTPContender(r.contender) {
-			f[p+"emit_rps"] = roundTo(float64(s.WindowEmitted)/s.Window.Seconds(), 0)
-			f[p+"emit_p50_us"] = us(s.Emit.P50)
-			f[p+"emit_p99_us"] = us(s.Emit.P99)
-			f[p+"emit_errors"] = s.EmitErrors
 		}
 		if s.PayloadBytes > 0 {
 			f["payload_bytes"] = s.PayloadBytes
 		}
-		if r.server >= 0 {
-			server := perDelivery(float64(r.server)/float64(time.Microsecond), s)
-			machine := perDelivery(float64(s.CPU)/float64(time.Microsecond), s) + server
-			if r.recv != nil && r.recv.Received > 0 {
-				machine += float64(r.recv.CPU) / float64(time.Microsecond) / float64(r.recv.Received)
-			}
-			f[p+"server_cpu_us"] = roundTo(server, 1)
-			f[p+"machine_cpu_us"] = roundTo(machine, 1)
+	}
+	if len(errs) > 0 {
+		f[p+"error"] = strings.Join(errs, "; ")
+	}
+	if ran == 0 {
+		return
+	}
+	for key, vs := range values {
+		f[key] = roundTo(median(vs), decimals[key])
+	}
+	f[p+"delivered"] = delivered
+	f[p+"failed"] = failed
+	f[p+"left"] = left
+	f[p+"accounted"] = accounted
+	if withRecv {
+		f[p+"received"] = received
+	}
+	if c != contRaw && isHTTPContender(c) {
+		f[p+"emit_errors"] = emitErrors
+	}
+}
+
+// A benchRound is one round's saturation rows that ran, by contender.
+type benchRound map[string]*benchRow
+
+// rps returns the deliveries per second of the contender c's row, ok
+// false if it did not run in the round.
+func (rd benchRound) rps(c string) (float64, bool) {
+	r := rd[c]
+	if r == nil {
+		return 0, false
+	}
+	return r.rps(), true
+}
+
+// machine returns the machine's CPU per delivery, in microseconds, of
+// the contender c's row, ok false if it did not run in the round or the
+// figure was not measured.
+func (rd benchRound) machine(c string) (float64, bool) {
+	r := rd[c]
+	if r == nil {
+		return 0, false
+	}
+	_, m, ok := machineUS(r)
+	return m, ok
+}
+
+// saturationRounds returns the rounds of the saturation rows, in order,
+// each with its rows that ran, and the contenders with a saturation row
+// not skipped, in the order they first come.
+func saturationRounds(rows []*benchRow) (rounds []int, byRound map[int]benchRound, contenders []string) {
+	byRound = map[int]benchRound{}
+	for _, r := range rows {
+		if r.mode != modeSaturation || r.skipped != "" {
+			continue
 		}
-		if r.recv != nil {
-			f[p+"received"] = r.recv.Received
-			if r.recv.Received > 0 {
-				f[p+"receiver_cpu_us"] = roundTo(float64(r.recv.CPU)/float64(time.Microsecond)/float64(r.recv.Received), 1)
-			}
-			if r.mode == modeRate || o.rate == 0 {
-				f[k+"_p50_ms"] = ms(r.recv.Latency.P50)
-				f[k+"_p99_ms"] = ms(r.recv.Latency.P99)
-			}
-			if r.mode == modeSaturation {
-				f[k+"_sat_p50_ms"] = ms(r.recv.Latency.P50)
-				f[k+"_sat_p99_ms"] = ms(r.recv.Latency.P99)
+		if byRound[r.round] == nil {
+			byRound[r.round] = benchRound{}
+			rounds = append(rounds, r.round)
+		}
+		if !slices.Contains(contenders, r.contender) {
+			contenders = append(contenders, r.contender)
+		}
+		if r.err == "" && r.res != nil {
+			byRound[r.round][r.contender] = r
+		}
+	}
+	slices.Sort(rounds)
+	return rounds, byRound, contenders
+}
+
+// roundFigures writes to f the figures that compare saturation rows of
+// the same round: each HTTP contender's ratio to raw, each store's to its
+// database ceiling, postgres_vs_river and postgres_vs_river_cpu. Each is
+// the median of the rounds' ratios (each rounded to 3 decimals), and its
+// *_rounds key lists them in round order, null for a round that gives
+// none. Beside them go each contender's *_rps_rounds and
+// *_machine_cpu_us_rounds, whose medians groupFigures wrote.
+func roundFigures(f map[string]any, rows []*benchRow) {
+	rounds, byRound, contenders := saturationRounds(rows)
+	series := func(key string, decimals int, withMedian bool, value func(benchRound) (float64, bool)) {
+		var vals []float64
+		list := make([]any, len(rounds))
+		for i, n := range rounds {
+			if v, ok := value(byRound[n]); ok {
+				v = roundTo(v, decimals)
+				vals = append(vals, v)
+				list[i] = v
 			}
 		}
-		if r.mode == modeSaturation {
-			rps[r.contender] = r.rps()
-			if rawRPS > 0 && isHTTPContender(r.contender) {
-				f[k+"_ratio"] = roundTo(r.rps()/rawRPS, 3)
+		if len(vals) == 0 {
+			return
+		}
+		f[key+"_rounds"] = list
+		if withMedian {
+			f[key] = roundTo(median(vals), decimals)
+		}
+	}
+	ratio := func(of func(benchRound, string) (float64, bool), num, den string) func(benchRound) (float64, bool) {
+		return func(rd benchRound) (float64, bool) {
+			n, okN := of(rd, num)
+			d, okD := of(rd, den)
+			if !okN || !okD || d <= 0 {
+				return 0, false
 			}
+			return n / d, true
+		}
+	}
+	for _, c := range contenders {
+		k := figureName(c)
+		series(k+"_rps", 0, false, func(rd benchRound) (float64, bool) { return rd.rps(c) })
+		series(k+"_machine_cpu_us", 1, false, func(rd benchRound) (float64, bool) { return rd.machine(c) })
+		if isHTTPContender(c) {
+			series(k+"_ratio", 3, true, ratio(benchRound.rps, c, contRaw))
 		}
 	}
 	for _, store := range []string{contSQLite, contPostgres} {
-		if ceiling := rps[store+"-db"]; ceiling > 0 && rps[store] > 0 {
-			f[store+"_vs_db"] = roundTo(rps[store]/ceiling, 3)
-		}
+		series(store+"_vs_db", 3, true, ratio(benchRound.rps, store, dbCeiling(store)))
 	}
-	if rps[contRiver] > 0 && rps[contPostgres] > 0 {
-		f["postgres_vs_river"] = roundTo(rps[contPostgres]/rps[contRiver], 3)
-	}
-	pgMachine, pgOK := f["postgres_machine_cpu_us"].(float64)
-	riverMachine, riverOK := f["river_machine_cpu_us"].(float64)
-	if pgOK && riverOK && riverMachine > 0 {
-		f["postgres_vs_river_cpu"] = roundTo(pgMachine/riverMachine, 3)
-	}
-	return f
+	series("postgres_vs_river", 3, true, ratio(benchRound.rps, contPostgres, contRiver))
+	series("postgres_vs_river_cpu", 3, true, ratio(benchRound.machine, contPostgres, contRiver))
 }
 
-// printTable prints the rows as a table, with the run's settings above.
-func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]any) {
+// printTable prints the rows as a table, with the run's settings above,
+// and, for more than one round, the medians over the rounds below, read
+// from fig, the figures of the run.
+func printTable(w io.Writer, o *benchOptions, rows []*benchRow, fig map[string]any) {
 	payload := 0
 	for _, r := range rows {
 		if r.res != nil && r.res.PayloadBytes > 0 {
 			payload = r.res.PayloadBytes
 		}
 	}
-	fmt.Fprintf(w, "fedihook bench: %d CPUs, %s %s; %v per contender and mode; concurrency %d; body %d B (payload %d B); %d webhook(s) per user, %d users; saturation keeps <= %d queued",
-		runtime.NumCPU(), runtime.Version(), meta["os"], o.duration, o.concurrency, o.bodySize, payload, o.hooks, benchUsers, o.maxQueued)
+	fmt.Fprintf(w, "fedihook bench: %d CPUs, %s %s; %v per contender and mode; saturation in %d alternating round(s); concurrency %d; body %d B (payload %d B); %d webhook(s) per user, %d users; saturation keeps <= %d queued",
+		runtime.NumCPU(), runtime.Version(), fig["os"], o.duration, o.rounds, o.concurrency, o.bodySize, payload, o.hooks, benchUsers, o.maxQueued)
 	if o.rate > 0 {
 		fmt.Fprintf(w, "; fixed rate %d events/s", o.rate)
 	}
 	fmt.Fprintf(w, "\nsqlite: %s, WAL, synchronous=%s; postgres: pool of %d", o.sqliteDrv, o.sqliteSync, o.pgConns)
-	if n, ok := meta["postgres_note"]; ok {
+	if n, ok := fig["postgres_note"]; ok {
 		fmt.Fprintf(w, ", %s", n)
 	}
-	fmt.Fprintf(w, "\nload average (1 min): %.2f at start, %.2f at end\n\n", meta["load1_start"], meta["load1_end"])
+	fmt.Fprintf(w, "\nload average (1 min): %.2f at start, %.2f at end\n\n", fig["load1_start"], fig["load1_end"])
 
+	rounds, byRound, contenders := saturationRounds(rows)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "contender\tmode\tdeliv/s\tx raw\temit/s\tp50 ms\tp99 ms\temit p99 µs\tCPU µs/deliv\tallocs/deliv\tpeak RSS MB\trcv CPU µs\tPG CPU µs\tmachine µs\tdelivered/received\tload\tbusy\t")
-	var rawRPS float64
+	fmt.Fprintln(tw, "contender\tmode\tround\tdeliv/s\tx raw\temit/s\tp50 ms\tp99 ms\temit p99 µs\tCPU µs/deliv\tallocs/deliv\tpeak RSS MB\trcv CPU µs\tPG CPU µs\tmachine µs\tdelivered/received\tload\tbusy\t")
 	for _, r := range rows {
-		if r.contender == contRaw && r.mode == modeSaturation && r.res != nil {
-			rawRPS = r.rps()
-		}
-	}
-	for _, r := range rows {
-		mode := r.mode
+		mode, round := r.mode, "-"
 		if mode == modeRate {
 			mode = fmt.Sprintf("%d/s", o.rate)
 		}
+		if r.mode == modeSaturation && r.skipped == "" {
+			round = fmt.Sprint(r.round)
+		}
 		if r.skipped != "" {
-			fmt.Fprintf(tw, "%s\t%s\tskipped: %s\t\n", r.contender, "-", r.skipped)
+			fmt.Fprintf(tw, "%s\t-\t-\tskipped: %s\t\n", r.contender, r.skipped)
 			continue
 		}
-		if r.err != "" {
-			fmt.Fprintf(tw, "%s\t%s\tfailed: %s\t\n", r.contender, mode, r.err)
+		if r.err != "" || r.res == nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\tfailed: %s\t\n", r.contender, mode, round, r.err)
 			continue
 		}
 		s := r.res
 		ratio, emit, p50, p99, emitP99, recv, rcvCPU := "-", "-", "-", "-", "-", "-", "-"
-		if rawRPS > 0 && r.mode == modeSaturation && isHTTPContender(r.contender) {
-			ratio = fmt.Sprintf("%.3f", r.rps()/rawRPS)
+		if r.mode == modeSaturation && isHTTPContender(r.contender) {
+			if raw, ok := byRound[r.round].rps(contRaw); ok && raw > 0 {
+				ratio = fmt.Sprintf("%.3f", r.rps()/raw)
+			}
 		}
 		if r.contender != contRaw {
-			emit = fmt.Sprintf("%.0f", float64(s.WindowEmitted)/s.Window.Seconds())
+			emit = fmt.Sprintf("%.0f", r.emitRPS())
 		}
 		if r.contender != contRaw && isHTTPContender(r.contender) {
 			emitP99 = fmt.Sprintf("%.1f", us(s.Emit.P99))
@@ -678,7 +969,7 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 			p50, p99 = fmt.Sprintf("%.3f", ms(r.recv.Latency.P50)), fmt.Sprintf("%.3f", ms(r.recv.Latency.P99))
 			recv = fmt.Sprint(r.recv.Received)
 			if r.recv.Received > 0 {
-				rcvCPU = fmt.Sprintf("%.1f", float64(r.recv.CPU)/float64(time.Microsecond)/float64(r.recv.Received))
+				rcvCPU = fmt.Sprintf("%.1f", receiverUS(r.recv))
 			}
 		}
 		acc := ""
@@ -690,34 +981,85 @@ func printTable(w io.Writer, o *benchOptions, rows []*benchRow, meta map[string]
 			busy = fmt.Sprintf("%.0f%%", 100*r.busy)
 		}
 		pgCPU, machine := "-", "-"
-		if r.server >= 0 {
-			server := perDelivery(float64(r.server)/float64(time.Microsecond), s)
-			m := perDelivery(float64(s.CPU)/float64(time.Microsecond), s) + server
-			if r.recv != nil && r.recv.Received > 0 {
-				m += float64(r.recv.CPU) / float64(time.Microsecond) / float64(r.recv.Received)
-			}
+		if server, m, ok := machineUS(r); ok {
 			if server > 0 {
 				pgCPU = fmt.Sprintf("%.1f", server)
 			}
 			machine = fmt.Sprintf("%.1f", m)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%s\t%s\t%s\t%d/%s%s\t%.2f\t%s\t\n",
-			r.contender, mode, r.rps(), ratio, emit, p50, p99, emitP99,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%s\t%s\t%s\t%d/%s%s\t%.2f\t%s\t\n",
+			r.contender, mode, round, r.rps(), ratio, emit, p50, p99, emitP99,
 			perDelivery(float64(s.CPU)/float64(time.Microsecond), s), perDelivery(float64(s.Mallocs), s),
 			float64(s.MaxRSS)/(1<<20), rcvCPU, pgCPU, machine, s.Delivered, recv, acc, r.load, busy)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "deliv/s: deliveries ended 2xx in the window; p50/p99: Emit (raw: request start) to receipt, at the fixed rate")
-	fmt.Fprintln(w, "when given, else in saturation; CPU, allocations and RSS are the contender's process only (not the receiver's,")
-	fmt.Fprintln(w, "not PostgreSQL's); rcv CPU: the receiver's, per request; PG CPU: the local PostgreSQL server's processes', per")
-	fmt.Fprintln(w, "delivery; machine: the three together; *-db rows: the database alone, same tables and")
-	fmt.Fprintln(w, "operations, no HTTP; load: 1-minute load average at the row's start; busy: the whole machine's CPU use")
-	fmt.Fprintln(w, "while the row measured (everyone's, PostgreSQL's included); (!): not every delivery accounted for (see the")
-	fmt.Fprintln(w, "JSON's *_failed, *_left, *_received).")
+	fmt.Fprintln(w, "round: the saturation round; x raw: deliv/s over raw's in the same round; deliv/s: deliveries ended 2xx in")
+	fmt.Fprintln(w, "the window; p50/p99: Emit (raw: request start) to receipt, at the fixed rate when given, else in saturation;")
+	fmt.Fprintln(w, "CPU, allocations and RSS are the contender's process only (not the receiver's, not PostgreSQL's); rcv CPU:")
+	fmt.Fprintln(w, "the receiver's, per request; PG CPU: the local PostgreSQL server's processes', per delivery; machine: the")
+	fmt.Fprintln(w, "three together; *-db rows: the database alone, same tables and operations, no HTTP; load: 1-minute load")
+	fmt.Fprintln(w, "average at the row's start; busy: the whole machine's CPU use while the row measured (everyone's,")
+	fmt.Fprintln(w, "PostgreSQL's included); (!): not every delivery accounted for (see the JSON's *_failed, *_left, *_received).")
 	for _, r := range rows {
 		if r.res != nil && (r.res.FirstError != "" || r.res.Note != "") {
-			fmt.Fprintf(w, "%s %s: %s %s\n", r.contender, r.mode, r.res.Note, r.res.FirstError)
+			what := r.contender + " " + r.mode
+			if r.round > 0 {
+				what += fmt.Sprintf(" round %d", r.round)
+			}
+			fmt.Fprintf(w, "%s: %s %s\n", what, r.res.Note, r.res.FirstError)
 		}
 	}
+	if len(rounds) > 1 {
+		printMedians(w, len(rounds), contenders, fig)
+	}
+}
+
+// printMedians prints the medians over n rounds of the contenders'
+// saturation rows, and of the ratios between them, from fig, the figures
+// of the run.
+func printMedians(w io.Writer, n int, contenders []string, fig map[string]any) {
+	fmt.Fprintf(w, "\nmedians over %d rounds (a ratio's is the median of the rounds' own ratios):\n\n", n)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "contender\tdeliv/s\tx raw\tmachine µs\tx raw by round\t")
+	for _, c := range contenders {
+		k := figureName(c)
+		rps, ok := fig[k+"_rps"].(float64)
+		if !ok {
+			fmt.Fprintf(tw, "%s\tfailed\t\n", c)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t\n", c, rps,
+			formatFigure(fig[k+"_ratio"], 3), formatFigure(fig[k+"_machine_cpu_us"], 1), formatRounds(fig[k+"_ratio_rounds"], 3))
+	}
+	tw.Flush()
+	for _, key := range []string{"postgres_vs_river", "postgres_vs_river_cpu", "sqlite_vs_db", "postgres_vs_db"} {
+		if v, ok := fig[key]; ok {
+			fmt.Fprintf(w, "%s: %s (by round: %s)\n", key, formatFigure(v, 3), formatRounds(fig[key+"_rounds"], 3))
+		}
+	}
+}
+
+// formatFigure formats the figure v, a float64, with the decimals given,
+// or "-" if it is absent.
+func formatFigure(v any, decimals int) string {
+	x, ok := v.(float64)
+	if !ok {
+		return "-"
+	}
+	return strconv.FormatFloat(x, 'f', decimals, 64)
+}
+
+// formatRounds formats a *_rounds figure, a list of float64 and nil, as
+// its values separated by spaces, "-" for a nil or an absent list.
+func formatRounds(v any, decimals int) string {
+	list, ok := v.([]any)
+	if !ok {
+		return "-"
+	}
+	s := make([]string, len(list))
+	for i, x := range list {
+		s[i] = formatFigure(x, decimals)
+	}
+	return strings.Join(s, " ")
 }
