@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"reflect"
 	"runtime"
@@ -160,7 +161,9 @@ func (s *Store) runBatch() {
 			stop()
 		}
 	}()
+	var watched []*writeReq
 	watch := func(ws []*writeReq) {
+		watched = append(watched, ws...)
 		live.Add(int64(len(ws)))
 		for _, r := range ws {
 			stops = append(stops, context.AfterFunc(r.ctx, func() {
@@ -175,7 +178,10 @@ func (s *Store) runBatch() {
 	more := func() []*writeReq {
 		ws := s.absorb(maxBatch - total)
 		watch(ws)
-		if ctx.Err() != nil {
+		// ctx ends a moment after the last caller gives up (AfterFunc
+		// runs apart): ask the callers too, so that no write joins a
+		// transaction nobody waits for any more.
+		if ctx.Err() != nil || givenUpByAll(watched[:len(watched)-len(ws)]) {
 			// Every caller of the transaction gave up, and it ends: the
 			// writes taken go back, first in line, for the next one.
 			s.mu.Lock()
@@ -357,7 +363,7 @@ func (s *Store) runTxOnce(ctx context.Context, batch []*writeReq, more func() []
 			// whole, and so ends the transaction.
 			w := ws[0]
 			if w.err = w.ctx.Err(); w.err == nil {
-				w.err = w.fn(r)
+				w.err = givenUp(ctx, w.op, w.fn(r))
 			}
 			if w.err != nil {
 				return all, false, nil
@@ -384,14 +390,45 @@ func (s *Store) runTxOnce(ctx context.Context, batch []*writeReq, more func() []
 	if !slices.ContainsFunc(all, func(w *writeReq) bool { return w.err == nil }) {
 		return all, false, nil
 	}
+	if givenUpByAll(all) {
+		// Nobody waits for this transaction: it is rolled back, and each
+		// write fails with its caller's error, as it would have had ctx
+		// ended in time to stop it.
+		for _, w := range all {
+			if w.err == nil {
+				w.err = fmt.Errorf("sqlitestore: %s: %w", w.op, w.ctx.Err())
+			}
+		}
+		return all, false, nil
+	}
 	if err := listIfDue(ctx, r); err != nil {
 		return all, false, fmt.Errorf("sqlitestore: %s: %w", op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return all, false, fmt.Errorf("sqlitestore: %s: commit: %w", op, err)
+		return all, false, fmt.Errorf("sqlitestore: %s: commit: %w", op, givenUp(ctx, "", err))
 	}
 	committed = true
 	return all, false, nil
+}
+
+// givenUpByAll reports whether the caller of every write of ws has given
+// it up.
+func givenUpByAll(ws []*writeReq) bool {
+	return !slices.ContainsFunc(ws, func(w *writeReq) bool { return w.ctx.Err() == nil })
+}
+
+// givenUp returns err, or, when it says that the transaction is over
+// because ctx (the transaction's) ended meanwhile, and database/sql
+// rolled it back, an error that says so: the context's error, with op
+// when given.
+func givenUp(ctx context.Context, op string, err error) error {
+	if !errors.Is(err, sql.ErrTxDone) || ctx.Err() == nil {
+		return err
+	}
+	if op == "" {
+		return ctx.Err()
+	}
+	return fmt.Errorf("sqlitestore: %s: %w", op, ctx.Err())
 }
 
 // runWrites runs ws, several writes or one that joined others, in the
