@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -95,15 +96,47 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID str
 	if err := checkBody(body); err != nil {
 		return err
 	}
-	hooks, err := o.MatchHooks(ctx, userID, e)
-	if err != nil || len(hooks) == 0 {
+	cm, cached := o.(CachedMatcher)
+	var hooks []*Webhook
+	var err error
+	if cached {
+		hooks, err = cm.MatchHooksCached(ctx, userID, e)
+	} else {
+		hooks, err = o.MatchHooks(ctx, userID, e)
+	}
+	for {
+		if err != nil || len(hooks) == 0 {
+			return err
+		}
+		err = d.enqueueMatched(ctx, o, &notify, e, body, hooks, cached)
+		if !cached || !errors.Is(err, ErrHooksChanged) {
+			break
+		}
+		// The webhooks from memory were stale, and nothing was enqueued:
+		// match them again, from the database, and enqueue unchecked.
+		cached = false
+		hooks, err = o.MatchHooks(ctx, userID, e)
+	}
+	if err != nil {
 		return err
 	}
+	if notify {
+		d.Notify() // through EmitVia, the caller notifies after commit
+	}
+	return nil
+}
+
+// enqueueMatched enqueues through o the deliveries of an event e with
+// body to hooks, which came from o's CachedMatcher when cached is set.
+// It clears *notify when the Emit claimed every delivery as it enqueued
+// them (nobody else need be woken).
+func (d *Dispatcher) enqueueMatched(ctx context.Context, o Outbox, notify *bool, e Event, body any, hooks []*Webhook, cached bool) error {
+	var err error
 	now := d.clock.Now()
 	created := time.UnixMilli(now.UnixMilli())
 	ids := newEventIDs(len(hooks))
 	if ee, ok := o.(EventEnqueuer); ok {
-		em := &Emission{Type: e, Server: d.cfg.Origin, CreatedAt: created, NextAttemptAt: now, Hooks: hooks, IDs: ids}
+		em := &Emission{Type: e, Server: d.cfg.Origin, CreatedAt: created, NextAttemptAt: now, Hooks: hooks, IDs: ids, Cached: cached}
 		if pk, ok := o.(payloadKeeper); ok && len(hooks) == 1 && pk.keepsPayloads() {
 			err = d.encodePayload(em, body)
 		} else {
@@ -111,8 +144,8 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID str
 		}
 		if err == nil {
 			var all bool
-			all, err = d.enqueueEvent(ctx, ee, notify, em)
-			notify = notify && !all
+			all, err = d.enqueueEvent(ctx, ee, *notify, em)
+			*notify = *notify && !all
 		}
 	} else {
 		var b []byte
@@ -122,13 +155,7 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID str
 		em := Emission{Type: e, Server: d.cfg.Origin, CreatedAt: created, NextAttemptAt: now, Body: b, Hooks: hooks, IDs: ids}
 		err = o.Enqueue(ctx, em.Deliveries())
 	}
-	if err != nil {
-		return err
-	}
-	if notify {
-		d.Notify() // through EmitVia, the caller notifies after commit
-	}
-	return nil
+	return err
 }
 
 // enqueueEvent enqueues em through ee. Through the store of a started

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -138,4 +139,108 @@ func TestEmitClaimsAsItEnqueues(t *testing.T) {
 	require.EqualValues(t, 1, spy.enqueueClaimed.Load())
 	require.EqualValues(t, 3, spy.claimed.Load(), "the ordered and the outbox's deliveries were claimed")
 	require.NoError(t, d.Shutdown(ctx))
+}
+
+// cachedStore is a MemoryStore that is a CachedMatcher whose memory is
+// the fixed list given, and that refuses, as a stale view's enqueue
+// does, every Emission with Cached set (and all of them when always).
+type cachedStore struct {
+	*webhook.MemoryStore
+	memory []*webhook.Webhook
+	always bool
+
+	mu              sync.Mutex
+	refused, strict int
+}
+
+func (c *cachedStore) MatchHooksCached(context.Context, string, webhook.Event) ([]*webhook.Webhook, error) {
+	return c.memory, nil
+}
+
+func (c *cachedStore) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
+	c.mu.Lock()
+	c.strict++
+	c.mu.Unlock()
+	return c.MemoryStore.MatchHooks(ctx, userID, e)
+}
+
+func (c *cachedStore) refuse(em *webhook.Emission) error {
+	if !em.Cached && !c.always {
+		return nil
+	}
+	c.mu.Lock()
+	c.refused++
+	c.mu.Unlock()
+	return fmt.Errorf("cachedstore: %w", webhook.ErrHooksChanged)
+}
+
+func (c *cachedStore) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
+	if err := c.refuse(em); err != nil {
+		return err
+	}
+	return c.MemoryStore.EnqueueEvent(ctx, em)
+}
+
+func (c *cachedStore) EnqueueAndClaim(ctx context.Context, em *webhook.Emission, now time.Time, max int, lease time.Duration) ([]webhook.Claim, error) {
+	if err := c.refuse(em); err != nil {
+		return nil, err
+	}
+	return c.MemoryStore.EnqueueAndClaim(ctx, em, now, max, lease)
+}
+
+// TestEmitMatchesAgainWhenCachedHooksAreStale: through a CachedMatcher,
+// Emit enqueues the webhooks it matched from memory, and when the store
+// finds them stale, matches again from the database and enqueues those,
+// once; a store that refuses that too gets its error back.
+func TestEmitMatchesAgainWhenCachedHooksAreStale(t *testing.T) {
+	ctx := context.Background()
+	body := map[string]any{"note": map[string]any{"id": "n1"}}
+	for _, started := range []bool{false, true} {
+		t.Run(fmt.Sprintf("started=%v", started), func(t *testing.T) {
+			ms, err := webhook.NewMemoryStore(nil)
+			require.NoError(t, err)
+			current := &webhook.Webhook{ID: "h1", UserID: "alice", Name: "one", On: []webhook.Event{webhook.EventNote},
+				URL: "https://receiver.test/current", Secret: "s1", Active: true}
+			require.NoError(t, ms.CreateHook(ctx, current, 0))
+			old := current.Clone()
+			old.URL = "https://receiver.test/old"
+			store := &cachedStore{MemoryStore: ms, memory: []*webhook.Webhook{old}}
+
+			tr := webhooktest.NewTransport()
+			sent := make(chan webhooktest.Received, 4)
+			tr.OnSend(func(r webhooktest.Received) { sent <- r })
+			d, err := webhook.New(store, &webhook.Config{Host: "example.tld", Transport: tr})
+			require.NoError(t, err)
+			if started {
+				require.NoError(t, d.Start(ctx))
+			}
+			t.Cleanup(func() { require.NoError(t, d.Shutdown(ctx)) })
+
+			require.NoError(t, d.Emit(ctx, "alice", webhook.EventNote, body))
+			if !started {
+				require.Equal(t, 1, webhooktest.Flush(t, d))
+			}
+			got := <-sent
+			require.Equal(t, "https://receiver.test/current", got.URL, "sent to the webhook as matched again")
+			require.Equal(t, 1, store.refused)
+			require.Equal(t, 1, store.strict)
+
+			// Deleted meanwhile: matched again, nothing to enqueue.
+			require.NoError(t, ms.DeleteHook(ctx, "h1"))
+			require.NoError(t, d.Emit(ctx, "alice", webhook.EventNote, body))
+			require.Equal(t, 2, store.refused)
+			require.Equal(t, 2, store.strict)
+			if !started {
+				require.Zero(t, webhooktest.Flush(t, d), "nothing enqueued for the deleted webhook")
+			}
+
+			// A store that refuses the fresh match too: its error, not a loop.
+			require.NoError(t, ms.CreateHook(ctx, current, 0))
+			store.always = true
+			err = d.Emit(ctx, "alice", webhook.EventNote, body)
+			require.ErrorIs(t, err, webhook.ErrHooksChanged)
+			require.Equal(t, 4, store.refused)
+			require.Equal(t, 3, store.strict)
+		})
+	}
 }

@@ -23,6 +23,11 @@ var (
 	ErrTooManyWebhooks = errors.New("too many webhooks")
 	// ErrConflict is returned when creating a webhook whose ID exists.
 	ErrConflict = errors.New("conflict")
+	// ErrHooksChanged is returned by a [CachedMatcher] that refuses to
+	// enqueue an [Emission] whose Hooks a committed change has made
+	// stale since it matched them. Nothing was enqueued: Emit matches
+	// again and enqueues what it finds.
+	ErrHooksChanged = errors.New("the webhooks changed since they were matched")
 	// ErrBlockedAddress is returned when the private-network guard refuses
 	// to connect to an address. Such a delivery is not retried.
 	ErrBlockedAddress = errors.New("address blocked by private-network guard")

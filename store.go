@@ -202,6 +202,10 @@ type Emission struct {
 	// IDs holds the eventIds: IDs[i] is that of the delivery to Hooks[i].
 	// The store must not keep the slice.
 	IDs []uuid.UUID
+	// Cached reports that Hooks came from the Outbox's
+	// [CachedMatcher.MatchHooksCached], unchecked: the store checks, as
+	// it enqueues, that they are still current.
+	Cached bool
 
 	// payload is, for an event to one webhook emitted to a store that
 	// keeps payloads (see payloadKeeper), its delivery's payload as
@@ -267,6 +271,26 @@ type EventEnqueuer interface {
 	// EnqueueEvent adds the deliveries of em, atomically: all or none, as
 	// Enqueue does, with the same errors.
 	EnqueueEvent(ctx context.Context, em *Emission) error
+}
+
+// A CachedMatcher is an [EventEnqueuer] that keeps the webhooks in
+// memory and can match them there without first checking that no change
+// committed elsewhere (another process, say) made its copy stale: it
+// checks instead as it enqueues, in the same transaction, so that Emit
+// pays no database round trip of its own to find the webhooks. Emit and
+// EmitSystem, and EmitVia given the Dispatcher's store, use it when the
+// store is one.
+type CachedMatcher interface {
+	EventEnqueuer
+	// MatchHooksCached is MatchHooks from memory. It may return webhooks
+	// that a committed change has made stale, but never a stale empty
+	// result: with no webhook to enqueue for, nothing would check it, so
+	// an empty answer is as fresh as MatchHooks's. EnqueueEvent (and
+	// EnqueueAndClaim, if the store is an [EnqueueClaimer]) of an
+	// Emission of its webhooks, with Cached set, enqueue nothing and
+	// return an error wrapping [ErrHooksChanged] unless no change was
+	// committed since they were current.
+	MatchHooksCached(ctx context.Context, userID string, e Event) ([]*Webhook, error)
 }
 
 // An EnqueueClaimer is an [EventEnqueuer] that can claim an emitted

@@ -87,9 +87,14 @@
 // Emit finds its webhooks in memory: the Store keeps the webhooks it has
 // read, and trusts them as long as a change counter in the database
 // (bumped by triggers on every change to a webhook that matching or
-// sending uses, whoever makes it) has not moved. Concurrent Emits share
-// one read of the counter; a change committed in any process is seen by
-// the next Emit that starts after it.
+// sending uses, whoever makes it) has not moved. Emit does not read the
+// counter first ([Store.MatchHooksCached]): the grouped transaction that
+// enqueues its deliveries reads it, under the write lock, and refuses an
+// Emit whose webhooks it has made stale, which then matches again from
+// the database. An Emit that finds no webhook in memory reads the counter
+// before it trusts that (concurrent ones share one read). Either way, a
+// change committed in any process is seen by the next Emit that starts
+// after it.
 //
 // Writes of other processes, and of the application's own transactions,
 // wait for the write lock in SQLite's busy handler, which sleeps (1, 2,

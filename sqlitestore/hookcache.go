@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/fedihook/webhook"
@@ -96,6 +97,71 @@ func (s *Store) matchHooksCached(ctx context.Context, userID string, e webhook.E
 	}
 	c.mu.Unlock()
 	return hooks, nil
+}
+
+// MatchHooksCached implements [webhook.CachedMatcher]: the webhooks of
+// userID for e from memory, without reading the change counter first,
+// when the cache holds some; otherwise, as MatchHooks. The Dispatcher
+// passes them on in an Emission with Cached set, and the enqueue checks,
+// in its transaction, that the counter has not moved since they were
+// read (see [Store.EnqueueEvent]): so Emit costs no read of its own,
+// and a webhook changed in another process is still seen by the next
+// Emit.
+func (s *Store) MatchHooksCached(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
+	s.prepare(ctx)
+	c := &s.hooks
+	c.mu.Lock()
+	hooks := c.match[matchKey{userID, e}]
+	c.mu.Unlock()
+	if len(hooks) > 0 {
+		return hooks, nil
+	}
+	// An empty match is not checked by an enqueue: read the counter.
+	return s.matchHooksCached(ctx, userID, e)
+}
+
+// A hookCheck names the cache entry an Emission's webhooks came from.
+type hookCheck struct {
+	key   matchKey
+	hooks []*webhook.Webhook
+}
+
+// checkOf returns the check of em, whose Hooks came from
+// MatchHooksCached: all of one user (the system's, "") and event.
+func checkOf(em *webhook.Emission) *hookCheck {
+	return &hookCheck{key: matchKey{em.Hooks[0].UserID, em.Type}, hooks: em.Hooks}
+}
+
+// checkHooks marks stale the writes of ws whose check fails: the
+// webhooks they name are no longer the cache's entry at the stored
+// counter, which it reads in the write transaction r (so that no change
+// can commit before the enqueue does) when some write has a check, and
+// returns (else 0). A counter newer than the cache's empties the cache.
+func (s *Store) checkHooks(ctx context.Context, r runner, ws []*writeReq) (int64, error) {
+	for _, w := range ws {
+		w.stale = false
+	}
+	if !slices.ContainsFunc(ws, func(w *writeReq) bool { return w.check != nil }) {
+		return 0, nil
+	}
+	var v int64
+	if err := r.queryRow(ctx, hookVersionSQL).Scan(&v); err != nil {
+		return 0, err
+	}
+	c := &s.hooks
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	current := c.at(v)
+	for _, w := range ws {
+		if w.check != nil {
+			got := c.match[w.check.key]
+			w.stale = !current || len(got) != len(w.check.hooks) || len(got) == 0 || &got[0] != &w.check.hooks[0]
+			if w.stale {
+				w.leased, w.hooks, w.enqueues = nil, nil, false
+			}
+		}
+	}
+	return v, nil
 }
 
 // reset empties the cache: a transaction that read into it did not

@@ -8,6 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/stretchr/testify/require"
 
@@ -120,4 +123,79 @@ func testHooksChangedByAnotherProcess(t *testing.T, driver string) {
 	require.Zero(t, emit(webhook.EventReply), "deleted by another process")
 	_, err = s.GetHook(ctx, "h1")
 	require.ErrorIs(t, err, webhook.ErrNotFound)
+}
+
+// TestCachedMatchCheckedAtEnqueue: MatchHooksCached hands out the
+// webhooks in memory without a read, and the enqueue of an Emission of
+// them (Cached) refuses, with ErrHooksChanged and nothing enqueued, when
+// another Store over the same database changed them meanwhile; an empty
+// match is never taken from memory.
+func TestCachedMatchCheckedAtEnqueue(t *testing.T) {
+	ctx := context.Background()
+	s, path := newStore(t, nil)
+	other := openStore(t, path, nil)
+	w := createHook(t, s, "alice")
+
+	emission := func(hooks []*webhook.Webhook, cached bool) *webhook.Emission {
+		ids := make([]uuid.UUID, len(hooks))
+		for i := range ids {
+			ids[i] = uuid.New()
+		}
+		return &webhook.Emission{Type: webhook.EventNote, Server: "https://example.tld", CreatedAt: t0,
+			NextAttemptAt: t0, Body: []byte(`{"note":{}}`), Hooks: hooks, IDs: ids, Cached: cached}
+	}
+	pending := func() int {
+		t.Helper()
+		page, err := s.ListDeliveries(ctx, webhook.DeliveryQuery{HookID: w.ID, Limit: 100})
+		require.NoError(t, err)
+		return len(page.Deliveries)
+	}
+
+	hooks, err := s.MatchHooksCached(ctx, "alice", webhook.EventNote)
+	require.NoError(t, err)
+	require.Len(t, hooks, 1)
+	again, err := s.MatchHooksCached(ctx, "alice", webhook.EventNote)
+	require.NoError(t, err)
+	require.Same(t, &hooks[0], &again[0], "the second match comes from memory")
+	require.NoError(t, s.EnqueueEvent(ctx, emission(hooks, true)), "current: enqueued")
+	require.Equal(t, 1, pending())
+
+	changed := w.Clone()
+	changed.URL = "https://receiver.example/moved"
+	require.NoError(t, other.UpdateHook(ctx, changed))
+	stale, err := s.MatchHooksCached(ctx, "alice", webhook.EventNote)
+	require.NoError(t, err)
+	require.Equal(t, w.URL, stale[0].URL, "from memory, unchecked")
+
+	err = s.EnqueueEvent(ctx, emission(stale, true))
+	require.ErrorIs(t, err, webhook.ErrHooksChanged)
+	require.ErrorContains(t, err, "sqlitestore: ")
+	cs, err := s.EnqueueAndClaim(ctx, emission(stale, true), t0, 1, time.Minute)
+	require.ErrorIs(t, err, webhook.ErrHooksChanged)
+	require.Empty(t, cs)
+	require.Equal(t, 1, pending(), "nothing enqueued from stale webhooks")
+
+	fresh, err := s.MatchHooksCached(ctx, "alice", webhook.EventNote)
+	require.NoError(t, err)
+	require.Equal(t, changed.URL, fresh[0].URL, "the refused enqueue emptied the cache")
+	cs, err = s.EnqueueAndClaim(ctx, emission(fresh, true), t0, 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, cs, 1)
+	require.Equal(t, changed.URL, cs[0].Hook.URL)
+	require.Equal(t, 2, pending())
+
+	// Without Cached, nothing is checked: the caller matched as it saw fit.
+	require.NoError(t, other.UpdateHook(ctx, w))
+	require.NoError(t, s.EnqueueEvent(ctx, emission(fresh, false)))
+	require.Equal(t, 3, pending())
+
+	// An empty match is read again each time, so a webhook created
+	// elsewhere is found by the next one.
+	none, err := s.MatchHooksCached(ctx, "bob", webhook.EventNote)
+	require.NoError(t, err)
+	require.Empty(t, none)
+	createHook(t, other, "bob")
+	found, err := s.MatchHooksCached(ctx, "bob", webhook.EventNote)
+	require.NoError(t, err)
+	require.Len(t, found, 1)
 }

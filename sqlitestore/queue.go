@@ -121,8 +121,32 @@ func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 
 // EnqueueEvent implements [webhook.EventEnqueuer]: as Enqueue of the
 // event's deliveries, one per webhook, which share one stored body.
+//
+// An Emission with Cached set, of webhooks from [Store.MatchHooksCached],
+// is enqueued only if those are still the current ones: otherwise
+// nothing is, and the error wraps [webhook.ErrHooksChanged].
 func (s *Store) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
-	return s.Enqueue(ctx, em.Deliveries())
+	if !em.Cached || len(em.Hooks) == 0 {
+		return s.Enqueue(ctx, em.Deliveries())
+	}
+	if len(em.IDs) != len(em.Hooks) {
+		return invalidf("Emission has %d IDs for %d Hooks", len(em.IDs), len(em.Hooks))
+	}
+	req := &writeReq{ctx: ctx, op: "enqueue", deliveries: em.Deliveries(), enqueues: true, check: checkOf(em)}
+	req.fn = func(r runner) error { return s.enqueueAll(ctx, r, []*writeReq{req}) }
+	if err := s.do(req); err != nil {
+		return err
+	}
+	return staleErr(req)
+}
+
+// staleErr returns the error of an enqueue that found its webhooks stale
+// (see writeReq.check), nil for one that did not.
+func staleErr(req *writeReq) error {
+	if req.stale {
+		return fmt.Errorf("sqlitestore: enqueue: %w", webhook.ErrHooksChanged)
+	}
+	return nil
 }
 
 // EnqueueAndClaim implements [webhook.EnqueueClaimer]. The deliveries it
@@ -143,10 +167,10 @@ func (s *Store) EnqueueAndClaim(ctx context.Context, em *webhook.Emission, now t
 		return nil, ctx.Err()
 	}
 	req := s.enqueueClaimReq(ctx, em, now, max, lease)
-	if req.until == nil {
-		return nil, s.do(req)
-	}
 	if err := s.do(req); err != nil {
+		return nil, err
+	}
+	if err := staleErr(req); err != nil || req.until == nil {
 		return nil, err
 	}
 	return claimsOf(req, em), nil
@@ -156,6 +180,9 @@ func (s *Store) EnqueueAndClaim(ctx context.Context, em *webhook.Emission, now t
 // lease): its until is nil when it claims nothing.
 func (s *Store) enqueueClaimReq(ctx context.Context, em *webhook.Emission, now time.Time, max int, lease time.Duration) *writeReq {
 	req := &writeReq{ctx: ctx, op: "enqueue", deliveries: em.Deliveries(), enqueues: true}
+	if em.Cached {
+		req.check = checkOf(em)
+	}
 	req.fn = func(r runner) error { return s.enqueueAll(ctx, r, []*writeReq{req}) }
 	expiry := nanos(now.Add(lease))
 	n := 0
@@ -196,8 +223,17 @@ func claimsOf(req *writeReq, em *webhook.Emission) []webhook.Claim {
 // enqueueAll runs the enqueues ws (writes with deliveries) as one: their
 // deliveries are inserted together, those with a lease expiry in
 // writeReq.until claimed. It sets each write's leased, hooks and enqueues
-// (whether it left a delivery unclaimed, for the listeners to claim).
+// (whether it left a delivery unclaimed, for the listeners to claim). A
+// write whose webhooks came from the cache and are no longer current
+// (writeReq.check) is left out, and marked stale.
 func (s *Store) enqueueAll(ctx context.Context, r runner, ws []*writeReq) error {
+	version, err := s.checkHooks(ctx, r, ws)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: enqueue: %w", err)
+	}
+	if ws = slices.DeleteFunc(slices.Clone(ws), func(w *writeReq) bool { return w.stale }); len(ws) == 0 {
+		return nil
+	}
 	ds := ws[0].deliveries
 	until := ws[0].until
 	if len(ws) > 1 {
@@ -230,7 +266,12 @@ func (s *Store) enqueueAll(ctx context.Context, r runner, ws []*writeReq) error 
 	if len(pks) > 0 {
 		// The claims carry their webhooks' current FailingSince.
 		hooks = make(map[int64]*webhook.Webhook, len(pks))
-		if err := s.hooksByPKTx(ctx, r, hooks, pks); err != nil {
+		if version == 0 {
+			err = s.hooksByPKTx(ctx, r, hooks, pks)
+		} else {
+			err = s.hooksByPKAt(ctx, r, version, hooks, pks)
+		}
+		if err != nil {
 			return fmt.Errorf("sqlitestore: enqueue: %w", err)
 		}
 	}

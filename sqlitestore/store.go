@@ -104,6 +104,7 @@ var (
 	_ webhook.Notifier       = (*Store)(nil)
 	_ webhook.EventEnqueuer  = (*Store)(nil)
 	_ webhook.EnqueueClaimer = (*Store)(nil)
+	_ webhook.CachedMatcher  = (*Store)(nil)
 	_ webhook.SettleClaimer  = (*Store)(nil)
 	_ webhook.EventEnqueuer  = (*TxOutbox)(nil)
 )

@@ -55,6 +55,12 @@ type writeReq struct {
 
 	enqueues bool // the write leaves deliveries to claim: wake the listeners
 
+	// check, for the Emission of webhooks from MatchHooksCached, names
+	// the cache entry they came from; stale is set when the write found
+	// it no longer current, and so enqueued nothing.
+	check *hookCheck
+	stale bool
+
 	// once is set when fn must run at most once, as it runs the
 	// application's code (Store.Tx); the Store's own writes may run again
 	// in a new transaction after the first one was rolled back.
