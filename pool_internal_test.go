@@ -13,7 +13,7 @@ import (
 // given back all come out of leftovers, none twice.
 func TestPoolKeepsWhatNoWorkerTakes(t *testing.T) {
 	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
-	p := newPool(2)
+	p := newPool(2, 2)
 	require.Equal(t, 4, p.room(), "2 workers and 2 waiting")
 	a, b, c, e, late := claim(), claim(), claim(), claim(), claim()
 	p.put([]Claim{a, b, c, e}, time.Time{})
@@ -46,7 +46,7 @@ func TestPoolKeepsWhatNoWorkerTakes(t *testing.T) {
 // the holder frees some, and not when it filled the pool.
 func TestPoolReservation(t *testing.T) {
 	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
-	p := newPool(2) // room 4
+	p := newPool(2, 2) // room 4
 	require.Equal(t, 4, p.reserve())
 	require.Equal(t, 0, p.room())
 	require.Equal(t, 0, p.reserve(), "held by the first")
@@ -80,7 +80,7 @@ func TestPoolReservation(t *testing.T) {
 // asked for batches; with none waiting, any room is offered at once.
 func TestPoolClaimsInBatches(t *testing.T) {
 	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
-	p := newPool(8) // 8 workers and 8 waiting; batches of at least 4
+	p := newPool(8, 8) // 8 workers and 8 waiting; batches of at least 4
 	require.Equal(t, 4, p.minClaim)
 	var cs []Claim
 	for range 16 {
@@ -114,7 +114,7 @@ func TestPoolClaimsInBatches(t *testing.T) {
 // puts after the leftovers were taken come back, for it to release.
 func TestPoolEmittedClaims(t *testing.T) {
 	claim := func() Claim { return Claim{Delivery: Delivery{ID: uuid.New()}} }
-	p := newPool(2) // room 4
+	p := newPool(2, 2) // room 4
 	require.Zero(t, p.reserveEmitted(1), "no claim has caught up yet")
 	n := p.reserve()
 	p.putReserved([]Claim{claim(), claim(), claim(), claim()}, n, time.Time{})

@@ -76,7 +76,7 @@ func TestSettlerBatches(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, cs, 5)
 
-	p := newPool(2)
+	p := newPool(2, 2)
 	st := newSettler(d, s, p, ctx)
 	go st.run()
 	var after []int
@@ -200,7 +200,7 @@ func TestSettlerGathers(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, cs, 4)
 
-	st := newSettler(d, s, newPool(2), ctx)
+	st := newSettler(d, s, newPool(2, 2), ctx)
 	st.batch, st.wait = 3, time.Hour // only a batch of 3 makes a call
 	st.gathering = make(chan int, 1)
 	go st.run()
@@ -222,7 +222,7 @@ func TestSettlerGathers(t *testing.T) {
 	st.close()
 
 	// A lone result waits no longer than the wait.
-	st = newSettler(d, s, newPool(2), ctx)
+	st = newSettler(d, s, newPool(2, 2), ctx)
 	st.batch, st.wait = 100, time.Millisecond
 	go st.run()
 	add(3)
