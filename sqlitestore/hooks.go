@@ -316,7 +316,9 @@ func (s *Store) DeleteHook(ctx context.Context, id string) error {
 // still current: a webhook created, changed or deleted by any Store over
 // the same database, in this process or another, is seen by the first
 // MatchHooks that starts after the change committed. The Webhooks'
-// LatestSentAt and LatestStatus may be older than the stored ones.
+// LatestSentAt and LatestStatus may be older than the stored ones. A
+// Dispatcher's Emit uses [Store.MatchHooksCached] instead, which leaves
+// that read to the enqueue.
 func (s *Store) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
 	s.prepare(ctx)
 	return s.matchHooksCached(ctx, userID, e)
