@@ -84,10 +84,13 @@ type pooled struct {
 // worker. With a durable store a claim reaches the pool a commit or two
 // after it is asked for, and a settled attempt frees its room only then:
 // a stock of one claim per worker left the workers idle while the next
-// batch was on its way (sqlitestore: about 8,400 deliveries/s in
-// `fedihook bench`, against about 10,000 with four). A claim waits here
-// at most as long as the attempts ahead of it, far within its lease.
-const prefetchPerWorker = 4
+// batch was on its way. In `fedihook bench --contenders sqlite`, one per
+// worker gave about 8,400 deliveries/s, four about 9,300 and six about
+// 10,400 (eight no better than four). A claim waits here at most as long
+// as the attempts ahead of it: with the default 5 s timeout, 30 s at
+// worst, within the default 1-minute lease; one that waited too long is
+// handed back rather than attempted late (see Dispatcher.admit).
+const prefetchPerWorker = 6
 
 // newPool returns a pool for workers that keeps up to prefetch claims
 // waiting.
