@@ -37,12 +37,15 @@ type Config struct {
 	// UserAgent is the User-Agent header. Defaults to DefaultUserAgent.
 	UserAgent string
 	// Workers is how many deliveries may be in flight at once. Started,
-	// the Dispatcher also keeps up to 6 x Workers more claimed, waiting
-	// for a free worker, so that the store is asked in batches and the
-	// workers find the next claim at hand while a batch is on its way
-	// (a wait of milliseconds normally, of up to six attempts behind
-	// slow receivers; a claim whose lease could lapse before its attempt
-	// ends is handed back rather than attempted late); when
+	// the Dispatcher also keeps up to Workers more claimed, waiting for
+	// a free worker, so that the store is asked in batches; when no
+	// fairness limit can refuse an attempt (MaxInFlightPerHook and
+	// MaxInFlightPerHost at least Workers, no RatePerHook), up to 6 x
+	// Workers, so that the workers find the next claim at hand while a
+	// batch is on its way (a wait of milliseconds normally, of up to six
+	// attempts behind slow receivers; a claim whose lease could lapse
+	// before its attempt ends is handed back rather than attempted
+	// late); when
 	// the Dispatcher stops before attempting them (Shutdown's context
 	// ended) those are handed back, due at once. With a store that is an
 	// [EnqueueClaimer], Emit claims into that room too, without waiting

@@ -174,7 +174,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	workCtx, cancel := context.WithCancel(ctx)
 	d.cancel = cancel
 	d.startCtx.Store(&ctx)
-	p := newPool(d.cfg.Workers, prefetchPerWorker*d.cfg.Workers)
+	p := newPool(d.cfg.Workers, d.prefetch())
 	p.started = true
 	d.pool.Store(p)
 	d.wg.Add(1)

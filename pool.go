@@ -80,17 +80,34 @@ type pooled struct {
 	at time.Time
 }
 
-// prefetchPerWorker is how many claims the pool keeps waiting per
-// worker. With a durable store a claim reaches the pool a commit or two
-// after it is asked for, and a settled attempt frees its room only then:
-// a stock of one claim per worker left the workers idle while the next
-// batch was on its way. In `fedihook bench --contenders sqlite`, one per
-// worker gave about 8,400 deliveries/s, four about 9,300 and six about
-// 10,400 (eight no better than four). A claim waits here at most as long
-// as the attempts ahead of it: with the default 5 s timeout, 30 s at
-// worst, within the default 1-minute lease; one that waited too long is
-// handed back rather than attempted late (see Dispatcher.admit).
+// prefetchPerWorker is how many claims the pool keeps waiting per worker
+// when no fairness limit can put a claim off (see Dispatcher.prefetch).
+// With a durable store a claim reaches the pool a commit or two after it
+// is asked for, and a settled attempt frees its room only then: a stock
+// of one claim per worker left the workers idle while the next batch was
+// on its way. In `fedihook bench --contenders sqlite`, one per worker gave
+// about 8,400 deliveries/s, four about 9,300 and six about 10,400 (eight
+// no better than four). A claim waits here at most as long as the
+// attempts ahead of it: with the default 5 s timeout, 30 s at worst,
+// within the default 1-minute lease; one that waited too long is handed
+// back rather than attempted late (see Dispatcher.admit).
 const prefetchPerWorker = 6
+
+// prefetch returns how many claims the Dispatcher's pool keeps waiting:
+// prefetchPerWorker per worker when its fairness limits cannot refuse an
+// attempt (each in-flight limit at least Workers, no rate limit), one per
+// worker otherwise. A claim the gate refuses is handed back, put off, and
+// a deep stock of them only multiplies that: in TestMultiInstance (pgstore,
+// 10,000 deliveries to one host, three Dispatchers at the default limit
+// of 16 a host), one claim per worker took 8.5-12 s, four 20-38 s, six
+// more than 45 s.
+func (d *Dispatcher) prefetch() int {
+	c := &d.cfg
+	if c.MaxInFlightPerHook >= c.Workers && c.MaxInFlightPerHost >= c.Workers && c.RatePerHook <= 0 {
+		return prefetchPerWorker * c.Workers
+	}
+	return c.Workers
+}
 
 // newPool returns a pool for workers that keeps up to prefetch claims
 // waiting.

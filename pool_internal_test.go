@@ -144,3 +144,31 @@ func TestPoolEmittedClaims(t *testing.T) {
 	late := []Claim{claim()}
 	require.Equal(t, late, p.putEmitted(late, 1, time.Time{}), "the leftovers were taken: handed back")
 }
+
+// TestPrefetchOnlyWhereNoLimitRefuses: the pool keeps a deep stock of
+// claims only when no fairness limit can refuse an attempt, one claim per
+// worker otherwise.
+func TestPrefetchOnlyWhereNoLimitRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{"defaults: 16 a host for 32 workers", Config{}, DefaultWorkers},
+		{"limits at Workers", Config{MaxInFlightPerHook: DefaultWorkers, MaxInFlightPerHost: DefaultWorkers}, prefetchPerWorker * DefaultWorkers},
+		{"limits above Workers", Config{Workers: 4, MaxInFlightPerHook: 5, MaxInFlightPerHost: 100}, prefetchPerWorker * 4},
+		{"a rate limit", Config{MaxInFlightPerHook: 64, MaxInFlightPerHost: 64, RatePerHook: 10}, DefaultWorkers},
+		{"per-hook limit under Workers", Config{Workers: 8, MaxInFlightPerHook: 7, MaxInFlightPerHost: 8}, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Host = "example.tld"
+			s, err := NewMemoryStore(nil)
+			require.NoError(t, err)
+			d, err := New(s, &cfg)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, d.prefetch())
+			require.Equal(t, d.cfg.Workers+tc.want, newPool(d.cfg.Workers, d.prefetch()).capacity)
+		})
+	}
+}

@@ -301,7 +301,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	if err := d.open(); err != nil {
 		return 0, fmt.Errorf("webhook: drain: %w", err)
 	}
-	p := newPool(d.cfg.Workers, prefetchPerWorker*d.cfg.Workers)
+	p := newPool(d.cfg.Workers, d.prefetch())
 	p.draining.Store(true)
 	err := d.run(ctx, p)
 	return int(p.attempts.Load()), err
