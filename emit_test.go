@@ -220,7 +220,12 @@ func TestEmitMatchesAgainWhenCachedHooksAreStale(t *testing.T) {
 			if !started {
 				require.Equal(t, 1, webhooktest.Flush(t, d))
 			}
-			got := <-sent
+			var got webhooktest.Received
+			select {
+			case got = <-sent:
+			case <-time.After(10 * time.Second):
+				t.Fatal("nothing was sent")
+			}
 			require.Equal(t, "https://receiver.test/current", got.URL, "sent to the webhook as matched again")
 			require.Equal(t, 1, store.refused)
 			require.Equal(t, 1, store.strict)

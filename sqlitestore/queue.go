@@ -126,18 +126,8 @@ func (s *Store) Enqueue(ctx context.Context, ds []*webhook.Delivery) error {
 // is enqueued only if those are still the current ones: otherwise
 // nothing is, and the error wraps [webhook.ErrHooksChanged].
 func (s *Store) EnqueueEvent(ctx context.Context, em *webhook.Emission) error {
-	if !em.Cached || len(em.Hooks) == 0 {
-		return s.Enqueue(ctx, em.Deliveries())
-	}
-	if len(em.IDs) != len(em.Hooks) {
-		return invalidf("Emission has %d IDs for %d Hooks", len(em.IDs), len(em.Hooks))
-	}
-	req := &writeReq{ctx: ctx, op: "enqueue", deliveries: em.Deliveries(), enqueues: true, check: checkOf(em)}
-	req.fn = func(r runner) error { return s.enqueueAll(ctx, r, []*writeReq{req}) }
-	if err := s.do(req); err != nil {
-		return err
-	}
-	return staleErr(req)
+	_, err := s.EnqueueAndClaim(ctx, em, time.Time{}, 0, 0) // claims none
+	return err
 }
 
 // staleErr returns the error of an enqueue that found its webhooks stale
