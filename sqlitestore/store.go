@@ -22,8 +22,11 @@ const (
 	// transaction.
 	DefaultPruneBatch = 1000
 	// DefaultCheckpointPages is the default Config.CheckpointPages:
-	// 4,000 pages, 16 MiB of log with SQLite's default 4 KiB pages.
-	DefaultCheckpointPages = 4000
+	// 20,000 pages, 80 MiB of log with SQLite's default 4 KiB pages.
+	// SQLite reuses the log file from its start after a checkpoint and
+	// does not shrink it (unless PRAGMA journal_size_limit says so), so
+	// the -wal file next to the database stays about that large.
+	DefaultCheckpointPages = 20000
 	// DefaultCacheKiB is the default Config.CacheKiB: 32 MiB, which
 	// holds the delivery ID index of about a million deliveries.
 	DefaultCacheKiB = 32 << 10
