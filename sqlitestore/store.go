@@ -87,13 +87,18 @@ type Store struct {
 	// wsem is held by the goroutine running this Store's write
 	// transactions (writeLoop), so that its own goroutines queue here
 	// instead of sleeping in SQLite's busy handler; mu guards pending,
-	// the writes waiting for the next transaction, and writing, set while
-	// a writeLoop runs or is about to.
+	// the writes waiting for the next transaction, writing, set while
+	// a writeLoop runs or is about to, and gather (see gatherWrites).
 	wsem    chan struct{}
 	wconn   *sql.Conn // the writing connection, while wsem's holder writes
 	mu      sync.Mutex
 	pending []*writeReq
 	writing bool
+	// gather, when positive, is how many pending writes the writeLoop
+	// waits for; the write that brings pending to it signals gathered.
+	gather     int
+	gathered   chan struct{}
+	gatherWait time.Duration // the most gatherWrites waits: gatherWait
 
 	// listeners are the wake functions of Listen, by registration.
 	lmu       sync.Mutex
@@ -162,6 +167,8 @@ func New(db *sql.DB, cfg *Config) (*Store, error) {
 		pruneBatch: c.PruneBatch,
 		pragmas:    pragmas,
 		wsem:       make(chan struct{}, 1),
+		gathered:   make(chan struct{}, 1),
+		gatherWait: gatherWait,
 	}, nil
 }
 

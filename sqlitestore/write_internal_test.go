@@ -396,3 +396,67 @@ func TestNoWriteJoinsAGivenUpTransaction(t *testing.T) {
 	defer s.mu.Unlock()
 	require.Equal(t, []*writeReq{late}, s.pending, "late waits for the next transaction")
 }
+
+// gathering reports the count gatherWrites waits for, 0 when it waits
+// for none.
+func gathering(s *Store) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gather
+}
+
+// TestGatherWritesWaitsForTheWrites: after a large transaction the
+// writer waits until the writes it asks for are pending, and the write
+// that brings them to that count wakes it, however long the bound.
+func TestGatherWritesWaitsForTheWrites(t *testing.T) {
+	s := newInternalStore(t)
+	s.gatherWait = time.Hour
+	s.wsem <- struct{}{} // as the writeLoop would: no other may run
+	defer func() { <-s.wsem }()
+	s.writing = true // the writes added below start no writeLoop
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.gatherWrites(3)
+	}()
+	require.Eventually(t, func() bool { return gathering(s) == 3 }, 10*time.Second, time.Millisecond)
+	for range 2 {
+		require.False(t, s.add(blockingReq(nil, nil)))
+	}
+	require.Equal(t, 3, gathering(s), "two of three writes must not end the wait")
+	require.False(t, s.add(blockingReq(nil, nil)))
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the third write did not end the wait")
+	}
+	require.Zero(t, gathering(s))
+	require.Len(t, s.gathered, 0, "no signal is left for the next wait")
+}
+
+// TestGatherWritesIsBounded: no write comes, and the wait ends at its
+// bound; with the writes already pending it does not wait at all.
+func TestGatherWritesIsBounded(t *testing.T) {
+	s := newInternalStore(t)
+	s.gatherWait = time.Millisecond
+	s.wsem <- struct{}{}
+	defer func() { <-s.wsem }()
+	s.gatherWrites(5)
+	require.Zero(t, gathering(s))
+
+	s.writing = true
+	require.False(t, s.add(blockingReq(nil, nil)))
+	s.gatherWait = time.Hour
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.gatherWrites(1) // pending already holds it: returns at once
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("waited for a write already pending")
+	}
+	require.Zero(t, gathering(s))
+}
