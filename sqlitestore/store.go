@@ -98,7 +98,7 @@ type Store struct {
 	// waits for; the write that brings pending to it signals gathered.
 	gather     int
 	gathered   chan struct{}
-	gatherWait time.Duration // the most gatherWrites waits: gatherWait
+	gatherWait time.Duration // how long gatherWrites waits at most; tests change it
 
 	// listeners are the wake functions of Listen, by registration.
 	lmu       sync.Mutex

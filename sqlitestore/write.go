@@ -138,13 +138,13 @@ func (s *Store) add(req *writeReq) (start bool) {
 // writeLoop runs the pending writes, a batch a transaction, until none is
 // left, and then ends. One runs while s.writing is set.
 //
-// The goroutine that commits a batch goes on to the next one itself,
-// after a large one once the callers it woke have queued their next
-// writes (gatherWrites): under load some writes have always queued
-// meanwhile. Handing the next
-// batch to another goroutine instead (one of the waiting callers) left
-// the database idle until the scheduler ran that goroutine, which on a
-// busy machine took about a third as long as the transaction itself.
+// The goroutine that commits a batch goes on to the next one itself
+// (after a large one, once the callers it woke have queued their next
+// writes: see gatherWrites), as under load some writes have always
+// queued meanwhile. Handing the next batch to another goroutine instead
+// (one of the waiting callers) left the database idle until the
+// scheduler ran that goroutine, which on a busy machine took about a
+// third as long as the transaction itself.
 func (s *Store) writeLoop() {
 	s.wsem <- struct{}{}
 	defer func() { <-s.wsem }()
