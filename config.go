@@ -38,16 +38,16 @@ type Config struct {
 	UserAgent string
 	// Workers is how many deliveries may be in flight at once. Started,
 	// the Dispatcher also keeps up to Workers more claimed, waiting for
-	// a free worker, so that the store is asked in batches; when no
+	// a free worker, so that the store is asked in batches. When no
 	// fairness limit can refuse an attempt (MaxInFlightPerHook and
-	// MaxInFlightPerHost at least Workers, no RatePerHook), up to 6 x
-	// Workers, so that the workers find the next claim at hand while a
-	// batch is on its way (a wait of milliseconds normally, of up to six
-	// attempts behind slow receivers; a claim whose lease could lapse
-	// before its attempt ends is handed back rather than attempted
-	// late); when
-	// the Dispatcher stops before attempting them (Shutdown's context
-	// ended) those are handed back, due at once. With a store that is an
+	// MaxInFlightPerHost at least Workers, no RatePerHook) it keeps up
+	// to 6 x Workers, so that the workers find the next claim at hand
+	// while a batch is on its way (a wait of milliseconds normally, of up
+	// to six attempts behind slow receivers; a claim whose lease could
+	// lapse before its attempt ends is handed back rather than attempted
+	// late). When the Dispatcher stops before attempting them (Shutdown's
+	// context ended) those are handed back, due at once. With a store
+	// that is an
 	// [EnqueueClaimer], Emit claims into that room too, without waiting
 	// for a claim under way that holds it, so that for a moment up to
 	// twice as many deliveries may be claimed as otherwise. Defaults to

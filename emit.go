@@ -104,18 +104,17 @@ func (d *Dispatcher) emit(ctx context.Context, o Outbox, notify bool, userID str
 	} else {
 		hooks, err = o.MatchHooks(ctx, userID, e)
 	}
-	for {
-		if err != nil || len(hooks) == 0 {
-			return err
-		}
-		err = d.enqueueMatched(ctx, o, &notify, e, body, hooks, cached)
-		if !cached || !errors.Is(err, ErrHooksChanged) {
-			break
-		}
+	if err != nil || len(hooks) == 0 {
+		return err
+	}
+	err = d.enqueueMatched(ctx, o, &notify, e, body, hooks, cached)
+	if cached && errors.Is(err, ErrHooksChanged) {
 		// The webhooks from memory were stale, and nothing was enqueued:
 		// match them again, from the database, and enqueue unchecked.
-		cached = false
-		hooks, err = o.MatchHooks(ctx, userID, e)
+		if hooks, err = o.MatchHooks(ctx, userID, e); err != nil || len(hooks) == 0 {
+			return err
+		}
+		err = d.enqueueMatched(ctx, o, &notify, e, body, hooks, false)
 	}
 	if err != nil {
 		return err

@@ -65,8 +65,9 @@ func (c *hookCache) at(v int64) bool {
 	return true
 }
 
-// matchHooksCached is MatchHooks through the cache.
-func (s *Store) matchHooksCached(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
+// matchHooksChecked is MatchHooks through the cache, once the change
+// counter it reads says the cache is current.
+func (s *Store) matchHooksChecked(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
 	v, err := s.hookVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: match webhooks: %w", err)
@@ -117,7 +118,7 @@ func (s *Store) MatchHooksCached(ctx context.Context, userID string, e webhook.E
 		return hooks, nil
 	}
 	// An empty match is not checked by an enqueue: read the counter.
-	return s.matchHooksCached(ctx, userID, e)
+	return s.matchHooksChecked(ctx, userID, e)
 }
 
 // A hookCheck names the cache entry an Emission's webhooks came from.

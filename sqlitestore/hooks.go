@@ -321,7 +321,7 @@ func (s *Store) DeleteHook(ctx context.Context, id string) error {
 // that read to the enqueue.
 func (s *Store) MatchHooks(ctx context.Context, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
 	s.prepare(ctx)
-	return s.matchHooksCached(ctx, userID, e)
+	return s.matchHooksChecked(ctx, userID, e)
 }
 
 func matchHooks(ctx context.Context, r runner, userID string, e webhook.Event) ([]*webhook.Webhook, error) {
