@@ -11,6 +11,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,4 +169,59 @@ loop:
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	return code
+}
+
+// A receiverProc is the receiver's process.
+type receiverProc struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	addr string
+}
+
+// startReceiver starts the receiver, which stops by itself after
+// lifetime, and returns once it listens.
+func startReceiver(ctx context.Context, exe string, lifetime time.Duration, stderr io.Writer) (*receiverProc, error) {
+	cmd := exec.CommandContext(ctx, exe, "bench-receiver", "--lifetime", lifetime.String())
+	cmd.Env = append(os.Environ(), benchChildEnv+"=1")
+	cmd.Stderr = stderr
+	cmd.WaitDelay = 10 * time.Second
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	r := &receiverProc{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	line, err := r.out.ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
+	if err != nil || !ok {
+		r.stop()
+		return nil, fmt.Errorf("the receiver said %q: %v", line, err)
+	}
+	r.addr = addr
+	return r, nil
+}
+
+// command sends the receiver a command and returns its answer.
+func (r *receiverProc) command(c string) (string, error) {
+	if _, err := fmt.Fprintln(r.in, c); err != nil {
+		return "", fmt.Errorf("receiver: %w", err)
+	}
+	line, err := r.out.ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("receiver: %w", err)
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// stop ends the receiver's input, which stops it, and waits for it.
+func (r *receiverProc) stop() {
+	r.in.Close()
+	_ = r.cmd.Wait()
 }
