@@ -155,14 +155,21 @@ func (s *Store) checkHooks(ctx context.Context, r runner, ws []*writeReq) (int64
 	current := c.at(v)
 	for _, w := range ws {
 		if w.check != nil {
-			got := c.match[w.check.key]
-			w.stale = !current || len(got) != len(w.check.hooks) || len(got) == 0 || &got[0] != &w.check.hooks[0]
+			w.stale = !current || !sameEntry(c.match[w.check.key], w.check.hooks)
 			if w.stale {
 				w.leased, w.hooks, w.enqueues = nil, nil, false
 			}
 		}
 	}
 	return v, nil
+}
+
+// sameEntry reports whether hooks is the cache entry got itself, not an
+// equal copy of an older one: the cache replaces an entry's slice and
+// never edits it in place, so one with the same first element and length
+// is the same entry.
+func sameEntry(got, hooks []*webhook.Webhook) bool {
+	return len(got) > 0 && len(got) == len(hooks) && &got[0] == &hooks[0]
 }
 
 // reset empties the cache: a transaction that read into it did not
