@@ -47,11 +47,10 @@ type Config struct {
 	// lapse before its attempt ends is handed back rather than attempted
 	// late). When the Dispatcher stops before attempting them (Shutdown's
 	// context ended) those are handed back, due at once. With a store
-	// that is an
-	// [EnqueueClaimer], Emit claims into that room too, without waiting
-	// for a claim under way that holds it, so that for a moment up to
-	// twice as many deliveries may be claimed as otherwise. Defaults to
-	// DefaultWorkers.
+	// that is an [EnqueueClaimer], Emit claims into that room too,
+	// without waiting for a claim under way that holds it, so that for a
+	// moment up to twice as many deliveries may be claimed as otherwise.
+	// Defaults to DefaultWorkers.
 	Workers int
 	// Transport sends the requests. Defaults to an [HTTPTransport] with
 	// its defaults (5 s timeout, no redirects, private-network guard on).
