@@ -133,7 +133,13 @@ func (d *Dispatcher) enqueueMatched(ctx context.Context, o Outbox, notify *bool,
 	var err error
 	now := d.clock.Now()
 	created := time.UnixMilli(now.UnixMilli())
-	ids := newEventIDs(len(hooks))
+	var ids []uuid.UUID
+	if m, ok := o.(EventIDMinter); ok {
+		ids = make([]uuid.UUID, len(hooks))
+		m.MintEventIDs(ids)
+	} else {
+		ids = newEventIDs(len(hooks))
+	}
 	if ee, ok := o.(EventEnqueuer); ok {
 		em := &Emission{Type: e, Server: d.cfg.Origin, CreatedAt: created, NextAttemptAt: now, Hooks: hooks, IDs: ids, Cached: cached}
 		if pk, ok := o.(payloadKeeper); ok && len(hooks) == 1 && pk.keepsPayloads() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
@@ -61,6 +62,39 @@ func TestEmitUsesEventEnqueuer(t *testing.T) {
 		require.NotEqual(t, ra.Payload.EventID, rb.Payload.EventID, "each webhook its own eventId")
 		require.Equal(t, ra.Payload.CreatedAt, rb.Payload.CreatedAt)
 	}
+}
+
+// mintingOutbox is an eventOutbox that makes the eventIds, as a store
+// that is an EventIDMinter does.
+type mintingOutbox struct {
+	eventOutbox
+	minted []uuid.UUID
+}
+
+func (o *mintingOutbox) MintEventIDs(ids []uuid.UUID) {
+	for i := range ids {
+		ids[i] = uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "minted %d", len(o.minted)))
+		ids[i][6] = ids[i][6]&0x0f | 0x40 // a version 4 UUID, as the interface asks
+		o.minted = append(o.minted, ids[i])
+	}
+}
+
+// TestEmitAsksEventIDMinter checks that Emit takes the eventIds of an
+// Outbox that mints them, one per webhook, and sends them.
+func TestEmitAsksEventIDMinter(t *testing.T) {
+	t.Parallel()
+	d, tr, _ := newTestDispatcher(t, nil)
+	a := webhooktest.CreateHook(t, d, "alice", webhook.EventNote)
+	b := webhooktest.CreateHook(t, d, "alice", webhook.EventNote)
+	o := &mintingOutbox{eventOutbox: eventOutbox{&countingOutbox{Store: d.Store()}}}
+	require.NoError(t, d.EmitVia(ctx, o, "alice", webhook.EventNote, noteBody("hi")))
+	require.Len(t, o.minted, 2, "one eventId per webhook, all minted")
+	require.Equal(t, 2, webhooktest.Flush(t, d))
+	got := []uuid.UUID{
+		uuid.MustParse(tr.RequireReceived(t, a.ID, webhook.EventNote, noteBody("hi")).Payload.EventID),
+		uuid.MustParse(tr.RequireReceived(t, b.ID, webhook.EventNote, noteBody("hi")).Payload.EventID),
+	}
+	require.ElementsMatch(t, o.minted, got)
 }
 
 // claimSpy is a MemoryStore that counts what it hands out through Claim

@@ -261,6 +261,21 @@ type payloadKeeper interface {
 	keepsPayloads() bool
 }
 
+// An EventIDMinter is an [Outbox] that makes the eventIds of the
+// deliveries emitted through it, rather than take the random ones Emit
+// draws otherwise: a store whose index of eventIds costs less when they
+// come in an order it knows (sqlitestore's) has them. Emit calls
+// MintEventIDs when its Outbox has it (a wrapper of an Outbox forwards
+// it).
+type EventIDMinter interface {
+	// MintEventIDs fills ids with new eventIds. Each must be a version 4
+	// UUID (Misskey's are random ones) whose 122 free bits nobody without
+	// the store's secret can tell from random, and none may ever be given
+	// again, by this store or any other over the same data. It cannot
+	// fail: a store that cannot mint draws random ones.
+	MintEventIDs(ids []uuid.UUID)
+}
+
 // An EventEnqueuer is an [Outbox] that takes an emitted event whole,
 // rather than a [Delivery] per webhook built only to be copied, so that it
 // can store the body once per event. Emit uses EnqueueEvent when its
