@@ -86,12 +86,17 @@ func splitStatements(src string) []string {
 // table webhook_migrations, so running Migrate again, or from several
 // processes at once, is harmless. It fails, changing nothing, if the
 // database has a newer schema than this package knows.
+//
+// In the same transaction, the first Migrate of this Store takes it a
+// range of eventIds of its own (see [Store.MintEventIDs]): a Store that
+// has not run Migrate works, but enqueues more slowly.
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
 	}
-	return s.writeConn(ctx, "migrate", func(q *sql.Conn) error {
+	var ids *eventIDs
+	err = s.writeConn(ctx, "migrate", func(q *sql.Conn) error {
 		if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS webhook_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT    NOT NULL,
@@ -117,6 +122,14 @@ func (s *Store) Migrate(ctx context.Context) error {
 				return fmt.Errorf("sqlitestore: migrate to version %d (%s): %w", m.version, m.name, err)
 			}
 		}
-		return nil
+		if e := s.ids.Load(); e != nil && e.base != 0 {
+			return nil // a range taken by an earlier Migrate
+		}
+		ids, err = takeRange(ctx, q)
+		return err
 	})
+	if err == nil && ids != nil {
+		s.ids.Store(ids)
+	}
+	return err
 }

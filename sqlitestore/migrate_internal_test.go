@@ -360,6 +360,31 @@ func testMigratePopulatedV5(t *testing.T, driver string) {
 	require.Equal(t, 1, payloads, "d7's")
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_attempts`).Scan(&left))
 	require.Zero(t, left)
+
+	// Version 7 rebuilt webhook_deliveries: the rows from before have no
+	// seq, and are found by their eventIds (above); what is enqueued now
+	// has minted eventIds, with a seq, and is found by them too.
+	var ok string
+	require.NoError(t, db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&ok))
+	require.Equal(t, "ok", ok)
+	var withSeq int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries WHERE seq IS NOT NULL`).Scan(&withSeq))
+	require.Zero(t, withSeq)
+	minted := make([]uuid.UUID, 2)
+	s.MintEventIDs(minted)
+	for _, m := range minted {
+		require.NoError(t, s.Enqueue(ctx, []*webhook.Delivery{{ID: m, HookID: "h1", UserID: "alice", Type: webhook.EventNote,
+			Server: "https://s.example", CreatedAt: T, NextAttemptAt: T, Body: []byte(`{}`)}}))
+		d, err := s.GetDelivery(ctx, m)
+		require.NoError(t, err)
+		require.Equal(t, m, d.ID)
+	}
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries WHERE seq IS NOT NULL`).Scan(&withSeq))
+	require.Equal(t, 2, withSeq)
+	listed := list("h1", 0)
+	require.Len(t, listed, 3)
+	require.Equal(t, id(7), listed[0], "d7 is the newest")
+	require.ElementsMatch(t, minted, listed[1:])
 }
 
 // A fixtureDelivery is what a migrated fixture's delivery n must read as.

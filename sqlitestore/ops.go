@@ -97,11 +97,22 @@ func bytesOf(b byte) []byte {
 	return id
 }
 
+// attemptsOfSQL finds a delivery by its key in webhook_deliveries_id
+// (see eventIDs.key), for ListAttempts.
+const attemptsOfSQL = `SELECT pk FROM webhook_deliveries WHERE coalesce(seq, id) = ?`
+
+// redeliverSQL finds a delivery by its key, for Redeliver.
+const redeliverSQL = `SELECT pk, hook_pk, state, ordered FROM webhook_deliveries WHERE coalesce(seq, id) = ?`
+
 // ListAttempts implements [webhook.History]: the attempts of a delivery,
 // oldest first.
 func (s *Store) ListAttempts(ctx context.Context, id uuid.UUID) ([]webhook.Attempt, error) {
+	ids, err := s.eventIDs(ctx, runner{s: s})
+	if err != nil {
+		return nil, err
+	}
 	var pk int64
-	err := s.db.QueryRowContext(ctx, `SELECT pk FROM webhook_deliveries WHERE id = ?`, id[:]).Scan(&pk)
+	err = s.db.QueryRowContext(ctx, attemptsOfSQL, ids.key(id)).Scan(&pk)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("delivery", id.String())
 	}
@@ -154,7 +165,11 @@ func (s *Store) Redeliver(ctx context.Context, id uuid.UUID, now time.Time) erro
 			state      int
 			ordered    bool
 		)
-		err := r.queryRow(ctx, `SELECT pk, hook_pk, state, ordered FROM webhook_deliveries WHERE id = ?`, id[:]).
+		ids, err := s.eventIDs(ctx, r)
+		if err != nil {
+			return err
+		}
+		err = r.queryRow(ctx, redeliverSQL, ids.key(id)).
 			Scan(&pk, &hookPK, &state, &ordered)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("delivery", id.String())

@@ -24,6 +24,8 @@ func TestQueryPlans(t *testing.T) {
 		"hook status":     hookStatusSQL(4),
 		"hooks by pk":     hooksByPKSQL(4),
 		"get delivery":    getDeliverySQL,
+		"attempts of":     attemptsOfSQL,
+		"redeliver":       redeliverSQL,
 		"list deliveries": listDeliveriesSQL,
 		"hook deliveries": hookDeliveriesSQL,
 		"unlisted":        unlistedSQL,
@@ -47,6 +49,10 @@ func TestQueryPlans(t *testing.T) {
 		rows.Close()
 		if name == "promote" || name == "requeue last" {
 			require.Contains(t, strings.Join(plan, "; "), "webhook_deliveries_ordered", "%s finds the webhook's pending deliveries in its index", name)
+		}
+		switch name {
+		case "settle", "get delivery", "attempts of", "redeliver":
+			require.Contains(t, strings.Join(plan, "; "), "USING INDEX webhook_deliveries_id", "%s finds deliveries by eventId in its index", name)
 		}
 		t.Logf("%s: %s", name, strings.Join(plan, "; "))
 		for _, step := range plan {

@@ -72,8 +72,8 @@ func insertPayloadsSQL(n int) string {
 // and lease (1 if claimed).
 func enqueueSQL(n int) string {
 	return `INSERT OR IGNORE INTO webhook_deliveries
-		(pk, id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at, lease, ordered, held, listed)
-		SELECT v.column1, v.column2, h.pk, v.column4, v.column5, v.column6, v.column7, v.column8, 1, v.column9,
+		(pk, id, seq, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at, lease, ordered, held, listed)
+		SELECT v.column1, v.column2, v.column11, h.pk, v.column4, v.column5, v.column6, v.column7, v.column8, 1, v.column9,
 			CASE WHEN h.ordered THEN ` + heldRunAt + ` ELSE coalesce(v.column10, v.column9) END,
 			CASE WHEN h.ordered OR v.column10 IS NULL THEN 0 ELSE 1 END, h.ordered, h.ordered, 0
 		FROM (VALUES ` + values(n, enqueueCols) + `) AS v JOIN webhook_hooks h ON h.id = v.column3
@@ -81,7 +81,7 @@ func enqueueSQL(n int) string {
 }
 
 // enqueueCols is the number of parameters per row of enqueueSQL.
-const enqueueCols = 10
+const enqueueCols = 11
 
 // heldRunAt is the run_at of a held delivery: never due.
 const heldRunAt = `9223372036854775807`
@@ -304,6 +304,10 @@ func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
 func enqueueLeased(ctx context.Context, r runner, ds []*webhook.Delivery, until []int64) (leased []int64, err error) {
 	// The payloads first: one row per distinct body, counting the
 	// deliveries that share it, all in a few statements.
+	ids, err := r.s.eventIDs(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	var next, nextDelivery int64
 	if err := r.queryRow(ctx, nextPKsSQL).Scan(&next, &nextDelivery); err != nil {
 		return nil, fmt.Errorf("sqlitestore: enqueue: %w", err)
@@ -363,7 +367,7 @@ func enqueueLeased(ctx context.Context, r runner, ds []*webhook.Delivery, until 
 				u = until[start+i]
 			}
 			args = append(args, nextDelivery, d.ID[:], d.HookID, ppks[start+i], d.UserID, string(d.Type), d.Server,
-				nanos(d.CreatedAt), nanos(d.NextAttemptAt), u)
+				nanos(d.CreatedAt), nanos(d.NextAttemptAt), u, ids.seq(d.ID))
 		}
 		b := bucket(len(chunk))
 		var chunkLeased []int64
@@ -658,7 +662,7 @@ func settleSQL(n int) string {
 			finished_at = r.column7,
 			last_attempt_at = CASE WHEN r.column8 THEN r.column9 ELSE last_attempt_at END
 		FROM (VALUES ` + values(n, 9) + `) AS r
-		WHERE webhook_deliveries.id = r.column1 AND webhook_deliveries.lease = r.column2 AND webhook_deliveries.lease > 0
+		WHERE coalesce(webhook_deliveries.seq, webhook_deliveries.id) = r.column1 AND webhook_deliveries.lease = r.column2 AND webhook_deliveries.lease > 0
 		RETURNING pk, id, hook_pk, ordered AND state <> 1`
 }
 
@@ -785,6 +789,10 @@ type settled struct {
 // statement. A result not applied had lost its lease (then lost[i] is
 // set), or its delivery is gone.
 func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost []bool) ([]settled, error) {
+	ids, err := r.s.eventIDs(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	b := bucket(len(rs))
 	args := make([]any, 0, 9*b)
 	for i := range rs {
@@ -804,7 +812,7 @@ func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost []bool)
 		if attempt {
 			at = sql.NullInt64{Int64: nanos(res.Attempt.At), Valid: true}
 		}
-		args = append(args, res.ID[:], res.Lease, st, due, res.Attempt.Status, res.Attempt.Error, finished, attempt, at)
+		args = append(args, ids.key(res.ID), res.Lease, st, due, res.Attempt.Status, res.Attempt.Error, finished, attempt, at)
 	}
 	rows, err := r.query(ctx, settleSQL(b), pad(args, b, 9)...)
 	if err != nil {
@@ -832,14 +840,14 @@ func settleRows(ctx context.Context, r runner, rs []webhook.Result, lost []bool)
 	var missed []any
 	for i := range rs {
 		if applied[i] = byID[rs[i].ID]; applied[i].pk == 0 {
-			missed = append(missed, rs[i].ID[:])
+			missed = append(missed, ids.key(rs[i].ID))
 		}
 	}
 	if len(missed) == 0 {
 		return applied, nil
 	}
 	// Not applied: lost if the delivery still exists, else skipped.
-	rows, err = r.query(ctx, `SELECT id FROM webhook_deliveries WHERE id IN (`+inArgs(len(missed))+`)`, missed...)
+	rows, err = r.query(ctx, `SELECT id FROM webhook_deliveries WHERE coalesce(seq, id) IN (`+inArgs(len(missed))+`)`, missed...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: settle: %w", err)
 	}
@@ -874,7 +882,7 @@ const getDeliverySQL = `SELECT ` + deliveryColumns + `
 	FROM webhook_deliveries d
 	JOIN webhook_hooks h ON h.pk = d.hook_pk
 	JOIN webhook_payloads p ON p.pk = d.payload_pk
-	WHERE d.id = ?`
+	WHERE coalesce(d.seq, d.id) = ?`
 
 // scanDelivery reads a row of deliveryColumns.
 func scanDelivery(sc interface{ Scan(...any) error }) (*webhook.Delivery, error) {
@@ -905,7 +913,11 @@ func scanDelivery(sc interface{ Scan(...any) error }) (*webhook.Delivery, error)
 // GetDelivery implements [webhook.Queue].
 func (s *Store) GetDelivery(ctx context.Context, id uuid.UUID) (*webhook.Delivery, error) {
 	s.prepare(ctx)
-	d, err := scanDelivery(runner{s: s}.queryRow(ctx, getDeliverySQL, id[:]))
+	ids, err := s.eventIDs(ctx, runner{s: s})
+	if err != nil {
+		return nil, err
+	}
+	d, err := scanDelivery(runner{s: s}.queryRow(ctx, getDeliverySQL, ids.key(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("delivery", id.String())
 	}

@@ -60,7 +60,7 @@ func (r runner) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 }
 
 // maxRows is the most rows one multi-row statement takes: within
-// SQLite's historic limit of 999 parameters at 10 per row (640).
+// SQLite's historic limit of 999 parameters at 11 per row (704).
 const maxRows = 64
 
 // bucket rounds n (1 <= n <= maxRows) up to a power of two, so that

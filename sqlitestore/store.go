@@ -57,9 +57,11 @@ type Config struct {
 	CheckpointPages int
 	// CacheKiB is the page cache of the Store's writing connection, in
 	// KiB (SQLite's cache_size, 2,000 KiB unless set, for that
-	// connection). A delivery's unique ID puts it at a random place in
-	// an index: once that index outgrows the cache, most deliveries read
-	// a page of it back from the file (from the OS's cache, most often).
+	// connection). A delivery whose eventId the Store did not mint (see
+	// Store.MintEventIDs), such as those of older releases, has a random
+	// place in the index of eventIds: once that index outgrows the
+	// cache, most such deliveries read a page of it back from the file
+	// (from the OS's cache, most often).
 	// A larger cache is not free either: when a b-tree page splits,
 	// SQLite renumbers pages through a page number far past the end of
 	// the file, and the commit after it then scans the cache's whole
@@ -108,6 +110,10 @@ type Store struct {
 	hooks    hookCache
 	versions versionReader
 
+	// ids is what the Store knows of its database's eventIds, once
+	// Migrate or a first read of them set it (see eventids.go).
+	ids atomic.Pointer[eventIDs]
+
 	// stmts holds the prepared hot statements by query, once ready.
 	stmts  atomic.Pointer[map[string]*sql.Stmt]
 	prepMu sync.Mutex
@@ -121,6 +127,8 @@ var (
 	_ webhook.CachedMatcher  = (*Store)(nil)
 	_ webhook.SettleClaimer  = (*Store)(nil)
 	_ webhook.EventEnqueuer  = (*TxOutbox)(nil)
+	_ webhook.EventIDMinter  = (*Store)(nil)
+	_ webhook.EventIDMinter  = (*TxOutbox)(nil)
 )
 
 // New returns a Store over db, which must be a SQLite database opened with

@@ -243,8 +243,10 @@ func runSQLiteCeiling(ctx context.Context, spec *runSpec, ready func() error) (*
 	if err != nil {
 		return nil, err
 	}
+	// As sqlitestore writes them: a random-looking eventId, and an
+	// increasing sequence number that webhook_deliveries_id indexes.
 	insDeliveries, err := prep(`INSERT INTO webhook_deliveries
-		(id, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at) VALUES ` + placeholders(batch, 10, false))
+		(id, seq, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at) VALUES ` + placeholders(batch, 11, false))
 	if err != nil {
 		return nil, err
 	}
@@ -294,11 +296,12 @@ func runSQLiteCeiling(ctx context.Context, spec *runSpec, ready func() error) (*
 			return 0, err
 		}
 		now := time.Now().UnixNano()
-		args = make([]any, 0, 10*batch)
+		args = make([]any, 0, 11*batch)
 		for i := range batch {
 			id := uuid.New()
-			h := int(next.Add(1)) % len(hookPKs)
-			args = append(args, id[:], hookPKs[h], payloads[i/spec.Hooks], fmt.Sprintf("9k2m4q8z7xu%05d", h/spec.Hooks),
+			n := next.Add(1)
+			h := int(n) % len(hookPKs)
+			args = append(args, id[:], 1<<40|n, hookPKs[h], payloads[i/spec.Hooks], fmt.Sprintf("9k2m4q8z7xu%05d", h/spec.Hooks),
 				"note", "https://"+benchHost, now, 1, now, now)
 		}
 		if _, err := tx.StmtContext(ctx, insDeliveries).ExecContext(ctx, args...); err != nil {
