@@ -134,9 +134,36 @@
 //     once for many of its deliveries rather than once for nearly each;
 //     the unlisted ones have the highest pks, above the mark kept in
 //     webhook_listed, and [Store.ListDeliveries] reads them from there.
+//     A unique index on coalesce(seq, id) finds a delivery by its
+//     eventId (see below).
+//   - webhook_event_ids: the database's eventId key, and how many Stores
+//     have taken a range of eventIds.
 //   - webhook_attempts: every attempt, with the first
 //     [webhook.MaxResponseRecord] bytes of the response, for
 //     [Store.ListAttempts].
+//
+// # eventIds
+//
+// Misskey's eventIds are random version 4 UUIDs, and a unique index on
+// random keys puts each new delivery at a random page of it; SQLite's log
+// holds every page a commit changes whole, so that index was about half
+// of what each commit wrote. The Store therefore makes the eventIds of
+// what it enqueues ([Store.MintEventIDs], which Emit calls): each is a
+// sequence number run through a permutation of the 122 free bits of a
+// version 4 UUID, keyed by a secret that the first Migrate stores in the
+// database (32 bytes from crypto/rand). Receivers see version 4 UUIDs
+// that nobody without the key can tell from random ones; the Store keeps
+// the number in the delivery's seq column, and its index entries go at
+// the end of a range. Each Migrate takes its Store the next range (2^40
+// eventIds), so that Stores over one database, in one process or
+// several, never mint the same one. An eventId the Store did not make (a
+// delivery of an older release, one enqueued with the caller's own
+// IDs, or minted by a Store that never ran Migrate, which mints random
+// ones) has no seq and is indexed by its bytes, as before: every lookup
+// by eventId finds both kinds. The key must stay with the deliveries and
+// never change: the Store finds a delivery it minted, to settle it as
+// well as to show it, only through the key. A copy of the whole database
+// keeps both; do not move deliveries to another database without it.
 //
 // Besides [webhook.Store], the Store implements the operators'
 // interfaces [webhook.History], [webhook.Redeliverer] and
