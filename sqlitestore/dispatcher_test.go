@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fedihook/webhook"
@@ -88,6 +89,24 @@ func testDispatcherOutbox(t *testing.T, driver string) {
 	require.NoError(t, err)
 	require.NotNil(t, h.LatestStatus)
 	require.Equal(t, 204, *h.LatestStatus)
+
+	// The Store minted every eventId, through the outbox as through a
+	// plain Emit: version 4 UUIDs, each delivery keeping its sequence
+	// number.
+	plain := map[string]any{"note": map[string]any{"id": "plain", "text": "hello"}}
+	require.NoError(t, d.Emit(ctx, "alice", webhook.EventNote, plain))
+	require.Equal(t, 1, webhooktest.Flush(t, d))
+	sent := tr.To(hook.ID)
+	require.Len(t, sent, 2, "committed, then plain")
+	for _, r := range sent {
+		id, err := uuid.Parse(r.Payload.EventID)
+		require.NoError(t, err)
+		require.EqualValues(t, 4, id.Version())
+	}
+	var rows, minted int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*), count(seq) FROM webhook_deliveries`).Scan(&rows, &minted))
+	require.Equal(t, 3, rows)
+	require.Equal(t, rows, minted)
 }
 
 // TestDispatcherListen: a started Dispatcher over the Store is woken by
