@@ -68,8 +68,9 @@ func insertPayloadsSQL(n int) string {
 // ordered webhook is inserted held; [promoteSQL] then makes the webhook's
 // earliest one its head. A delivery given a lease expiry (column10) is
 // inserted claimed, with its first lease until then, unless its webhook
-// is ordered. Each row inserted returns its pk, webhook pk, ordered flag
-// and lease (1 if claimed).
+// is ordered. column11 is the eventId's sequence number, NULL if the
+// Store did not mint it (see eventids.go). Each row inserted returns its
+// pk, webhook pk, ordered flag and lease (1 if claimed).
 func enqueueSQL(n int) string {
 	return `INSERT OR IGNORE INTO webhook_deliveries
 		(pk, id, seq, hook_pk, payload_pk, user_id, type, server, created_at, state, due_at, run_at, lease, ordered, held, listed)
@@ -302,12 +303,12 @@ func enqueue(ctx context.Context, r runner, ds []*webhook.Delivery) error {
 // ordered. leased[i] is the pk of the webhook of ds[i] if it was inserted
 // claimed, else 0; leased is nil when until is.
 func enqueueLeased(ctx context.Context, r runner, ds []*webhook.Delivery, until []int64) (leased []int64, err error) {
-	// The payloads first: one row per distinct body, counting the
-	// deliveries that share it, all in a few statements.
 	ids, err := r.s.eventIDs(ctx, r)
 	if err != nil {
 		return nil, err
 	}
+	// The payloads first: one row per distinct body, counting the
+	// deliveries that share it, all in a few statements.
 	var next, nextDelivery int64
 	if err := r.queryRow(ctx, nextPKsSQL).Scan(&next, &nextDelivery); err != nil {
 		return nil, fmt.Errorf("sqlitestore: enqueue: %w", err)
