@@ -45,6 +45,7 @@ func isPruner(s webhook.Store) bool         { _, ok := s.(webhook.Pruner); retur
 func isNotifier(s webhook.Store) bool       { _, ok := s.(webhook.Notifier); return ok }
 func isSettleClaimer(s webhook.Store) bool  { _, ok := s.(webhook.SettleClaimer); return ok }
 func isEnqueueClaimer(s webhook.Store) bool { _, ok := s.(webhook.EnqueueClaimer); return ok }
+func isEventIDMinter(s webhook.Store) bool  { _, ok := s.(webhook.EventIDMinter); return ok }
 
 // operationCases are the cases of the operators' interfaces.
 var operationCases = []optionalCase{
@@ -62,7 +63,51 @@ var optionalCases = append(slices.Clone(operationCases),
 	optionalCase{"Listen", "webhook.Notifier", isNotifier, testListen},
 	optionalCase{"SettleAndClaim", "webhook.SettleClaimer", isSettleClaimer, testSettleAndClaim},
 	optionalCase{"EnqueueAndClaim", "webhook.EnqueueClaimer", isEnqueueClaimer, testEnqueueAndClaim},
+	optionalCase{"MintEventIDs", "webhook.EventIDMinter", isEventIDMinter, testMintEventIDs},
 )
+
+// testMintEventIDs: a store that mints eventIds gives version 4 UUIDs,
+// never the same one twice, and finds, claims and settles the deliveries
+// that carry them as any others.
+func testMintEventIDs(t *testing.T, s webhook.Store) {
+	ctx := context.Background()
+	m := s.(webhook.EventIDMinter)
+	seen := make(map[uuid.UUID]bool)
+	ids := make([]uuid.UUID, 64)
+	for range 50 {
+		m.MintEventIDs(ids)
+		for _, id := range ids {
+			require.EqualValues(t, 4, id.Version(), "%s", id)
+			require.Equal(t, uuid.RFC4122, id.Variant(), "%s", id)
+			require.False(t, seen[id], "%s minted twice", id)
+			seen[id] = true
+		}
+	}
+	w := mustCreate(t, s, newHook("u"))
+	ds := []*webhook.Delivery{newDelivery(w, t0, `{"n":1}`), newDelivery(w, t0, `{"n":2}`)}
+	ds[0].ID, ds[1].ID = ids[0], ids[1]
+	enqueue(t, s, ds...)
+	for _, d := range ds {
+		got, err := s.GetDelivery(ctx, d.ID)
+		require.NoError(t, err)
+		require.Equal(t, d.ID, got.ID)
+		require.Equal(t, d.Body, got.Body)
+	}
+	cs, err := s.Claim(ctx, t0, 10, time.Minute)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []uuid.UUID{ids[0], ids[1]}, claimIDs(cs))
+	rs := make([]webhook.Result, len(cs))
+	for i, c := range cs {
+		rs[i] = webhook.Result{ID: c.Delivery.ID, HookID: w.ID, Lease: c.Lease, State: webhook.StateDelivered,
+			Attempt: webhook.Attempt{At: t0, Status: 204}}
+	}
+	require.NoError(t, s.Settle(ctx, rs))
+	for _, d := range ds {
+		got, err := s.GetDelivery(ctx, d.ID)
+		require.NoError(t, err)
+		require.Equal(t, webhook.StateDelivered, got.State)
+	}
+}
 
 func testSettleRelease(t *testing.T, s webhook.Store) {
 	ctx := context.Background()
