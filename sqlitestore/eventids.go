@@ -104,8 +104,8 @@ func (e *eventIDs) seq(u uuid.UUID) any {
 // key returns u's entry in webhook_deliveries_id, coalesce(seq, id): its
 // sequence number if the database's key made it, else its bytes.
 func (e *eventIDs) key(u uuid.UUID) any {
-	if n, ok := e.perm.Seq(u); ok {
-		return int64(n)
+	if n := e.seq(u); n != nil {
+		return n
 	}
 	return u[:]
 }
